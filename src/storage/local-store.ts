@@ -1,0 +1,161 @@
+/**
+ * `ObjectStore` over a local folder. Atomic replace uses write-to-temp + rename; put-if-absent
+ * uses write-to-temp + link, which fails with EEXIST if the target exists, so a reader never sees
+ * a half-written commit file and two writers never both win one version.
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdir, open, readFile, readdir, rename, stat, unlink, link, writeFile } from 'node:fs/promises'
+import { dirname, join, relative, sep } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { CryptoVizError } from '../errors.ts'
+import { joinPath, type ObjectMeta, type ObjectStore, type PutIfAbsentResult } from './object-store.ts'
+
+const TMP_PREFIX = '.tmp-'
+
+export class LocalStore implements ObjectStore {
+  readonly root: string
+  readonly url: string
+
+  constructor(root: string) {
+    this.root = root
+    this.url = pathToFileURL(root).href
+  }
+
+  private abs(path: string): string {
+    if (path.startsWith('/') || path.split('/').includes('..')) {
+      throw new CryptoVizError('INVALID_ARGUMENT', `storage path must be relative without "..": ${path}`, {
+        kind: 'user',
+      })
+    }
+    return join(this.root, ...path.split('/'))
+  }
+
+  localPath(path: string): string {
+    return this.abs(path)
+  }
+
+  child(prefix: string): ObjectStore {
+    return new LocalStore(this.abs(prefix))
+  }
+
+  async get(path: string): Promise<Uint8Array> {
+    try {
+      return await readFile(this.abs(path))
+    } catch (e) {
+      throw toStoreError(e, path, this.url)
+    }
+  }
+
+  async getRange(path: string, start: number, end: number): Promise<Uint8Array> {
+    let handle
+    try {
+      handle = await open(this.abs(path), 'r')
+      const out = Buffer.alloc(Math.max(0, end - start))
+      const { bytesRead } = await handle.read(out, 0, out.length, start)
+      return out.subarray(0, bytesRead)
+    } catch (e) {
+      throw toStoreError(e, path, this.url)
+    } finally {
+      await handle?.close()
+    }
+  }
+
+  async head(path: string): Promise<ObjectMeta | undefined> {
+    try {
+      const s = await stat(this.abs(path))
+      return s.isFile() ? { path, size: s.size, modified: Math.floor(s.mtimeMs) } : undefined
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw toStoreError(e, path, this.url)
+    }
+  }
+
+  private async writeTemp(path: string, bytes: Uint8Array): Promise<string> {
+    const target = this.abs(path)
+    await mkdir(dirname(target), { recursive: true })
+    const tmp = join(dirname(target), `${TMP_PREFIX}${randomUUID()}`)
+    await writeFile(tmp, bytes, { flag: 'wx' })
+    return tmp
+  }
+
+  async put(path: string, bytes: Uint8Array): Promise<void> {
+    try {
+      const tmp = await this.writeTemp(path, bytes)
+      await rename(tmp, this.abs(path))
+    } catch (e) {
+      throw toStoreError(e, path, this.url)
+    }
+  }
+
+  async putIfAbsent(path: string, bytes: Uint8Array): Promise<PutIfAbsentResult> {
+    let tmp: string | undefined
+    try {
+      tmp = await this.writeTemp(path, bytes)
+      await link(tmp, this.abs(path))
+      return 'created'
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return 'exists'
+      throw toStoreError(e, path, this.url)
+    } finally {
+      if (tmp !== undefined) await unlink(tmp).catch(() => undefined)
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectMeta[]> {
+    // List the deepest folder the prefix names, then filter by the remaining name prefix.
+    const slash = prefix.lastIndexOf('/')
+    const dir = slash < 0 ? '' : prefix.slice(0, slash)
+    const out: ObjectMeta[] = []
+    const base = dir === '' ? this.root : this.abs(dir)
+    await walk(base, async (file) => {
+      const rel = relative(this.root, file).split(sep).join('/')
+      if (!rel.startsWith(prefix)) return
+      const name = rel.slice(rel.lastIndexOf('/') + 1)
+      if (name.startsWith(TMP_PREFIX)) return
+      const s = await stat(file).catch(() => undefined)
+      if (s?.isFile()) out.push({ path: rel, size: s.size, modified: Math.floor(s.mtimeMs) })
+    })
+    out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    return out
+  }
+
+  async delete(path: string): Promise<void> {
+    try {
+      await unlink(this.abs(path))
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw toStoreError(e, path, this.url)
+    }
+  }
+}
+
+async function walk(dir: string, visit: (file: string) => Promise<void>): Promise<void> {
+  let entries
+  try {
+    entries = await readdir(dir, { withFileTypes: true })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return
+    throw e
+  }
+  for (const entry of entries) {
+    const full = join(dir, entry.name)
+    if (entry.isDirectory()) await walk(full, visit)
+    else await visit(full)
+  }
+}
+
+function toStoreError(e: unknown, path: string, url: string): CryptoVizError {
+  if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+    return new CryptoVizError('STORAGE_NOT_FOUND', `no object at ${path} in ${url}`, {
+      cause: e,
+      kind: 'user',
+    })
+  }
+  return new CryptoVizError('STORAGE_IO', `storage error at ${path} in ${url}: ${(e as Error).message}`, {
+    cause: e,
+    kind: 'external',
+    canRetry: true,
+  })
+}
+
+export { joinPath }

@@ -1,0 +1,52 @@
+/**
+ * The storage contract the lake is handed. The lake does no I/O of its own; everything it reads
+ * or writes goes through an `ObjectStore`, so the same table code runs on a local folder, an
+ * in-memory map (tests) or S3-compatible storage.
+ *
+ * Paths are relative to the store's root, use `/` as separator, never start with `/` and are
+ * given exactly as stored (no URI decoding happens here).
+ *
+ * Atomicity contract (the one the Delta log depends on):
+ * - `putIfAbsent` creates the object only if no object exists at that path, atomically: of any
+ *   number of concurrent callers for one path exactly one gets `'created'`, and readers never
+ *   observe a partially written object. Local disk: write a temp file, then `link()` it into
+ *   place (fails with EEXIST). S3: `PutObject` with `If-None-Match: *` (412 means taken).
+ * - `put` replaces the object atomically (readers see the old or the new bytes, never a mix).
+ * - `get` of a missing object throws `CryptoVizError('STORAGE_NOT_FOUND')`.
+ * - `list` returns every object whose path starts with `prefix`, sorted by path.
+ */
+export interface ObjectMeta {
+  path: string
+  size: number
+  /** Last modification, milliseconds since the epoch. */
+  modified: number
+}
+
+export type PutIfAbsentResult = 'created' | 'exists'
+
+export interface ObjectStore {
+  /** Human-readable location for logs and errors, e.g. `file:///data/warehouse` or `s3://bucket/p`. */
+  readonly url: string
+  get(path: string): Promise<Uint8Array>
+  /** Bytes `[start, end)` of an object. */
+  getRange(path: string, start: number, end: number): Promise<Uint8Array>
+  head(path: string): Promise<ObjectMeta | undefined>
+  put(path: string, bytes: Uint8Array): Promise<void>
+  putIfAbsent(path: string, bytes: Uint8Array): Promise<PutIfAbsentResult>
+  list(prefix: string): Promise<ObjectMeta[]>
+  delete(path: string): Promise<void>
+  /**
+   * The object's path on the local file system when the store is a local folder, so engines such
+   * as DuckDB can read it in place; undefined for remote stores.
+   */
+  localPath(path: string): string | undefined
+  /** A store rooted at `prefix` inside this one (e.g. one table inside a warehouse). */
+  child(prefix: string): ObjectStore
+}
+
+/** Joins store path segments with `/`, ignoring empty ones. */
+export const joinPath = (...parts: string[]): string =>
+  parts
+    .flatMap((p) => p.split('/'))
+    .filter((p) => p.length > 0)
+    .join('/')

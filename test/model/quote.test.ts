@@ -1,0 +1,24 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { isoFromMicros, partitionOf, quoteSchema } from '../../src/model/quote.ts'
+
+test('partition values are zero-padded UTC date parts of ts, then source and crypto', () => {
+  const ts = Date.UTC(2024, 0, 5, 23, 59, 59) * 1000
+  assert.deepEqual(partitionOf({ ts, source: 'simulated', crypto: 'bitcoin' }), {
+    year: '2024',
+    month: '01',
+    day: '05',
+    source: 'simulated',
+    crypto: 'bitcoin',
+  })
+})
+
+test('isoFromMicros keeps microseconds', () => {
+  assert.equal(isoFromMicros(1_700_000_000_123_456), '2023-11-14T22:13:20.123456Z')
+  assert.equal(isoFromMicros(1_700_000_000_123_000), '2023-11-14T22:13:20.123Z')
+})
+
+test('quote schema refuses a non-positive price', () => {
+  const r = quoteSchema.safeParse({ price_usd: 0 })
+  assert.equal(r.success, false)
+})
