@@ -1,0 +1,208 @@
+#!/usr/bin/env node
+/**
+ * The `cryptoviz` command. This is the only module that reads `process.env`: it turns flags,
+ * environment and config file into one validated `Config` and hands it down.
+ */
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { pino, type Logger } from 'pino'
+import { loadConfig, redactedConfig, settingsMarkdown, type Config } from '../config/config.ts'
+import { SETTINGS } from '../config/settings.ts'
+import { CryptoVizError, isCryptoVizError } from '../errors.ts'
+import { timeParam, parseParams } from '../server/params.ts'
+import { slugSchema } from '../model/quote.ts'
+import { progress } from './progress.ts'
+import { z } from 'zod'
+
+const USAGE = `Usage: cryptoviz <command> [options]
+
+Commands:
+  start      Run the embedded pipeline: sources, processor, lake, HTTP API and live stream
+  generate   Write deterministic simulated history:  --warehouse DIR --assets N --days D --interval SECONDS --seed S [--end ISO]
+  query      Print one asset's quotes:  --warehouse DIR --crypto C [--start T] [--end T] [--sources a,b] [--limit N] [--format json|csv]
+  config     Print the configuration table (--markdown) or the effective configuration
+
+Every option of start also reads its CRYPTOVIZ_* environment variable; see README.md.`
+
+const settingFlags = Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }]))
+
+function parse(argv: string[], extra: Record<string, { type: 'string' | 'boolean' }> = {}) {
+  return parseArgs({
+    args: argv,
+    options: { ...settingFlags, config: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...extra },
+    allowPositionals: false,
+    strict: true,
+  })
+}
+
+function configFrom(values: Record<string, unknown>): Readonly<Config> {
+  const flags: Record<string, string | undefined> = {}
+  for (const [k, v] of Object.entries(values)) if (typeof v === 'string') flags[k] = v
+  return loadConfig({ flags, env: process.env })
+}
+
+const stderrLogger = (level: Config['logLevel']): Logger => pino({ level }, pino.destination(2))
+
+async function start(argv: string[]): Promise<void> {
+  const { values } = parse(argv)
+  const config = configFrom(values)
+  const logger = pino({ level: config.logLevel })
+  const { startEmbedded } = await import('../runtime/embedded.ts')
+  const running = await startEmbedded(config, logger)
+  let signals = 0
+  const shutdown = (signal: string): void => {
+    if (++signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting without waiting')
+      process.exit(130)
+    }
+    logger.info({ signal }, 'shutting down: committing buffered quotes')
+    running.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+}
+
+async function generate(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    assets: { type: 'string' },
+    days: { type: 'string' },
+    interval: { type: 'string' },
+    seed: { type: 'string' },
+    end: { type: 'string' },
+  })
+  const config = configFrom(values)
+  const o = parseParams(
+    z.object({
+      assets: z.coerce.number().int().min(1).max(10_000).default(50),
+      days: z.coerce.number().positive().max(3_650).default(7),
+      interval: z.coerce.number().int().min(1).max(86_400).default(60),
+      seed: z.coerce.number().int().default(42),
+      end: timeParam.optional(),
+    }),
+    values,
+  )
+  const step = o.interval * 1_000_000
+  const end = o.end ?? Math.floor((Date.now() * 1000) / step) * step
+  const logger = stderrLogger(config.logLevel)
+  const [{ openWarehouse }, { LocalStore }, { generateHistory }] = await Promise.all([
+    import('../runtime/warehouse.ts'),
+    import('../storage/local-store.ts'),
+    import('./generate.ts'),
+  ])
+  const warehouse = await openWarehouse(new LocalStore(resolve(config.warehouse)))
+  const total = Math.ceil((o.days * 86_400) / o.interval) * o.assets
+  const bar = progress('generate', total)
+  const started = performance.now()
+  const result = await generateHistory(
+    warehouse.quotes,
+    {
+      assets: o.assets,
+      days: o.days,
+      intervalSeconds: o.interval,
+      seed: o.seed,
+      end,
+      compression: config.lake.compression,
+    },
+    ({ done }) => bar.update(done * o.assets),
+  )
+  bar.stop()
+  const secs = (performance.now() - started) / 1000
+  logger.info(
+    { ...result, seconds: Number(secs.toFixed(2)), rows_per_s: Math.round(result.rows / secs) },
+    'generated simulated history',
+  )
+  process.stdout.write(
+    `${JSON.stringify({ rows: result.rows, commits: result.commits, files: result.files, bytes: result.bytes, seconds: Number(secs.toFixed(2)) })}\n`,
+  )
+}
+
+async function query(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    crypto: { type: 'string' },
+    start: { type: 'string' },
+    end: { type: 'string' },
+    sources: { type: 'string' },
+    limit: { type: 'string' },
+    format: { type: 'string' },
+  })
+  const config = configFrom(values)
+  const q = parseParams(
+    z.object({
+      crypto: slugSchema,
+      start: timeParam.optional(),
+      end: timeParam.optional(),
+      sources: z.string().optional(),
+      limit: z.coerce.number().int().positive().optional(),
+      format: z.enum(['json', 'csv']).default('json'),
+    }),
+    values,
+  )
+  const [{ openWarehouse }, { LocalStore }, { DuckDb }, { QueryEngine }, { writeRows }] = await Promise.all([
+    import('../runtime/warehouse.ts'),
+    import('../storage/local-store.ts'),
+    import('../query/duckdb.ts'),
+    import('../query/engine.ts'),
+    import('./output.ts'),
+  ])
+  const store = new LocalStore(resolve(config.warehouse))
+  const warehouse = await openWarehouse(store)
+  const duckdb = await DuckDb.open()
+  try {
+    const engine = new QueryEngine({ table: warehouse.quotes, store: warehouse.quotesStore, duckdb })
+    const result = await engine.readRange({
+      crypto: q.crypto,
+      ...(q.start !== undefined && { start: q.start }),
+      ...(q.end !== undefined && { end: q.end }),
+      ...(q.sources !== undefined && { sources: q.sources.split(',') }),
+      ...(q.limit !== undefined && { limit: q.limit }),
+    })
+    await writeRows(process.stdout, result.rows, q.format)
+    stderrLogger(config.logLevel).info(
+      { rows: result.rows.length, version: result.version, files_scanned: result.files_scanned },
+      'query done',
+    )
+  } finally {
+    duckdb.close()
+  }
+}
+
+function configCommand(argv: string[]): void {
+  const { values } = parse(argv, { markdown: { type: 'boolean' } })
+  if ((values as Record<string, unknown>)['markdown'] === true) {
+    process.stdout.write(`${settingsMarkdown()}\n`)
+    return
+  }
+  process.stdout.write(`${JSON.stringify(redactedConfig(configFrom(values)), null, 2)}\n`)
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void> | void> = {
+  start,
+  generate,
+  query,
+  config: configCommand,
+}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2)
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  const run = COMMANDS[command]
+  if (!run)
+    throw new CryptoVizError('INVALID_ARGUMENT', `unknown command "${command}"\n\n${USAGE}`, { kind: 'user' })
+  await run(rest)
+}
+
+main().catch((e: unknown) => {
+  const message = isCryptoVizError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e)
+  process.stderr.write(`cryptoviz: ${message}\n`)
+  if (!isCryptoVizError(e) || e.kind === 'internal') process.stderr.write(`${(e as Error).stack ?? ''}\n`)
+  process.exit(isCryptoVizError(e) && e.kind === 'user' ? 2 : 1)
+})
