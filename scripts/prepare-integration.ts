@@ -2,4 +2,14 @@
  * Fetches and caches what the integration suites need, under .cache/ (git-ignored), so reruns
  * are fast. Each step says exactly what to install when a system prerequisite is missing.
  */
-process.stdout.write('integration prerequisites: nothing to prepare yet\n')
+import { ensurePythonEnv, PYTHON_REQUIREMENTS, VENV_DIR } from '../test/harness/python.ts'
+
+try {
+  const venv = await ensurePythonEnv()
+  process.stdout.write(
+    `delta-rs venv ${venv.created ? 'created' : 'reused'} at ${VENV_DIR} (${PYTHON_REQUIREMENTS.join(', ')}) in ${venv.seconds}s\n`,
+  )
+} catch (e) {
+  process.stderr.write(`integration prerequisites: ${(e as Error).message}\n`)
+  process.exit(1)
+}

@@ -51,6 +51,8 @@ export interface RemoveFile {
   extendedFileMetadata?: boolean
   partitionValues?: Record<string, string | null> | null
   size?: number | null
+  /** Optional copy of the removed file's stats (lets history count removed rows). */
+  stats?: string | null
   tags?: Record<string, string> | null
   deletionVector?: unknown
 }

@@ -151,7 +151,7 @@ export class MicroBatchProcessor {
         },
         'batch committed',
       )
-    } else {
+    } else if (result.reason === 'txn-already-committed') {
       // Already committed by an earlier attempt whose acknowledgement was lost.
       this.counters.records_written += batch.quotes.length
       this.options.logger.warn(

@@ -1,0 +1,454 @@
+/**
+ * Classic Delta checkpoints: one Parquet file holding the table state at a version, so readers
+ * need not replay every JSON commit (PROTOCOL.md "Checkpoints").
+ *
+ * Invariants:
+ * - One row per action; each action kind is a top-level optional struct column (`txn`, `add`,
+ *   `remove`, `metaData`, `protocol`) and exactly one of them is non-null in a row. `commitInfo`
+ *   is never written.
+ * - Maps (`partitionValues`, `tags`, `configuration`, `format.options`) have nullable values:
+ *   a null partition value stays null. `add.stats` is JSON text. Removes carry no stats.
+ * - A checkpoint describes state, not a change, so every action in it has `dataChange: false`
+ *   (as Spark writes them).
+ * - The file is written before `_last_checkpoint`; `_last_checkpoint` is only a hint, never
+ *   carries `parts` for a single file (Trino rejects `"parts":1`), and unreadable content is
+ *   treated as absent.
+ * - The caller decides what goes in: live adds, unexpired tombstones, current txns.
+ */
+import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet'
+import { compressors } from 'hyparquet-compressors'
+import { parquetWriteBuffer } from 'hyparquet-writer'
+import type { ColumnSource, SchemaElement } from 'hyparquet-writer'
+import { z } from 'zod'
+import { CryptoVizError, isCryptoVizError } from '../errors.ts'
+import type { ObjectStore } from '../storage/object-store.ts'
+import type { Action, AddFile, Metadata, Protocol, RemoveFile, Txn } from './actions.ts'
+import { checkpointPath, LAST_CHECKPOINT_PATH } from './log-paths.ts'
+
+export interface CheckpointState {
+  version: number
+  protocol: Protocol
+  metadata: Metadata
+  adds: AddFile[]
+  removes: RemoveFile[]
+  txns: Txn[]
+}
+
+export interface LastCheckpoint {
+  version: number
+  /** Number of actions (rows) in the checkpoint. */
+  size: number
+  sizeInBytes?: number
+  numOfAddFiles?: number
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parquet schema (the shape Spark and delta-rs write, minus columns we never fill)
+
+type Leaf = 'string' | 'long' | 'int' | 'boolean'
+
+const leaf = (name: string, type: Leaf): SchemaElement[] => [
+  type === 'string'
+    ? { name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' }
+    : type === 'long'
+      ? { name, type: 'INT64', repetition_type: 'OPTIONAL' }
+      : type === 'int'
+        ? { name, type: 'INT32', repetition_type: 'OPTIONAL' }
+        : { name, type: 'BOOLEAN', repetition_type: 'OPTIONAL' },
+]
+
+const group = (name: string, children: SchemaElement[][]): SchemaElement[] => [
+  { name, repetition_type: 'OPTIONAL', num_children: children.length },
+  ...children.flat(),
+]
+
+/** map<string, string> with nullable values. */
+const stringMap = (name: string): SchemaElement[] => [
+  {
+    name,
+    repetition_type: 'OPTIONAL',
+    num_children: 1,
+    converted_type: 'MAP',
+    logical_type: { type: 'MAP' },
+  },
+  { name: 'key_value', repetition_type: 'REPEATED', num_children: 2 },
+  { name: 'key', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+  { name: 'value', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+]
+
+/** list<string>, three-level form. */
+const stringList = (name: string): SchemaElement[] => [
+  {
+    name,
+    repetition_type: 'OPTIONAL',
+    num_children: 1,
+    converted_type: 'LIST',
+    logical_type: { type: 'LIST' },
+  },
+  { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+  { name: 'element', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+]
+
+const COLUMNS: Record<'txn' | 'add' | 'remove' | 'metaData' | 'protocol', SchemaElement[]> = {
+  txn: group('txn', [leaf('appId', 'string'), leaf('version', 'long'), leaf('lastUpdated', 'long')]),
+  add: group('add', [
+    leaf('path', 'string'),
+    stringMap('partitionValues'),
+    leaf('size', 'long'),
+    leaf('modificationTime', 'long'),
+    leaf('dataChange', 'boolean'),
+    leaf('stats', 'string'),
+    stringMap('tags'),
+  ]),
+  remove: group('remove', [
+    leaf('path', 'string'),
+    leaf('deletionTimestamp', 'long'),
+    leaf('dataChange', 'boolean'),
+    leaf('extendedFileMetadata', 'boolean'),
+    stringMap('partitionValues'),
+    leaf('size', 'long'),
+    stringMap('tags'),
+  ]),
+  metaData: group('metaData', [
+    leaf('id', 'string'),
+    leaf('name', 'string'),
+    leaf('description', 'string'),
+    group('format', [leaf('provider', 'string'), stringMap('options')]),
+    leaf('schemaString', 'string'),
+    stringList('partitionColumns'),
+    stringMap('configuration'),
+    leaf('createdTime', 'long'),
+  ]),
+  protocol: group('protocol', [
+    leaf('minReaderVersion', 'int'),
+    leaf('minWriterVersion', 'int'),
+    stringList('readerFeatures'),
+    stringList('writerFeatures'),
+  ]),
+}
+
+const COLUMN_NAMES = ['txn', 'add', 'remove', 'metaData', 'protocol'] as const
+type ColumnName = (typeof COLUMN_NAMES)[number]
+
+const SCHEMA: SchemaElement[] = [
+  { name: 'spark_schema', num_children: COLUMN_NAMES.length },
+  ...COLUMN_NAMES.flatMap((c) => COLUMNS[c]),
+]
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+const long = (n: number | null | undefined): bigint | null =>
+  n === null || n === undefined ? null : BigInt(Math.trunc(n))
+
+/** Map entries as the Parquet writer wants them; `null` for an absent map. */
+const entries = (
+  m: Record<string, string | null> | null | undefined,
+): Array<{ key: string; value: string | null }> | null =>
+  m === null || m === undefined
+    ? null
+    : Object.entries(m).map(([key, value]) => ({ key, value: value ?? null }))
+
+type Row = Partial<Record<ColumnName, Record<string, unknown>>>
+
+function actionRows(state: CheckpointState): Row[] {
+  const { protocol: p, metadata: m } = state
+  const rows: Row[] = [
+    {
+      protocol: {
+        minReaderVersion: p.minReaderVersion,
+        minWriterVersion: p.minWriterVersion,
+        readerFeatures: p.readerFeatures ?? null,
+        writerFeatures: p.writerFeatures ?? null,
+      },
+    },
+    {
+      metaData: {
+        id: m.id,
+        name: m.name ?? null,
+        description: m.description ?? null,
+        format: { provider: m.format.provider, options: entries(m.format.options ?? {}) },
+        schemaString: m.schemaString,
+        partitionColumns: m.partitionColumns,
+        configuration: entries(m.configuration ?? {}),
+        createdTime: long(m.createdTime),
+      },
+    },
+  ]
+  for (const t of state.txns) {
+    rows.push({ txn: { appId: t.appId, version: long(t.version), lastUpdated: long(t.lastUpdated) } })
+  }
+  for (const a of state.adds) {
+    if (a.deletionVector !== undefined && a.deletionVector !== null) {
+      throw new CryptoVizError(
+        'DELTA_UNSUPPORTED_FEATURE',
+        `cannot checkpoint ${a.path}: deletion vectors are not supported`,
+        {
+          kind: 'user',
+        },
+      )
+    }
+    rows.push({
+      add: {
+        path: a.path,
+        partitionValues: entries(a.partitionValues),
+        size: long(a.size),
+        modificationTime: long(a.modificationTime),
+        dataChange: false,
+        stats: a.stats ?? null,
+        tags: entries(a.tags),
+      },
+    })
+  }
+  for (const r of state.removes) {
+    rows.push({
+      remove: {
+        path: r.path,
+        deletionTimestamp: long(r.deletionTimestamp),
+        dataChange: false,
+        extendedFileMetadata: r.extendedFileMetadata ?? null,
+        partitionValues: entries(r.partitionValues),
+        size: long(r.size),
+        tags: entries(r.tags),
+      },
+    })
+  }
+  return rows
+}
+
+/** The table state as a classic single-file checkpoint (Snappy-compressed Parquet). */
+export function encodeCheckpoint(state: CheckpointState): Uint8Array {
+  const rows = actionRows(state)
+  const columnData: ColumnSource[] = COLUMN_NAMES.map((name) => ({
+    name,
+    data: rows.map((r) => r[name] ?? null),
+  }))
+  const buffer = parquetWriteBuffer({
+    columnData,
+    schema: SCHEMA,
+    codec: 'SNAPPY',
+    // Checkpoint stats are never used for pruning; keeping the file small matters more.
+    statistics: false,
+    // One row group keeps the file readable by the simplest readers.
+    rowGroupSize: Math.max(1, rows.length),
+    createdBy: 'cryptoviz',
+  })
+  return new Uint8Array(buffer)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding (ours, Spark's and delta-rs's checkpoints)
+
+type Obj = Record<string, unknown>
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+const num = (v: unknown): number | null =>
+  typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : null
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
+
+const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null)
+
+/** A decoded Parquet map (object, Map or entry list) as a string record with nullable values. */
+function stringRecord(v: unknown): Record<string, string | null> | null {
+  if (v === null || v === undefined) return null
+  const out: Record<string, string | null> = {}
+  const put = (k: unknown, value: unknown) => {
+    if (typeof k === 'string') out[k] = value === null || value === undefined ? null : String(value)
+  }
+  if (v instanceof Map) for (const [k, value] of v) put(k, value)
+  else if (Array.isArray(v))
+    for (const e of v) put(isObj(e) ? e.key : undefined, isObj(e) ? e.value : undefined)
+  else if (isObj(v)) for (const [k, value] of Object.entries(v)) put(k, value)
+  return out
+}
+
+const stringArray = (v: unknown): string[] | undefined =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined
+
+function decodeRow(row: Obj, where: string): Action | undefined {
+  const unsupported = (feature: string) =>
+    new CryptoVizError('DELTA_UNSUPPORTED_FEATURE', `${where}: ${feature} are not supported`, {
+      kind: 'user',
+    })
+  const { add, remove, metaData, protocol, txn } = row
+  if (isObj(row.sidecar) || isObj(row.checkpointMetadata)) throw unsupported('v2 checkpoints (sidecar files)')
+  if (isObj(add) && typeof add.path === 'string') {
+    if (isObj(add.deletionVector)) throw unsupported('deletion vectors')
+    const a: AddFile = {
+      path: add.path,
+      partitionValues: stringRecord(add.partitionValues) ?? {},
+      size: num(add.size) ?? 0,
+      modificationTime: num(add.modificationTime) ?? 0,
+      dataChange: bool(add.dataChange) ?? false,
+    }
+    const stats = str(add.stats)
+    if (stats !== null) a.stats = stats
+    const tags = stringRecord(add.tags)
+    if (tags !== null) a.tags = nonNullRecord(tags)
+    return { add: a }
+  }
+  if (isObj(remove) && typeof remove.path === 'string') {
+    if (isObj(remove.deletionVector)) throw unsupported('deletion vectors')
+    const r: RemoveFile = { path: remove.path, dataChange: bool(remove.dataChange) ?? false }
+    const ts = num(remove.deletionTimestamp)
+    if (ts !== null) r.deletionTimestamp = ts
+    const ext = bool(remove.extendedFileMetadata)
+    if (ext !== null) r.extendedFileMetadata = ext
+    const pv = stringRecord(remove.partitionValues)
+    if (pv !== null) r.partitionValues = pv
+    const size = num(remove.size)
+    if (size !== null) r.size = size
+    const tags = stringRecord(remove.tags)
+    if (tags !== null) r.tags = nonNullRecord(tags)
+    return { remove: r }
+  }
+  if (isObj(metaData) && typeof metaData.id === 'string') {
+    const format = isObj(metaData.format) ? metaData.format : {}
+    const m: Metadata = {
+      id: metaData.id,
+      name: str(metaData.name),
+      description: str(metaData.description),
+      format: {
+        provider: str(format.provider) ?? 'parquet',
+        options: nonNullRecord(stringRecord(format.options)),
+      },
+      schemaString: str(metaData.schemaString) ?? '',
+      partitionColumns: stringArray(metaData.partitionColumns) ?? [],
+      configuration: nonNullRecord(stringRecord(metaData.configuration)),
+      createdTime: num(metaData.createdTime),
+    }
+    return { metaData: m }
+  }
+  if (isObj(protocol) && num(protocol.minReaderVersion) !== null) {
+    const p: Protocol = {
+      minReaderVersion: num(protocol.minReaderVersion) ?? 1,
+      minWriterVersion: num(protocol.minWriterVersion) ?? 2,
+    }
+    const rf = stringArray(protocol.readerFeatures)
+    if (rf !== undefined) p.readerFeatures = rf
+    const wf = stringArray(protocol.writerFeatures)
+    if (wf !== undefined) p.writerFeatures = wf
+    return { protocol: p }
+  }
+  if (isObj(txn) && typeof txn.appId === 'string') {
+    const t: Txn = { appId: txn.appId, version: num(txn.version) ?? 0 }
+    const lu = num(txn.lastUpdated)
+    if (lu !== null) t.lastUpdated = lu
+    return { txn: t }
+  }
+  // commitInfo, cdc, domainMetadata and unknown kinds carry no snapshot state we use.
+  return undefined
+}
+
+/** Configuration values are strings; a null one is dropped rather than invented. */
+function nonNullRecord(r: Record<string, string | null> | null): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(r ?? {})) if (v !== null) out[k] = v
+  return out
+}
+
+const WANTED = new Set(['txn', 'add', 'remove', 'metaData', 'protocol', 'sidecar', 'checkpointMetadata'])
+
+async function decode(bytes: Uint8Array, where: string): Promise<Action[]> {
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+  let rows: Obj[]
+  try {
+    const present = parquetSchema(parquetMetadata(file)).children.map((c) => c.element.name)
+    // Only the action columns we use: `commitInfo`, `cdc` and unknown columns are never decoded.
+    const columns = present.filter((n) => WANTED.has(n))
+    rows = (await parquetReadObjects({ file, compressors, columns })) as Obj[]
+  } catch (e) {
+    throw new CryptoVizError(
+      'DELTA_LOG_CORRUPT',
+      `${where}: unreadable checkpoint: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    )
+  }
+  const out: Action[] = []
+  for (const row of rows) {
+    const action = decodeRow(row, where)
+    if (action !== undefined) out.push(action)
+  }
+  return out
+}
+
+/**
+ * The actions in one checkpoint file (ours, Spark's or delta-rs's). Rows whose action kind we
+ * do not use are dropped; a v2-checkpoint or deletion-vector row is refused. Asynchronous
+ * because hyparquet's public reader is (it decompresses and assembles pages lazily).
+ */
+export function decodeCheckpoint(bytes: Uint8Array): Promise<Action[]> {
+  return decode(bytes, 'checkpoint')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store I/O
+
+/**
+ * Writes `_delta_log/%020d.checkpoint.parquet` (atomic replace: rewriting a checkpoint of the
+ * same version with the same state is harmless), then `_last_checkpoint` — unless that already
+ * names a newer checkpoint (a slow writer must not move the hint backwards).
+ */
+export async function writeCheckpoint(store: ObjectStore, state: CheckpointState): Promise<LastCheckpoint> {
+  const bytes = encodeCheckpoint(state)
+  await store.put(checkpointPath(state.version), bytes)
+  const last: LastCheckpoint = {
+    version: state.version,
+    size: 2 + state.txns.length + state.adds.length + state.removes.length,
+    sizeInBytes: bytes.byteLength,
+    numOfAddFiles: state.adds.length,
+  }
+  const current = await readLastCheckpoint(store)
+  if (current === undefined || current.version <= state.version) {
+    await store.put(LAST_CHECKPOINT_PATH, new TextEncoder().encode(JSON.stringify(last)))
+  }
+  return last
+}
+
+/** All actions of a checkpoint at `version`, single-file or multi-part (parts read in order). */
+export async function readCheckpoint(
+  store: ObjectStore,
+  checkpoint: { version: number; paths: string[] },
+): Promise<Action[]> {
+  const out: Action[] = []
+  for (const path of checkpoint.paths) {
+    const bytes = await store.get(path)
+    for (const a of await decode(bytes, `${store.url}/${path}`)) out.push(a)
+  }
+  return out
+}
+
+const lastCheckpointSchema = z.object({
+  version: z.number().int().nonnegative(),
+  size: z.number().int().nonnegative(),
+  sizeInBytes: z.number().int().nonnegative().optional(),
+  numOfAddFiles: z.number().int().nonnegative().optional(),
+})
+
+/** `_last_checkpoint`, or undefined when absent or unreadable (it is only a hint). */
+export async function readLastCheckpoint(store: ObjectStore): Promise<LastCheckpoint | undefined> {
+  let bytes: Uint8Array
+  try {
+    bytes = await store.get(LAST_CHECKPOINT_PATH)
+  } catch (e) {
+    if (isCryptoVizError(e, 'STORAGE_NOT_FOUND')) return undefined
+    throw e
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes))
+  } catch {
+    return undefined
+  }
+  const parsed = lastCheckpointSchema.safeParse(json)
+  if (!parsed.success) return undefined
+  const { version, size, sizeInBytes, numOfAddFiles } = parsed.data
+  const last: LastCheckpoint = { version, size }
+  if (sizeInBytes !== undefined) last.sizeInBytes = sizeInBytes
+  if (numOfAddFiles !== undefined) last.numOfAddFiles = numOfAddFiles
+  return last
+}

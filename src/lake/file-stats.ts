@@ -1,0 +1,97 @@
+/**
+ * Per-file statistics (`add.stats`) and the data skipping built on them.
+ *
+ * Writing: numRecords, minValues, maxValues and nullCount for every non-partition top-level
+ * column; timestamps as ISO-8601 UTC with milliseconds, truncated (so the recorded max can be up
+ * to 999 µs below the true max); strings longer than 32 characters keep a truncated min and no
+ * max. Booleans and binaries get only nullCount.
+ *
+ * Reading: missing or unparsable stats mean "unknown", never "no rows": a file is pruned only when
+ * its recorded bounds prove that no row can match.
+ */
+import type { AddFile, FileStats } from './actions.ts'
+import type { DataType } from './schema.ts'
+
+export const STRING_STATS_PREFIX = 32
+
+/** The JSON form of a min/max value of a column of this type. */
+export function statValue(type: DataType, v: number | string): number | string {
+  if (type === 'timestamp') return new Date(Math.floor((v as number) / 1000)).toISOString()
+  if (type === 'date') return new Date((v as number) * 86_400_000).toISOString().slice(0, 10)
+  return v
+}
+
+const statsCache = new WeakMap<AddFile, FileStats | null>()
+
+/** Decoded `add.stats`, cached per action object; null when absent or unparsable. */
+export function fileStats(add: AddFile): FileStats | null {
+  const cached = statsCache.get(add)
+  if (cached !== undefined) return cached
+  const stats = parseStats(add.stats)
+  statsCache.set(add, stats)
+  return stats
+}
+
+/** Decodes a stats JSON string; null when absent or unparsable (unknown stats). */
+export function parseStats(text: string | null | undefined): FileStats | null {
+  if (typeof text !== 'string' || text === '') return null
+  try {
+    const json: unknown = JSON.parse(text)
+    return typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as FileStats) : null
+  } catch {
+    return null
+  }
+}
+
+export type Bound = number | string
+
+/**
+ * A stats or partition value as a comparable number or string for a column type: timestamps in
+ * microseconds, dates in days since the epoch, numbers as numbers, strings unchanged. Returns
+ * undefined for values that cannot be interpreted (treated as unknown).
+ */
+export function comparable(type: DataType, value: unknown): Bound | undefined {
+  if (value === null || value === undefined) return undefined
+  switch (type) {
+    case 'timestamp':
+    case 'timestamp_ntz': {
+      if (typeof value === 'number') return value
+      if (typeof value !== 'string') return undefined
+      return parseTimestampMicros(value)
+    }
+    case 'date': {
+      if (typeof value === 'number') return value
+      if (typeof value !== 'string') return undefined
+      const ms = Date.parse(`${value.slice(0, 10)}T00:00:00Z`)
+      return Number.isNaN(ms) ? undefined : Math.round(ms / 86_400_000)
+    }
+    case 'string':
+      return typeof value === 'string' ? value : undefined
+    case 'long':
+    case 'integer':
+    case 'short':
+    case 'byte':
+    case 'double':
+    case 'float': {
+      const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN
+      return Number.isNaN(n) ? undefined : n
+    }
+    default:
+      return undefined
+  }
+}
+
+/** ISO-8601 (or Spark's `yyyy-MM-dd HH:mm:ss[.ffffff]`, UTC) to microseconds, keeping sub-ms digits. */
+export function parseTimestampMicros(text: string): number | undefined {
+  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/.exec(
+    text.trim(),
+  )
+  if (!m) return undefined
+  const ms = Date.parse(`${m[1]}T${m[2]}${m[4] ?? 'Z'}`)
+  if (Number.isNaN(ms)) return undefined
+  const frac = (m[3] ?? '').padEnd(6, '0').slice(0, 6)
+  return ms * 1000 + Number(frac)
+}
+
+/** Compares two bounds of the same column (numbers numerically, strings by code unit). */
+export const compareBounds = (a: Bound, b: Bound): number => (a < b ? -1 : a > b ? 1 : 0)

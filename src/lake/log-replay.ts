@@ -1,0 +1,134 @@
+/**
+ * Loading table state from the store: a full load (list the log, newest usable checkpoint, then
+ * JSON commits) and an incremental update (only commits newer than a known state).
+ *
+ * Invariants:
+ * - An unreadable checkpoint is not fatal: loading falls back to the next older checkpoint, or
+ *   to version 0, as long as the JSON commits needed are still there.
+ * - The reader protocol is checked on the resulting state, so a table that turned on e.g.
+ *   deletion vectors is refused even when reached incrementally.
+ */
+import { CryptoVizError, isCryptoVizError } from '../errors.ts'
+import type { ObjectStore } from '../storage/object-store.ts'
+import type { Action } from './actions.ts'
+import { readCheckpoint } from './checkpoint.ts'
+import { decodeCommit } from './commit-file.ts'
+import { commitPath, LOG_DIR } from './log-paths.ts'
+import { adjustedCommitTimes, listLog, segmentFor, type CommitFile, type LogListing } from './log-segment.ts'
+import { assertReadable } from './table-features.ts'
+import { inCommitTimestamp, StateBuilder, type TableState } from './table-state.ts'
+
+/** Reads at once when fetching many commit files. */
+const READ_CONCURRENCY = 16
+
+export async function readCommit(store: ObjectStore, version: number): Promise<Action[]> {
+  return decodeCommit(await store.get(commitPath(version)), version)
+}
+
+/** Maps over items with at most `limit` promises in flight, keeping order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
+}
+
+/** The state at `target` (latest when undefined), from a listing of the whole log. */
+export async function loadState(
+  store: ObjectStore,
+  listing: LogListing,
+  target?: number,
+): Promise<TableState> {
+  let maxCheckpoint = Infinity
+  for (;;) {
+    const segment = segmentFor(listing, target, maxCheckpoint)
+    const builder = StateBuilder.empty()
+    if (segment.checkpoint) {
+      let actions: Action[]
+      try {
+        actions = await readCheckpoint(store, segment.checkpoint)
+      } catch (e) {
+        if (isCryptoVizError(e, 'DELTA_UNSUPPORTED_FEATURE')) throw e
+        // Fall back to an older checkpoint (or none); segmentFor reports if that is impossible.
+        maxCheckpoint = segment.checkpoint.version - 1
+        continue
+      }
+      const times = adjustedCommitTimes(listing)
+      const seed = times.find((t) => t.version === segment.checkpoint!.version)?.timestamp
+      builder.applyCheckpoint(actions, segment.checkpoint.version, seed ?? segment.checkpoint.modified)
+    }
+    await applyCommits(store, builder, segment.commits)
+    const state = builder.finish()
+    assertReadable(state.protocol)
+    return state
+  }
+}
+
+async function applyCommits(
+  store: ObjectStore,
+  builder: StateBuilder,
+  commits: readonly CommitFile[],
+): Promise<void> {
+  for (let i = 0; i < commits.length; i += READ_CONCURRENCY) {
+    const batch = commits.slice(i, i + READ_CONCURRENCY)
+    const decoded = await mapLimit(batch, READ_CONCURRENCY, async (c) => ({
+      file: c,
+      actions: await readCommitFile(store, c),
+    }))
+    for (const { file, actions } of decoded) {
+      builder.applyCommit(actions, file.version, inCommitTimestamp(actions) ?? file.modified)
+    }
+  }
+}
+
+async function readCommitFile(store: ObjectStore, c: CommitFile): Promise<Action[]> {
+  try {
+    return decodeCommit(await store.get(c.path), c.version)
+  } catch (e) {
+    if (isCryptoVizError(e, 'STORAGE_NOT_FOUND')) {
+      throw new CryptoVizError('DELTA_LOG_CORRUPT', `commit ${c.version} disappeared while reading the log`, {
+        cause: e,
+        canRetry: true,
+      })
+    }
+    throw e
+  }
+}
+
+/**
+ * The latest state, reusing `prev` when the commits after it are still in the log: only the
+ * newer commits are read. Returns `prev` itself when nothing changed.
+ */
+export async function updateState(store: ObjectStore, prev: TableState): Promise<TableState> {
+  const next = prev.version + 1
+  // Listing only the "decade" of file names that share the next version's prefix keeps the
+  // common case (zero or a few new commits) to one small listing.
+  const decade = String(next).padStart(20, '0').slice(0, 19)
+  let listing = await listLog(store, `${LOG_DIR}/${decade}`)
+  if (!listing.commits.has(next)) return prev
+  // The decade is complete, so later decades may hold commits too.
+  if (listing.commits.has(Number(`${decade}9`))) listing = await listLog(store)
+  const commits: CommitFile[] = []
+  for (let v = next; v <= listing.latest; v++) {
+    const c = listing.commits.get(v)
+    // A hole after `prev`: let a full load decide between a cleaned-up log and a damaged one.
+    if (!c) return loadState(store, await listLog(store))
+    commits.push(c)
+  }
+  if (commits.length === 0) return prev
+  const builder = StateBuilder.from(prev)
+  await applyCommits(store, builder, commits)
+  const state = builder.finish()
+  assertReadable(state.protocol)
+  return state
+}

@@ -1,0 +1,236 @@
+/**
+ * Options of every source component, as zod schemas with defaults, so the app config can embed
+ * them and each component receives validated, frozen values.
+ *
+ * Defaults stay inside the providers' free plans (figures from their public docs, 2024–2025):
+ * - CoinGecko keyless: IP-based limit, historically documented as 5–15 calls/min; `/coins/markets`
+ *   is cached for about a minute on free plans, so polling faster only fetches repeats.
+ *   → one 250-coin page every 60 s, bucket of 5 calls/min.
+ * - CoinGecko demo key: 30 calls/min and 10,000 calls/month (≈ 322/day).
+ *   → one page every 300 s (288 calls/day), bucket of 25 calls/min.
+ * - CoinGecko pro key: paid plans start at 250–500 calls/min. → 60 s, 200 calls/min.
+ * - CoinMarketCap Basic (free): 30 calls/min and 10,000 credits/month (≈ 322/day); the listings
+ *   endpoint costs 1 credit per 200 coins. → 200 coins every 300 s = 288 credits/day under a
+ *   300-credit daily budget, bucket of 20 calls/min.
+ */
+import { z } from 'zod'
+import { CryptoVizError } from '../errors.ts'
+
+const positiveInt = z.number().int().positive()
+const nonNegativeInt = z.number().int().nonnegative()
+
+export const retryDefaults = {
+  maxAttempts: 3, // attempts per request, the first included
+  baseDelayMs: 1_000, // first backoff before jitter
+  maxDelayMs: 30_000, // longest wait inside one poll; a longer Retry-After is left to the collector
+} as const
+
+export const retryOptionsSchema = z.object({
+  maxAttempts: positiveInt.max(10).default(retryDefaults.maxAttempts),
+  baseDelayMs: nonNegativeInt.default(retryDefaults.baseDelayMs),
+  maxDelayMs: nonNegativeInt.default(retryDefaults.maxDelayMs),
+})
+export type RetryOptions = z.output<typeof retryOptionsSchema>
+
+export const circuitBreakerDefaults = {
+  failureThreshold: 5, // consecutive failed requests (after retries) that open the circuit
+  openMs: 120_000, // two minutes open before one half-open trial request
+} as const
+
+export const circuitBreakerOptionsSchema = z.object({
+  failureThreshold: positiveInt.default(circuitBreakerDefaults.failureThreshold),
+  openMs: nonNegativeInt.default(circuitBreakerDefaults.openMs),
+})
+export type CircuitBreakerOptions = z.output<typeof circuitBreakerOptionsSchema>
+
+export const rateLimitOptionsSchema = z.object({
+  requestsPerMinute: z.number().positive(), // sustained refill rate of the token bucket
+  burst: positiveInt, // bucket capacity: requests allowed back to back
+})
+export type RateLimitOptions = z.output<typeof rateLimitOptionsSchema>
+
+export const COINGECKO_PLANS = ['public', 'demo', 'pro'] as const
+export type CoinGeckoPlan = (typeof COINGECKO_PLANS)[number]
+
+/** Per-plan defaults; see the module comment for the reasoning. */
+export const coingeckoPlanDefaults = {
+  public: {
+    baseUrl: 'https://api.coingecko.com',
+    intervalMs: 60_000, // one minute, the free plans' cache period
+    rateLimit: { requestsPerMinute: 5, burst: 2 },
+  },
+  demo: {
+    baseUrl: 'https://api.coingecko.com',
+    intervalMs: 300_000, // five minutes: 288 calls/day within 10,000 calls/month
+    rateLimit: { requestsPerMinute: 25, burst: 5 },
+  },
+  pro: {
+    baseUrl: 'https://pro-api.coingecko.com',
+    intervalMs: 60_000, // one minute
+    rateLimit: { requestsPerMinute: 200, burst: 10 },
+  },
+} as const satisfies Record<
+  CoinGeckoPlan,
+  { baseUrl: string; intervalMs: number; rateLimit: RateLimitOptions }
+>
+
+export const COINGECKO_ORDERS = [
+  'market_cap_desc',
+  'market_cap_asc',
+  'volume_desc',
+  'volume_asc',
+  'id_asc',
+  'id_desc',
+] as const
+
+export const coingeckoDefaults = {
+  plan: 'public',
+  perPage: 250, // coins per page, the API maximum
+  pages: 1, // pages per poll
+  order: 'market_cap_desc',
+  timeoutMs: 10_000, // ten seconds per request, headers and body
+  futureToleranceMs: 120_000, // two minutes of provider clock skew accepted
+} as const
+
+export const coingeckoOptionsSchema = z
+  .object({
+    plan: z.enum(COINGECKO_PLANS).default(coingeckoDefaults.plan),
+    apiKey: z.string().min(1).optional(), // demo or pro key; sent as x-cg-demo-api-key / x-cg-pro-api-key
+    baseUrl: z.url().optional(), // origin (plus any proxy prefix) before /api/v3; default by plan
+    intervalMs: positiveInt.optional(), // between polls; default by plan
+    perPage: positiveInt.max(250).default(coingeckoDefaults.perPage),
+    pages: positiveInt.max(40).default(coingeckoDefaults.pages),
+    order: z.enum(COINGECKO_ORDERS).default(coingeckoDefaults.order),
+    rateLimit: rateLimitOptionsSchema.optional(), // default by plan
+    retry: retryOptionsSchema.prefault({}),
+    circuitBreaker: circuitBreakerOptionsSchema.prefault({}),
+    timeoutMs: positiveInt.default(coingeckoDefaults.timeoutMs),
+    futureToleranceMs: nonNegativeInt.default(coingeckoDefaults.futureToleranceMs),
+  })
+  .superRefine((o, ctx) => {
+    if (o.plan !== 'public' && o.apiKey === undefined)
+      ctx.addIssue({ code: 'custom', path: ['apiKey'], message: `the ${o.plan} plan needs an API key` })
+    if (o.plan === 'public' && o.apiKey !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['plan'],
+        message: 'an API key was given with the keyless "public" plan; set plan to "demo" or "pro"',
+      })
+  })
+  .transform((o) => {
+    const plan = coingeckoPlanDefaults[o.plan]
+    return {
+      ...o,
+      baseUrl: o.baseUrl ?? plan.baseUrl,
+      intervalMs: o.intervalMs ?? plan.intervalMs,
+      rateLimit: o.rateLimit ?? { ...plan.rateLimit },
+    }
+  })
+export type CoinGeckoOptionsInput = z.input<typeof coingeckoOptionsSchema>
+export type CoinGeckoOptions = z.output<typeof coingeckoOptionsSchema>
+
+export const coinmarketcapDefaults = {
+  baseUrl: 'https://pro-api.coinmarketcap.com',
+  intervalMs: 300_000, // five minutes
+  start: 1, // 1-based rank offset
+  limit: 200, // coins per call: exactly one credit
+  dailyCreditBudget: 300, // credits per UTC day; 10,000/month ÷ 31 days ≈ 322
+  rateLimit: { requestsPerMinute: 20, burst: 5 }, // Basic allows 30/min
+  timeoutMs: 10_000, // ten seconds per request
+  futureToleranceMs: 120_000, // two minutes of provider clock skew accepted
+} as const
+
+export const coinmarketcapOptionsSchema = z.object({
+  apiKey: z.string().min(1).optional(), // from CRYPTOVIZ_CMC_API_KEY; required to build the source
+  baseUrl: z.url().default(coinmarketcapDefaults.baseUrl),
+  intervalMs: positiveInt.default(coinmarketcapDefaults.intervalMs),
+  start: positiveInt.default(coinmarketcapDefaults.start),
+  limit: positiveInt.max(5_000).default(coinmarketcapDefaults.limit),
+  dailyCreditBudget: nonNegativeInt.default(coinmarketcapDefaults.dailyCreditBudget),
+  rateLimit: rateLimitOptionsSchema.prefault({ ...coinmarketcapDefaults.rateLimit }),
+  retry: retryOptionsSchema.prefault({}),
+  circuitBreaker: circuitBreakerOptionsSchema.prefault({}),
+  timeoutMs: positiveInt.default(coinmarketcapDefaults.timeoutMs),
+  futureToleranceMs: nonNegativeInt.default(coinmarketcapDefaults.futureToleranceMs),
+})
+export type CoinMarketCapOptionsInput = z.input<typeof coinmarketcapOptionsSchema>
+export type CoinMarketCapOptions = z.output<typeof coinmarketcapOptionsSchema>
+
+export const simulatedDefaults = {
+  assets: 20, // simulated coins
+  seed: 42, // same seed, same prices
+  intervalMs: 2_000, // two seconds between ticks
+} as const
+
+export const simulatedOptionsSchema = z.object({
+  assets: positiveInt.max(10_000).default(simulatedDefaults.assets),
+  seed: z.number().int().default(simulatedDefaults.seed),
+  intervalMs: positiveInt.default(simulatedDefaults.intervalMs),
+})
+export type SimulatedOptions = z.output<typeof simulatedOptionsSchema>
+
+export const autoDefaults = {
+  fallbackAfterFailures: 3, // consecutive failed polls before a provider that once answered counts as down
+} as const
+
+export const autoOptionsSchema = z.object({
+  fallbackAfterFailures: positiveInt.default(autoDefaults.fallbackAfterFailures),
+})
+export type AutoOptions = z.output<typeof autoOptionsSchema>
+
+export const collectorDefaults = {
+  maxBackoffMs: 900_000, // fifteen minutes at most between polls of a failing source
+} as const
+
+export const collectorOptionsSchema = z.object({
+  maxBackoffMs: positiveInt.default(collectorDefaults.maxBackoffMs),
+})
+export type CollectorOptions = z.output<typeof collectorOptionsSchema>
+
+export const backfillDefaults = {
+  windowDays: 90, // the longest range CoinGecko still answers hourly
+} as const
+
+export const backfillOptionsSchema = z.object({
+  windowDays: positiveInt.max(90).default(backfillDefaults.windowDays),
+})
+export type BackfillOptions = z.output<typeof backfillOptionsSchema>
+
+export const gapsDefaults = {
+  factor: 3, // a silence longer than this many polling intervals is a gap
+} as const
+
+export const gapsOptionsSchema = z.object({
+  factor: z.number().min(1).default(gapsDefaults.factor),
+})
+
+/** Every source option, as one object the app config can embed under `sources`. */
+export const sourcesOptionsSchema = z.object({
+  coingecko: coingeckoOptionsSchema.prefault({}),
+  coinmarketcap: coinmarketcapOptionsSchema.prefault({}),
+  simulated: simulatedOptionsSchema.prefault({}),
+  auto: autoOptionsSchema.prefault({}),
+  collector: collectorOptionsSchema.prefault({}),
+  backfill: backfillOptionsSchema.prefault({}),
+  gaps: gapsOptionsSchema.prefault({}),
+})
+export type SourcesOptionsInput = z.input<typeof sourcesOptionsSchema>
+export type SourcesOptions = z.output<typeof sourcesOptionsSchema>
+
+/** Parses options or throws `CONFIG_INVALID` naming each bad field; the result is frozen. */
+export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(input)
+  if (!r.success) {
+    const why = r.error.issues.map((i) => `${[what, ...i.path].join('.')}: ${i.message}`).join('; ')
+    throw new CryptoVizError('CONFIG_INVALID', `invalid ${what} options: ${why}`, { kind: 'user' })
+  }
+  return deepFreeze(r.data)
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
+    for (const v of Object.values(o)) deepFreeze(v)
+    Object.freeze(o)
+  }
+  return o
+}
