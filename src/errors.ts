@@ -34,6 +34,10 @@ export const ERROR_CODES = [
   'UNAUTHORIZED',
   'RATE_LIMITED',
   'SHUTTING_DOWN',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'TOO_MANY_STREAMS',
+  'INTERNAL',
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]

@@ -9,7 +9,7 @@ import { pino, type Logger } from 'pino'
 import { loadConfig, redactedConfig, settingsMarkdown, type Config } from '../config/config.ts'
 import { SETTINGS } from '../config/settings.ts'
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
-import { timeParam, parseParams } from '../server/params.ts'
+import { timeParam, parseParams, slugListParam } from '../server/params.ts'
 import { slugSchema } from '../model/quote.ts'
 import { progress } from './progress.ts'
 import { z } from 'zod'
@@ -20,6 +20,9 @@ Commands:
   start      Run the embedded pipeline: sources, processor, lake, HTTP API and live stream
   generate   Write deterministic simulated history:  --warehouse DIR --assets N --days D --interval SECONDS --seed S [--end ISO]
   query      Print one asset's quotes:  --warehouse DIR --crypto C [--start T] [--end T] [--sources a,b] [--limit N] [--format json|csv]
+  backfill   CoinGecko history into the lake, idempotent and resumable:  --crypto bitcoin,ethereum --days 365
+  gaps       Report silences longer than --factor (3) × --interval-ms (60000) per source and crypto  [--crypto] [--sources] [--start] [--end]
+  check      Verify a warehouse's tables: log contiguous, every live file present with its size; orphans listed
   config     Print the configuration table (--markdown) or the effective configuration
 
 Every option of start also reads its CRYPTOVIZ_* environment variable; see README.md.`
@@ -172,6 +175,104 @@ async function query(argv: string[]): Promise<void> {
   }
 }
 
+async function check(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { json: { type: 'boolean' } })
+  const config = configFrom(values)
+  const [{ checkTable }, { LocalStore }, { QUOTES_TABLE }, { DEAD_LETTERS_TABLE }] = await Promise.all([
+    import('../lake/index.ts'),
+    import('../storage/local-store.ts'),
+    import('../model/quote-table.ts'),
+    import('../model/dead-letter-table.ts'),
+  ])
+  const store = new LocalStore(resolve(config.warehouse))
+  let healthy = true
+  const reports: Record<string, unknown> = {}
+  for (const table of [QUOTES_TABLE, DEAD_LETTERS_TABLE]) {
+    const report = await checkTable(store.child(table))
+    reports[table] = report
+    healthy &&= report.ok
+    if ((values as Record<string, unknown>)['json'] === true) continue
+    process.stdout.write(
+      `${report.ok ? 'OK     ' : 'DAMAGED'} ${table}: version ${report.version ?? '-'}, ${report.commits} commits, ` +
+        `${report.checkpoints} checkpoints, ${report.liveFiles} live files (${report.liveBytes} bytes), ` +
+        `${report.rows ?? '?'} rows, ${report.orphans.length} orphan files\n`,
+    )
+    for (const p of report.problems) process.stdout.write(`  problem: ${p.message}\n`)
+    for (const o of report.orphans) process.stdout.write(`  orphan: ${o.path} (${o.size} bytes)\n`)
+  }
+  if ((values as Record<string, unknown>)['json'] === true)
+    process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`)
+  if (!healthy) process.exitCode = 1
+}
+
+async function backfillCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    crypto: { type: 'string' },
+    days: { type: 'string' },
+    end: { type: 'string' },
+  })
+  const config = configFrom(values)
+  if (config.source !== 'coingecko' && config.source !== 'auto') {
+    throw new CryptoVizError('INVALID_ARGUMENT', 'backfill reads CoinGecko history: use --source coingecko', {
+      kind: 'user',
+    })
+  }
+  const o = parseParams(
+    z.object({
+      crypto: slugListParam,
+      days: z.coerce.number().positive().max(3_650).default(365),
+      end: timeParam.optional(),
+    }),
+    values,
+  )
+  const { runBackfill } = await import('./backfill.ts')
+  const ok = await runBackfill(
+    config,
+    { cryptos: o.crypto, days: o.days, ...(o.end !== undefined && { end: Math.floor(o.end / 1000) }) },
+    stderrLogger(config.logLevel),
+  )
+  if (!ok) process.exitCode = 1
+}
+
+async function gapsCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    crypto: { type: 'string' },
+    sources: { type: 'string' },
+    'interval-ms': { type: 'string' },
+    factor: { type: 'string' },
+    start: { type: 'string' },
+    end: { type: 'string' },
+    json: { type: 'boolean' },
+  })
+  const config = configFrom(values)
+  const o = parseParams(
+    z.object({
+      crypto: slugListParam.optional(),
+      sources: slugListParam.optional(),
+      'interval-ms': z.coerce.number().int().positive().default(60_000),
+      factor: z.coerce.number().min(1).default(3),
+      start: timeParam.optional(),
+      end: timeParam.optional(),
+      json: z.boolean().optional(),
+    }),
+    values,
+  )
+  const { runGaps, formatGap } = await import('./gaps.ts')
+  const gaps = await runGaps(config, {
+    ...(o.crypto && { cryptos: o.crypto }),
+    ...(o.sources && { sources: o.sources }),
+    intervalMs: o['interval-ms'],
+    factor: o.factor,
+    ...(o.start !== undefined && { start: o.start }),
+    ...(o.end !== undefined && { end: o.end }),
+  })
+  if (o.json === true) process.stdout.write(`${JSON.stringify(gaps)}\n`)
+  else {
+    for (const g of gaps) process.stdout.write(`${formatGap(g)}\n`)
+    process.stderr.write(`${gaps.length} gap(s)\n`)
+  }
+}
+
 function configCommand(argv: string[]): void {
   const { values } = parse(argv, { markdown: { type: 'boolean' } })
   if ((values as Record<string, unknown>)['markdown'] === true) {
@@ -185,6 +286,9 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void> | void> = {
   start,
   generate,
   query,
+  check,
+  backfill: backfillCommand,
+  gaps: gapsCommand,
   config: configCommand,
 }
 

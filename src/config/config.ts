@@ -17,8 +17,18 @@ export interface Config {
   lake: { compression: 'snappy' | 'zstd' }
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   sources: {
-    coingecko: { apiKey?: string; plan: 'public' | 'demo' | 'pro'; baseUrl?: string }
-    coinmarketcap: { apiKey?: string; baseUrl?: string }
+    coingecko: { apiKey?: string; plan: 'public' | 'demo' | 'pro'; baseUrl?: string; intervalMs?: number }
+    coinmarketcap: { apiKey?: string; baseUrl?: string; intervalMs?: number; dailyCreditBudget?: number }
+  }
+  api: {
+    token?: string
+    /** Comma-separated origins or `*`; CORS is off when absent. */
+    corsOrigins?: string
+    rateLimitPerSecond: number
+    rateLimitBurst: number
+    maxStreams: number
+    sqlTimeoutMs: number
+    bodyLimitBytes: number
   }
 }
 

@@ -55,8 +55,9 @@ export const SETTINGS = [
       .regex(/^(auto|simulated|coingecko|coinmarketcap)(,(simulated|coingecko|coinmarketcap))*$/, {
         message: 'must be "auto" or a comma-separated list of simulated, coingecko, coinmarketcap',
       }),
-    default: 'simulated',
-    description: 'Quote sources: `simulated`, `coingecko`, `coinmarketcap` (comma-separated), or `auto`.',
+    default: 'auto',
+    description:
+      'Quote sources: `simulated`, `coingecko`, `coinmarketcap` (comma-separated), or `auto`: the live providers that answer, else the simulated market (said loudly in logs and `/health`).',
   },
   {
     key: 'simulator.assets',
@@ -140,6 +141,31 @@ export const SETTINGS = [
     description: 'Override of the CoinGecko base URL (proxies, mirrors, tests).',
   },
   {
+    key: 'sources.coingecko.intervalMs',
+    env: 'CRYPTOVIZ_COINGECKO_INTERVAL_MS',
+    flag: 'coingecko-interval-ms',
+    schema: positiveInt.optional(),
+    default: undefined,
+    description: 'Milliseconds between CoinGecko polls (default by plan: 60 s public and pro, 300 s demo).',
+  },
+  {
+    key: 'sources.coinmarketcap.intervalMs',
+    env: 'CRYPTOVIZ_CMC_INTERVAL_MS',
+    flag: 'cmc-interval-ms',
+    schema: positiveInt.optional(),
+    default: undefined,
+    description: 'Milliseconds between CoinMarketCap polls (default 300 s, within the free plan).',
+  },
+  {
+    key: 'sources.coinmarketcap.dailyCreditBudget',
+    env: 'CRYPTOVIZ_CMC_DAILY_CREDITS',
+    flag: 'cmc-daily-credits',
+    schema: z.coerce.number().int().nonnegative().optional(),
+    default: undefined,
+    description:
+      'CoinMarketCap credits the collector may spend per UTC day; it stops before exceeding them (default 300).',
+  },
+  {
     key: 'sources.coinmarketcap.apiKey',
     env: 'CRYPTOVIZ_CMC_API_KEY',
     flag: 'cmc-api-key',
@@ -155,5 +181,68 @@ export const SETTINGS = [
     schema: z.url().optional(),
     default: undefined,
     description: 'Override of the CoinMarketCap base URL (proxies, mirrors, tests).',
+  },
+  {
+    key: 'api.token',
+    env: 'CRYPTOVIZ_API_TOKEN',
+    flag: 'api-token',
+    schema: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+    default: undefined,
+    description:
+      'Bearer token required by the SQL console and admin routes when set (they are open when unset).',
+    secret: true,
+  },
+  {
+    key: 'api.corsOrigins',
+    env: 'CRYPTOVIZ_CORS_ORIGINS',
+    flag: 'cors-origins',
+    schema: z
+      .string()
+      .regex(/^(\*|https?:\/\/[^\s,/]+)(,(\*|https?:\/\/[^\s,/]+))*$/, {
+        message: 'must be "*" or a comma-separated list of origins such as https://example.com',
+      })
+      .optional(),
+    default: undefined,
+    description: 'Origins allowed by CORS (comma-separated, or `*`); CORS is off when unset.',
+  },
+  {
+    key: 'api.rateLimitPerSecond',
+    env: 'CRYPTOVIZ_RATE_LIMIT_RPS',
+    flag: 'rate-limit-rps',
+    schema: z.coerce.number().min(0).max(1_000_000),
+    default: 50,
+    description: 'Requests per second allowed per client IP on `/api/*` (token bucket; 0 turns it off).',
+  },
+  {
+    key: 'api.rateLimitBurst',
+    env: 'CRYPTOVIZ_RATE_LIMIT_BURST',
+    flag: 'rate-limit-burst',
+    schema: positiveInt.max(1_000_000),
+    default: 100,
+    description: 'Burst size of the per-client rate limit (bucket capacity).',
+  },
+  {
+    key: 'api.maxStreams',
+    env: 'CRYPTOVIZ_MAX_STREAMS',
+    flag: 'max-streams',
+    schema: positiveInt.max(100_000),
+    default: 1_000,
+    description: 'Maximum concurrent live-stream (SSE) clients; more get a 503.',
+  },
+  {
+    key: 'api.sqlTimeoutMs',
+    env: 'CRYPTOVIZ_SQL_TIMEOUT_MS',
+    flag: 'sql-timeout-ms',
+    schema: positiveInt.max(3_600_000),
+    default: 10_000,
+    description: 'Time limit of one SQL console query, in milliseconds.',
+  },
+  {
+    key: 'api.bodyLimitBytes',
+    env: 'CRYPTOVIZ_BODY_LIMIT_BYTES',
+    flag: 'body-limit-bytes',
+    schema: positiveInt.max(104_857_600),
+    default: 65_536,
+    description: 'Largest accepted request body, in bytes (larger bodies get a 413).',
   },
 ] as const satisfies readonly Setting[]

@@ -342,6 +342,7 @@ export function prepareDataFiles(rows: readonly Row[], o: DataFileOptions): Prep
     ...plans.map((p) => p.element),
   ]
   const codec = compression === 'zstd' ? 'ZSTD' : 'SNAPPY'
+  ;(globalThis as any).__phase?.('build')
   const fileId = randomUUID()
   return pending.map((file, i) => {
     const writer = new ByteWriter()

@@ -1,5 +1,5 @@
 /**
- * Names of the files in `_delta_log/`: commits `%020d.json`, classic checkpoints
+ * Names of the files directly in `_delta_log/` (never in its subfolders): commits `%020d.json`, classic checkpoints
  * `%020d.checkpoint.parquet`, multi-part checkpoints `%020d.checkpoint.%010d.%010d.parquet` and the
  * `_last_checkpoint` hint. Any other name (CRC files, v2 checkpoint manifests, log compactions,
  * temp files) is not part of the log as this lake reads it and parses to `undefined`.
@@ -38,6 +38,8 @@ const MULTIPART_RE = /^(\d{20})\.checkpoint\.(\d{10})\.(\d{10})\.parquet$/
 /** Classifies one listed object of the log folder. */
 export function parseLogFile(meta: ObjectMeta): LogFile | undefined {
   const slash = meta.path.lastIndexOf('/')
+  // Only files directly in the log folder count: Spark stages commits in `_delta_log/.tmp/`.
+  if (meta.path.slice(0, slash) !== LOG_DIR) return undefined
   const name = meta.path.slice(slash + 1)
   const base = { path: meta.path, size: meta.size, modified: meta.modified }
   let m = COMMIT_RE.exec(name)

@@ -12,8 +12,8 @@ import type { Config } from '../config/config.ts'
 import { DuckDb } from '../query/duckdb.ts'
 import { QueryEngine } from '../query/engine.ts'
 import { buildApp } from '../server/app.ts'
-import { SimulatedSource } from '../sources/simulated.ts'
-import type { QuoteSource } from '../sources/source.ts'
+import type { ComponentStatus } from '../server/routes/ops.ts'
+import { Collector, createSources, type SourcesOptionsInput } from '../sources/index.ts'
 import { LocalStore } from '../storage/local-store.ts'
 import { LiveFeed } from '../stream/live-feed.ts'
 import { MicroBatchProcessor } from '../stream/processor.ts'
@@ -50,15 +50,30 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     onDeadLetters: (deadLetters) => processor.acceptDeadLetters(deadLetters),
   })
 
-  const sources: QuoteSource[] = [
-    new SimulatedSource({
-      assets: config.simulator.assets,
-      seed: config.simulator.seed,
-      intervalMs: config.simulator.intervalMs,
-    }),
-  ]
+  const selection = createSources(config.source, sourcesOptions(config))
+  const collector = new Collector(selection.sources, {
+    onQuotes: (quotes) => bus.publishQuotes(quotes),
+    onDeadLetters: (deadLetters) => bus.publishDeadLetters(deadLetters),
+    onError: (source, err, phase) => logger.warn({ err, source, phase }, 'source poll failed'),
+  })
+  selection.auto?.onChange((state) =>
+    state.mode === 'fallback'
+      ? logger.warn({ sources: state }, state.message)
+      : logger.info({ sources: state }, state.message),
+  )
   const collecting = new AbortController()
-  const loops = sources.map((source) => pollLoop(source, bus, collecting.signal, logger))
+  const collected = collector.run(collecting.signal)
+  const sourcesHealth = (): ComponentStatus => {
+    const auto = selection.auto?.state()
+    const perSource = collector.health()
+    const failing = perSource.filter((h) => h.consecutiveFailures > 0).map((h) => h.source)
+    return {
+      status: auto?.mode === 'fallback' || failing.length > 0 ? 'degraded' : 'ok',
+      mode: config.source,
+      ...(auto && { auto }),
+      sources: perSource,
+    }
+  }
 
   const duckdb = await DuckDb.open()
   const engine = new QueryEngine({ table: warehouse.quotes, store: warehouse.quotesStore, duckdb })
@@ -70,10 +85,11 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
       health: async () => ({
         lake: { status: 'ok', warehouse: store.url, version: processor.stats().last_table_version },
         processor: { status: processor.stats().flush_errors > 0 ? 'degraded' : 'ok', ...processor.stats() },
-        sources: { status: 'ok', mode: config.source, active: sources.map((s) => s.name) },
+        sources: sourcesHealth(),
       }),
       stats: async () => ({
         ...processor.stats(),
+        sources: collector.health(),
         live_clients: feed.subscriberCount,
         uptime_s: Math.round((Date.now() - started) / 1000),
       }),
@@ -83,13 +99,16 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : config.port
   const url = `http://${config.host}:${port}`
-  logger.info({ url, warehouse: store.url, sources: sources.map((s) => s.name) }, 'CryptoViz is running')
+  logger.info(
+    { url, warehouse: store.url, sources: selection.sources.map((s) => s.name), mode: config.source },
+    'CryptoViz is running',
+  )
 
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       collecting.abort()
-      await Promise.allSettled(loops)
+      await collected.catch((err: unknown) => logger.error({ err }, 'collector failed'))
       await processor.stop()
       await app.close()
       duckdb.close()
@@ -104,23 +123,12 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
   return { url, processor, stop }
 }
 
-async function pollLoop(
-  source: QuoteSource,
-  bus: MemoryBus,
-  signal: AbortSignal,
-  logger: Logger,
-): Promise<void> {
-  while (!signal.aborted) {
-    try {
-      const { quotes, deadLetters } = await source.poll(signal)
-      bus.publishQuotes(quotes)
-      bus.publishDeadLetters(deadLetters)
-    } catch (err) {
-      if (!signal.aborted) logger.warn({ err, source: source.name }, 'poll failed')
-    }
-    await new Promise<void>((done) => {
-      const t = setTimeout(done, source.intervalMs)
-      signal.addEventListener('abort', () => (clearTimeout(t), done()), { once: true })
-    })
+/** The sources' options from the app configuration (the two name their keys differently). */
+function sourcesOptions(config: Readonly<Config>): SourcesOptionsInput {
+  const { coingecko, coinmarketcap } = config.sources
+  return {
+    coingecko: { ...coingecko },
+    coinmarketcap: { ...coinmarketcap },
+    simulated: { ...config.simulator },
   }
 }

@@ -4,7 +4,7 @@
  *
  * Defaults stay inside the providers' free plans (figures from their public docs, 2024–2025):
  * - CoinGecko keyless: IP-based limit, historically documented as 5–15 calls/min; `/coins/markets`
- *   is cached for about a minute on free plans, so polling faster only fetches repeats.
+ *   is documented as updated every 45 s, so polling faster than a minute mostly fetches repeats.
  *   → one 250-coin page every 60 s, bucket of 5 calls/min.
  * - CoinGecko demo key: 30 calls/min and 10,000 calls/month (≈ 322/day).
  *   → one page every 300 s (288 calls/day), bucket of 25 calls/min.
@@ -56,7 +56,7 @@ export type CoinGeckoPlan = (typeof COINGECKO_PLANS)[number]
 export const coingeckoPlanDefaults = {
   public: {
     baseUrl: 'https://api.coingecko.com',
-    intervalMs: 60_000, // one minute, the free plans' cache period
+    intervalMs: 60_000, // one minute, just above the endpoint's 45 s update period
     rateLimit: { requestsPerMinute: 5, burst: 2 },
   },
   demo: {

@@ -31,12 +31,18 @@ export class TokenBucket {
     return this.tokens
   }
 
-  /** Waits for and takes one token; rejects with the signal's reason if it aborts first. */
+  /** Waits for and takes one token; rejects with the signal's reason as soon as it aborts. */
   take(signal?: AbortSignal): Promise<void> {
     const turn = this.queue.then(() => this.takeNow(signal))
     // The next waiter queues behind this one whether it succeeds or is aborted.
     this.queue = turn.catch(() => undefined)
-    return turn
+    if (signal === undefined) return turn
+    // An aborted waiter leaves at once; its queued turn then finds the signal aborted and takes nothing.
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+      turn.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    })
   }
 
   private async takeNow(signal?: AbortSignal): Promise<void> {

@@ -12,7 +12,7 @@ test('defaults serve the embedded mode', () => {
   assert.equal(c.port, 8501)
   assert.equal(c.warehouse, './warehouse')
   assert.equal(c.processor.flushIntervalMs, 30_000)
-  assert.equal(c.source, 'simulated')
+  assert.equal(c.source, 'auto')
 })
 
 test('flags override environment, which overrides the config file', () => {

@@ -152,3 +152,42 @@ test('SIGTERM commits every received quote before exit: none lost, none duplicat
   assert.equal(Number(row!['n']), received)
   assert.equal(Number(row!['distinct_keys']), received)
 })
+
+test('with default settings, quotes are committed and queryable within 45 s of start', async (t) => {
+  const started = Date.now()
+  const { url, warehouse } = await startCryptoviz(t)
+  assert.ok(Date.now() - started < 20_000, 'serves within 20 s')
+  assert.equal((await fetch(`${url}/health`)).status, 200)
+  const result = await poll(
+    async () => {
+      const r = await quotesFor(url, 'bitcoin')
+      return r.count > 0 ? r : undefined
+    },
+    45_000 - (Date.now() - started),
+  )
+  assert.ok(result.count > 0)
+  assert.ok(walk(join(warehouse, 'quotes')).some((f) => f.endsWith('.snappy.parquet')))
+})
+
+test('auto mode falls back to the simulated market when no live provider answers, and says so', async (t) => {
+  // A port nothing listens on: CoinGecko fails at once, CoinMarketCap has no key.
+  const { proc, url } = await startCryptoviz(t, ['--flush-interval-ms', '1000'], {
+    CRYPTOVIZ_SOURCE: 'auto',
+    CRYPTOVIZ_COINGECKO_BASE_URL: 'http://127.0.0.1:9',
+  })
+  const warning = await proc.waitForLog((l) => l.level === 40 && /FALLBACK/.test(l.msg), 20_000)
+  assert.match(warning.msg, /simulated/)
+  const health = await poll(async () => {
+    const h = (await (await fetch(`${url}/health`)).json()) as {
+      status: string
+      components: { sources: { status: string; auto?: { mode: string } } }
+    }
+    return h.components.sources.auto?.mode === 'fallback' ? h : undefined
+  }, 10_000)
+  assert.equal(health.components.sources.status, 'degraded')
+  const r = await poll(async () => {
+    const q = await quotesFor(url, 'bitcoin')
+    return q.count > 0 ? q : undefined
+  }, 20_000)
+  assert.equal(r.rows[0]!['source'], 'simulated')
+})

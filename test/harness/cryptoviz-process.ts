@@ -88,6 +88,8 @@ export async function startCryptoviz(
   const warehouse = mkdtempSync(join(tmpdir(), 'cryptoviz-e2e-'))
   const proc = new CryptovizProcess(['start', '--warehouse', warehouse, '--port', '0', ...args], {
     CRYPTOVIZ_LOG_LEVEL: 'info',
+    // Tests never reach the internet: the live providers are opted into per test, with local URLs.
+    CRYPTOVIZ_SOURCE: 'simulated',
     ...env,
   })
   t.after(() => {

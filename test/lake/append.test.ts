@@ -6,10 +6,16 @@ import { isCryptoVizError } from '../../src/errors.ts'
 import { dataFilePath, DeltaTable, fileStats } from '../../src/lake/index.ts'
 import { readRows } from '../../src/lake/scan.ts'
 import { MemoryStore } from '../../src/storage/memory-store.ts'
-import { QUOTES_PARTITION_COLUMNS, QUOTES_SCHEMA, QUOTES_SORT_BY, quoteToRow } from '../../src/model/quote-table.ts'
+import {
+  QUOTES_PARTITION_COLUMNS,
+  QUOTES_SCHEMA,
+  QUOTES_SORT_BY,
+  quoteToRow,
+} from '../../src/model/quote-table.ts'
 import { commitActions, smallRows, smallTable, T0 } from './lake-fixtures.ts'
 
-const arrayBuffer = (b: Uint8Array): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
+const arrayBuffer = (b: Uint8Array): ArrayBuffer =>
+  b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
 
 test('create commits version 0 with protocol 1/2, metaData and a CREATE TABLE commitInfo', async () => {
   const { store } = await smallTable({ configuration: { 'delta.appendOnly': 'false' } })
@@ -27,11 +33,12 @@ test('create commits version 0 with protocol 1/2, metaData and a CREATE TABLE co
 
 test('create refuses a table that already exists, open refuses a folder without a log', async () => {
   const { store } = await smallTable()
-  await assert.rejects(
-    DeltaTable.create(store, { schema: QUOTES_SCHEMA, partitionColumns: [] }),
-    (e) => isCryptoVizError(e, 'DELTA_COMMIT_CONFLICT'),
+  await assert.rejects(DeltaTable.create(store, { schema: QUOTES_SCHEMA, partitionColumns: [] }), (e) =>
+    isCryptoVizError(e, 'DELTA_COMMIT_CONFLICT'),
   )
-  await assert.rejects(DeltaTable.open(new MemoryStore()), (e) => isCryptoVizError(e, 'DELTA_TABLE_NOT_FOUND'))
+  await assert.rejects(DeltaTable.open(new MemoryStore()), (e) =>
+    isCryptoVizError(e, 'DELTA_TABLE_NOT_FOUND'),
+  )
 })
 
 test('racing openOrCreate calls produce exactly one version 0 and all see the same table', async () => {
@@ -126,7 +133,10 @@ test('a null in a NOT NULL column is refused before anything is written', async 
   const missingPartition = smallRows(2)
   missingPartition[1]!.crypto = null
   await assert.rejects(table.append(missingPartition), (e) => isCryptoVizError(e, 'DELTA_NULL_VIOLATION'))
-  assert.deepEqual((await store.list('')).map((m) => m.path), before)
+  assert.deepEqual(
+    (await store.list('')).map((m) => m.path),
+    before,
+  )
 })
 
 test('values of the wrong type and unknown columns are refused with the row index', async () => {
@@ -171,7 +181,10 @@ test('large partitions are split into several files and row groups', async () =>
 
 test('quotes rows go to year/month/day/source/crypto folders', async () => {
   const store = new MemoryStore()
-  const table = await DeltaTable.create(store, { schema: QUOTES_SCHEMA, partitionColumns: QUOTES_PARTITION_COLUMNS })
+  const table = await DeltaTable.create(store, {
+    schema: QUOTES_SCHEMA,
+    partitionColumns: QUOTES_PARTITION_COLUMNS,
+  })
   const quote = {
     ts: T0 + 123_456,
     source: 'simulated',
@@ -193,7 +206,10 @@ test('quotes rows go to year/month/day/source/crypto folders', async () => {
   const r = await table.append([quoteToRow(quote)], { sortBy: QUOTES_SORT_BY })
   assert.equal(r.status, 'committed')
   if (r.status !== 'committed') return
-  assert.match(r.files[0]!.path, /^year=2024\/month=01\/day=05\/source=simulated\/crypto=bitcoin\/part-00000-/)
+  assert.match(
+    r.files[0]!.path,
+    /^year=2024\/month=01\/day=05\/source=simulated\/crypto=bitcoin\/part-00000-/,
+  )
   const [row] = await readRows(store, await table.snapshot())
   assert.deepEqual(row, { ...quote, year: '2024', month: '01', day: '05' })
 })

@@ -3,7 +3,8 @@ import { test } from 'node:test'
 import type { Action, AddFile } from '../../src/lake/index.ts'
 import { smallRows, smallTable, T0 } from './lake-fixtures.ts'
 
-const names = (files: readonly AddFile[]): string[] => files.map((f) => f.partitionValues.crypto ?? 'null').sort()
+const names = (files: readonly AddFile[]): string[] =>
+  files.map((f) => f.partitionValues.crypto ?? 'null').sort()
 
 test('filesFor keeps only files whose partition value is in the IN list', async () => {
   const { table } = await smallTable()
@@ -13,7 +14,10 @@ test('filesFor keeps only files whose partition value is in the IN list', async 
     ...smallRows(2, { crypto: 'solana' }),
   ])
   const snap = await table.snapshot()
-  assert.deepEqual(names(snap.filesFor({ partitions: { crypto: ['bitcoin', 'solana'] } })), ['bitcoin', 'solana'])
+  assert.deepEqual(names(snap.filesFor({ partitions: { crypto: ['bitcoin', 'solana'] } })), [
+    'bitcoin',
+    'solana',
+  ])
   assert.deepEqual(names(snap.filesFor({ partitions: { crypto: [] } })), [])
   assert.deepEqual(names(snap.filesFor({})), ['bitcoin', 'ethereum', 'solana'])
 })

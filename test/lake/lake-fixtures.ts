@@ -3,7 +3,14 @@
  * store wrapper that lets a test act between a writer's read and its commit (to stage races) or
  * make chosen operations fail.
  */
-import { DeltaTable, field, struct, type Row, type StructType, type TableOptions } from '../../src/lake/index.ts'
+import {
+  DeltaTable,
+  field,
+  struct,
+  type Row,
+  type StructType,
+  type TableOptions,
+} from '../../src/lake/index.ts'
 import type { ObjectMeta, ObjectStore, PutIfAbsentResult } from '../../src/storage/object-store.ts'
 import { MemoryStore } from '../../src/storage/memory-store.ts'
 
@@ -17,7 +24,10 @@ export const SMALL_SCHEMA: StructType = struct([
   field('note', 'string'),
 ])
 
-export const smallRows = (n: number, o: { crypto?: string | ((i: number) => string); start?: number } = {}): Row[] =>
+export const smallRows = (
+  n: number,
+  o: { crypto?: string | ((i: number) => string); start?: number } = {},
+): Row[] =>
   Array.from({ length: n }, (_, i) => ({
     ts: T0 + ((o.start ?? 0) + i) * 1_000_000,
     crypto: typeof o.crypto === 'function' ? o.crypto(i) : (o.crypto ?? 'bitcoin'),
@@ -35,7 +45,12 @@ export class Clock {
 }
 
 export async function smallTable(
-  o: { store?: ObjectStore; clock?: Clock; configuration?: Record<string, string>; options?: TableOptions } = {},
+  o: {
+    store?: ObjectStore
+    clock?: Clock
+    configuration?: Record<string, string>
+    options?: TableOptions
+  } = {},
 ): Promise<{ table: DeltaTable; store: ObjectStore; clock: Clock }> {
   const clock = o.clock ?? new Clock()
   const store = o.store ?? new MemoryStore({ now: clock.now })

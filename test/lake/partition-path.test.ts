@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { dataFilePath, DeltaTable, field, HIVE_DEFAULT_PARTITION, struct } from '../../src/lake/index.ts'
-import { encodeLogPath, hiveEscape, hiveUnescape, partitionFolder, partitionValueString } from '../../src/lake/partition-path.ts'
+import {
+  encodeLogPath,
+  hiveEscape,
+  hiveUnescape,
+  partitionFolder,
+  partitionValueString,
+} from '../../src/lake/partition-path.ts'
 import { readRows } from '../../src/lake/scan.ts'
 import { MemoryStore } from '../../src/storage/memory-store.ts'
 
@@ -25,7 +31,10 @@ test('add.path is the folder URI-encoded once, so % in a folder becomes %25 and 
 
 test('partition values are serialised as Delta strings per type, with null and empty string as null', () => {
   assert.equal(partitionValueString('date', 19727), '2024-01-05')
-  assert.equal(partitionValueString('timestamp', Date.UTC(2024, 0, 5) * 1000 + 7), '2024-01-05T00:00:00.000007Z')
+  assert.equal(
+    partitionValueString('timestamp', Date.UTC(2024, 0, 5) * 1000 + 7),
+    '2024-01-05T00:00:00.000007Z',
+  )
   assert.equal(partitionValueString('boolean', true), 'true')
   assert.equal(partitionValueString('long', 42), '42')
   assert.equal(partitionValueString('string', ''), null)

@@ -156,3 +156,18 @@ test('the rate limit paces the requests of one poll over several pages', async (
   assert.equal(server.requests.length, 3)
   assert.deepEqual(clock.sleeps, [10_000, 10_000])
 })
+
+test('a request queued behind another leaves the queue at once when its signal aborts', async () => {
+  const clock = new FakeClock(0)
+  const bucket = new TokenBucket({ requestsPerMinute: 1, burst: 1 }, clock)
+  await bucket.take()
+  const first = bucket.take()
+  const ctrl = new AbortController()
+  const second = bucket.take(ctrl.signal)
+  ctrl.abort(new Error('shutting down'))
+  await assert.rejects(second, /shutting down/)
+  await first
+  // The aborted waiter took no token: the next one is a minute after the first.
+  await bucket.take()
+  assert.equal(clock.now(), 120_000)
+})
