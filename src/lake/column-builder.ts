@@ -4,9 +4,9 @@
  * Invariants:
  * - A value that does not match its column type, or a null in a NOT NULL column, throws
  *   (DELTA_SCHEMA_MISMATCH / DELTA_NULL_VIOLATION) naming the column and the input row index.
- * - Columns without nulls come out as typed arrays (Float64Array, Float32Array, Int32Array,
- *   BigInt64Array); a column holding nulls is a plain array with `null`s, which is what the
- *   writer needs to derive definition levels.
+ * - Numeric columns come out as one Float64Array whatever their Delta type (every value already
+ *   checked to fit it: integer range, safe integer for long/timestamp); strings and booleans as
+ *   arrays; nulls as a separate mask, which is what the Parquet encoder takes.
  *
  * Speed: this is the hot path of every append. Rows are read by a function generated per
  * column list, so each property read has a constant key (monomorphic in V8) and numbers go
@@ -24,7 +24,10 @@ export type Row = Record<string, string | number | boolean | null>
 export type Kind = 'int64' | 'int32' | 'double' | 'float' | 'boolean' | 'string'
 
 export interface BuiltColumn {
-  data: Float64Array | Float32Array | Int32Array | BigInt64Array | unknown[]
+  /** Numbers (every numeric kind) as doubles; strings and booleans as a plain array. */
+  values: Float64Array | unknown[]
+  /** 1 where the value is null; undefined when there is none. */
+  nulls: Uint8Array | undefined
   nullCount: number
   /** Bounds as numbers (timestamps in µs, dates in days) or strings; undefined when unknown. */
   min: number | string | undefined
@@ -154,20 +157,19 @@ function finishObjects(
   nullCount: number,
   minMax: boolean,
 ): BuiltColumn {
-  if (nulls) for (let i = 0; i < values.length; i++) if (nulls[i]) values[i] = null
-  if (!minMax) return { data: values, nullCount, min: undefined, max: undefined }
+  if (!minMax) return { values, nulls, nullCount, min: undefined, max: undefined }
   let min: string | undefined
   let max: string | undefined
   for (let i = 0; i < values.length; i++) {
-    const v = values[i] as string | null
-    if (v === null) continue
+    if (nulls !== undefined && nulls[i]) continue
+    const v = values[i] as string
     if (min === undefined || v < min) min = v
     if (max === undefined || v > max) max = v
   }
   if (min !== undefined && min.length > STRING_STATS_PREFIX) min = min.slice(0, STRING_STATS_PREFIX)
   // A truncated max would understate the bound, so a long string max is not recorded at all.
   if (max !== undefined && max.length > STRING_STATS_PREFIX) max = undefined
-  return { data: values, nullCount, min, max }
+  return { values, nulls, nullCount, min, max }
 }
 
 function finishNumbers(
@@ -201,23 +203,11 @@ function finishNumbers(
     min = Math.fround(min)
     max = Math.fround(max)
   }
-  const bounds = { min: min === Infinity ? undefined : min, max: max === -Infinity ? undefined : max }
-  if (nulls) {
-    const out = new Array<unknown>(n)
-    for (let i = 0; i < n; i++) out[i] = nulls[i] ? null : kind === 'int64' ? BigInt(values[i]!) : values[i]
-    return { data: out, nullCount, ...bounds }
-  }
-  switch (kind) {
-    case 'double':
-      return { data: values, nullCount, ...bounds }
-    case 'float':
-      return { data: new Float32Array(values), nullCount, ...bounds }
-    case 'int32':
-      return { data: new Int32Array(values), nullCount, ...bounds }
-    default: {
-      const out = new BigInt64Array(n)
-      for (let i = 0; i < n; i++) out[i] = BigInt(values[i]!)
-      return { data: out, nullCount, ...bounds }
-    }
+  return {
+    values,
+    nulls,
+    nullCount,
+    min: min === Infinity ? undefined : min,
+    max: max === -Infinity ? undefined : max,
   }
 }

@@ -13,9 +13,7 @@
  * The hot path works on typed arrays and row indexes: no per-row objects are created.
  */
 import { randomUUID } from 'node:crypto'
-import { zstdCompressSync } from 'node:zlib'
 import type { SchemaElement } from 'hyparquet-writer'
-import { ByteWriter, parquetWrite } from 'hyparquet-writer'
 import { CryptoVizError } from '../errors.ts'
 import type { AddFile } from './actions.ts'
 import {
@@ -28,6 +26,7 @@ import {
   type Row,
 } from './column-builder.ts'
 import { statValue } from './file-stats.ts'
+import { encodeParquet } from './parquet-encoder.ts'
 import { encodeLogPath, partitionFolder, partitionValueString } from './partition-path.ts'
 import type { StructField, StructType } from './schema.ts'
 import { typeName } from './schema-json.ts'
@@ -283,24 +282,6 @@ function sortIndexes(rows: readonly Row[], indexes: number[], sortBy: readonly S
 }
 
 /**
- * True when the first values are all distinct: a dictionary would not pay off (prices,
- * timestamps), so the writer skips its costly dictionary trial and writes PLAIN.
- */
-function looksUnique(data: ArrayLike<unknown>): boolean {
-  const n = Math.min(data.length, 32)
-  if (n < 8) return false
-  const seen = new Set<unknown>()
-  for (let i = 0; i < n; i++) {
-    const v = data[i]
-    if (v === null || seen.has(v)) return false
-    seen.add(v)
-  }
-  return true
-}
-
-const compressors = { ZSTD: (b: Uint8Array): Uint8Array => zstdCompressSync(b) }
-
-/**
  * Validates the rows and encodes them as Parquet files. Throws DELTA_NULL_VIOLATION or
  * DELTA_SCHEMA_MISMATCH (with the row index) before encoding anything.
  */
@@ -337,37 +318,17 @@ export function prepareDataFiles(rows: readonly Row[], o: DataFileOptions): Prep
     }
   }
 
-  const schemaElements: SchemaElement[] = [
-    { name: 'spark_schema', num_children: plans.length },
-    ...plans.map((p) => p.element),
-  ]
   const codec = compression === 'zstd' ? 'ZSTD' : 'SNAPPY'
-  ;(globalThis as any).__phase?.('build')
   const fileId = randomUUID()
   return pending.map((file, i) => {
-    const writer = new ByteWriter()
-    parquetWrite({
-      writer,
-      schema: schemaElements,
-      columnData: plans.map((p, c) => {
-        const data = file.columns[c]!.data
-        return {
-          name: p.field.name,
-          data: data as never,
-          // The add's stats already bound a file; Parquet statistics only add row-group
-          // skipping, which needs more than one row group.
-          statistics: file.rows > rowGroupRows,
-          ...(p.kind !== 'string' && p.kind !== 'boolean' && looksUnique(data)
-            ? { encoding: 'PLAIN' as const }
-            : {}),
-        }
+    const bytes = encodeParquet(
+      plans.map((p, c) => {
+        const col = file.columns[c]!
+        return { element: p.element, kind: p.kind, values: col.values, nulls: col.nulls }
       }),
-      codec,
-      compressors,
-      rowGroupSize: rowGroupRows,
-      createdBy: 'CryptoViz/0.1.0 (hyparquet-writer)',
-    })
-    const bytes = writer.getBytes()
+      file.rows,
+      { codec, rowGroupRows, createdBy: 'CryptoViz/0.1.0' },
+    )
     const folder = partitionFolder(o.partitionColumns, file.values)
     const name = `part-${String(i).padStart(5, '0')}-${fileId}.${compression}.parquet`
     const storePath = folder === '' ? name : `${folder}/${name}`

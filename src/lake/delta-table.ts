@@ -284,7 +284,8 @@ export class DeltaTable {
         removes.add(path)
         return { remove: completeRemove(a.remove, base.state.adds.get(path), now) }
       }
-      if ('metaData' in a || 'protocol' in a) onlyAdds = false
+      // A metaData update (schema evolution) keeps an append blind, as in Spark; a protocol change does not.
+      if ('protocol' in a) onlyAdds = false
       return a
     })
     if (dataChangeRemove && base.properties.appendOnly) {

@@ -1,39 +1,93 @@
 /**
  * One embedded DuckDB per process, used only to read Parquet files the lake snapshot selected.
  * DuckDB never discovers files itself (no globs over the warehouse): callers hand it the exact list.
+ *
+ * Invariants:
+ * - Connections are pooled (opening one per query costs more than a small read): at most
+ *   `poolSize` queries run at once, later ones wait in FIFO order.
+ * - Parquet metadata is cached: data files are immutable (a Delta file is never rewritten in
+ *   place), so a footer read once stays valid.
  */
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import { DuckDBInstance, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api'
+
+export interface DuckDbOptions {
+  threads?: number // DuckDB worker threads; default: DuckDB's (the core count)
+  memoryLimit?: string // e.g. '1GB'; default: DuckDB's (80% of RAM)
+  poolSize?: number // connections kept open; default 4
+}
+
+const DEFAULT_POOL_SIZE = 4
 
 export class DuckDb {
   private readonly instance: DuckDBInstance
+  private readonly poolSize: number
+  private readonly idle: DuckDBConnection[] = []
+  private readonly waiting: ((c: DuckDBConnection) => void)[] = []
+  private opened = 0
+  private closed = false
 
-  private constructor(instance: DuckDBInstance) {
+  private constructor(instance: DuckDBInstance, poolSize: number) {
     this.instance = instance
+    this.poolSize = poolSize
   }
 
-  static async open(options: { threads?: number; memoryLimit?: string } = {}): Promise<DuckDb> {
+  static async open(options: DuckDbOptions = {}): Promise<DuckDb> {
     const config: Record<string, string> = {}
     if (options.threads !== undefined) config['threads'] = String(options.threads)
     if (options.memoryLimit !== undefined) config['memory_limit'] = options.memoryLimit
-    return new DuckDb(await DuckDBInstance.create(':memory:', config))
+    const instance = await DuckDBInstance.create(':memory:', config)
+    const db = new DuckDb(instance, Math.max(1, options.poolSize ?? DEFAULT_POOL_SIZE))
+    // The setting belongs to the parquet extension, which must be loaded before it can be set.
+    await db.withConnection((c) => c.run('LOAD parquet; SET GLOBAL parquet_metadata_cache = true'))
+    return db
   }
 
-  /** Runs `fn` on a fresh connection, closed afterwards. */
+  /** Runs `fn` on a pooled connection; the connection goes back to the pool afterwards. */
   async withConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
-    const connection = await this.instance.connect()
+    const connection = await this.acquire()
     try {
       return await fn(connection)
     } finally {
-      connection.closeSync()
+      this.release(connection)
     }
   }
 
-  async all(sql: string): Promise<Record<string, unknown>[]> {
-    return this.withConnection(async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS())
+  /**
+   * Rows as plain JS objects (BIGINT as bigint; convert timestamps in SQL, e.g. `epoch_us`).
+   * `values` bind `$1, $2, …`; give `types` for lists, whose element type cannot be inferred.
+   */
+  async all(sql: string, values?: DuckDBValue[], types?: DuckDBType[]): Promise<Record<string, unknown>[]> {
+    return this.withConnection(async (c) => (await c.runAndReadAll(sql, values, types)).getRowObjectsJS())
   }
 
   close(): void {
+    if (this.closed) return
+    this.closed = true
+    for (const c of this.idle.splice(0)) c.closeSync()
     this.instance.closeSync()
+  }
+
+  private async acquire(): Promise<DuckDBConnection> {
+    if (this.closed) throw new Error('DuckDb is closed')
+    const idle = this.idle.pop()
+    if (idle) return idle
+    if (this.opened < this.poolSize) {
+      this.opened++
+      try {
+        return await this.instance.connect()
+      } catch (e) {
+        this.opened--
+        throw e
+      }
+    }
+    return new Promise((resolve) => this.waiting.push(resolve))
+  }
+
+  private release(connection: DuckDBConnection): void {
+    const next = this.waiting.shift()
+    if (next) next(connection)
+    else if (this.closed) connection.closeSync()
+    else this.idle.push(connection)
   }
 }
 

@@ -1,139 +1,289 @@
 /**
  * The query engine: the lake snapshot picks the files (partition values, then min/max stats) and
  * DuckDB reads only those files and only the requested columns. Partition columns are not in the
- * data files (Delta convention), so their values come from each file's `add.partitionValues`
- * through a join on the file name.
+ * data files (Delta convention), so their values come from each file's `add.partitionValues`.
  *
- * Every result reports the table version it read and how many files it scanned, so pruning is
- * observable.
+ * Invariants:
+ * - Every quote read reports the table version it read, how many files it scanned and how many
+ *   of its rows came from the hot tail, so pruning and freshness are observable.
+ * - One read sees one snapshot. With the hot tail, `pending()` is read *before* the snapshot is
+ *   refreshed: a quote missing from the tail had been committed before that, so the fresh
+ *   snapshot holds it (no gap), and a quote in both is de-duplicated (no double count).
+ * - `asOf` reads never include the hot tail.
+ * - DuckDB is never pointed at a glob: it gets the snapshot's explicit file list.
  */
 import { CryptoVizError } from '../errors.ts'
-import { dataFilePath, type AddFile, type DeltaTable, type Snapshot } from '../lake/index.ts'
-import { QUOTE_FIELDS, type Quote } from '../model/quote.ts'
-import { QUOTES_PARTITION_COLUMNS } from '../model/quote-table.ts'
+import {
+  dataFilePath,
+  type AddFile,
+  type DeltaTable,
+  type HistoryEntry,
+  type Snapshot,
+} from '../lake/index.ts'
+import type { Quote, QuoteField } from '../model/quote.ts'
 import type { ObjectStore } from '../storage/object-store.ts'
-import { sqlIdent, sqlString, type DuckDb } from './duckdb.ts'
+import { candles, type CandlesQuery, type CandlesResult } from './candles.ts'
+import { catalog, files, type CatalogResult, type FilesQuery, type FilesResult } from './catalog.ts'
+import { compare, type CompareQuery, type CompareResult } from './compare.ts'
+import type { DuckDb } from './duckdb.ts'
+import { isSchemaMismatch } from './file-scan.ts'
+import { marketOverview, type LatestQuery, type LatestResult } from './market-overview.ts'
+import { quoteRelation } from './quote-relation.ts'
+import { readRange, type RangeQuery, type RangeResult } from './range-read.ts'
+import type { ReadContext, RelationQuery } from './read-context.ts'
+import { SchemaHistory } from './schema-history.ts'
+import { SnapshotCache } from './snapshot-cache.ts'
+import {
+  SqlConsole,
+  type SqlConsoleOptions,
+  type SqlOptions,
+  type SqlResult,
+  type SqlView,
+} from './sql-console.ts'
+import { checkLimit, invalid, type AsOf, type ReadOptions, type TableName } from './types.ts'
 
-export type AsOf = { version: number } | { timestamp: number }
-
-export interface RangeQuery {
-  crypto: string
-  sources?: readonly string[]
-  /** Microseconds, inclusive. */
-  start?: number
-  /** Microseconds, inclusive. */
-  end?: number
-  limit?: number
-  asOf?: AsOf
-}
-
-export interface ScanInfo {
-  version: number
-  files_scanned: number
-  files_total: number
-}
-
-export interface RangeResult extends ScanInfo {
-  rows: Quote[]
-}
-
-const TIMESTAMP_COLUMNS = new Set(['ts', 'ingested_at'])
+export type { AsOf, ScanInfo } from './types.ts'
+export type { RangeQuery, RangeResult } from './range-read.ts'
+export { timestampLiteral } from './file-scan.ts'
 
 export interface QueryEngineOptions {
+  /** The quotes table. */
   table: DeltaTable
+  /** The quotes table's store (`table.store`); must be local (DuckDB reads files in place). */
   store: ObjectStore
   duckdb: DuckDb
+  /** Enables dead_letters in catalog, history, files and the SQL console. */
+  deadLetters?: DeltaTable
+  /** The hot tail: quotes received but not committed yet (the processor's `pending()`). */
+  pending?: () => readonly Quote[]
+  /** How long the latest snapshot is reused without checking the log, ms (default 1000). */
+  snapshotTtlMs?: number
+  sql?: SqlConsoleOptions
+}
+
+const DEFAULT_SNAPSHOT_TTL_MS = 1_000
+
+interface TableHandle {
+  name: TableName
+  table: DeltaTable
+  snapshots: SnapshotCache
+  schemaHistory: SchemaHistory
+  timeColumn: string
 }
 
 export class QueryEngine {
-  private readonly table: DeltaTable
-  private readonly store: ObjectStore
   private readonly duckdb: DuckDb
+  private readonly pending: (() => readonly Quote[]) | undefined
+  private readonly quotes: TableHandle
+  private readonly deadLetters: TableHandle | undefined
+  private readonly console: SqlConsole
+  private readonly localPaths = new WeakMap<AddFile, string>()
+  /** Snapshots whose files turned out to differ in columns (read with union_by_name). */
+  private readonly mixedSchemas = new WeakSet<Snapshot>()
 
   constructor(options: QueryEngineOptions) {
-    this.table = options.table
-    this.store = options.store
     this.duckdb = options.duckdb
-  }
-
-  snapshot(asOf?: AsOf): Promise<Snapshot> {
-    return this.table.snapshot(asOf)
-  }
-
-  /** Rows of one asset in a time range, oldest first. */
-  async readRange(q: RangeQuery): Promise<RangeResult> {
-    const snapshot = await this.snapshot(q.asOf)
-    const files = snapshot.filesFor({
-      partitions: { crypto: [q.crypto], ...(q.sources && q.sources.length > 0 ? { source: q.sources } : {}) },
-      ranges: {
-        ts: { ...(q.start !== undefined && { min: q.start }), ...(q.end !== undefined && { max: q.end }) },
-      },
+    this.pending = options.pending
+    const ttl = options.snapshotTtlMs ?? DEFAULT_SNAPSHOT_TTL_MS
+    const handle = (name: TableName, table: DeltaTable, timeColumn: string): TableHandle => ({
+      name,
+      table,
+      snapshots: new SnapshotCache(table, ttl),
+      schemaHistory: new SchemaHistory(table),
+      timeColumn,
     })
-    const info = {
-      version: snapshot.version,
-      files_scanned: files.length,
-      files_total: snapshot.files().length,
-    }
-    if (files.length === 0) return { ...info, rows: [] }
-    const where = [
-      q.start !== undefined ? `q.ts >= ${timestampLiteral(q.start)}` : undefined,
-      q.end !== undefined ? `q.ts <= ${timestampLiteral(q.end)}` : undefined,
-    ].filter((w) => w !== undefined)
-    const sql = `${this.selectQuotes(files)}
-      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY q.ts, p.source
-      ${q.limit !== undefined ? `LIMIT ${Math.trunc(q.limit)}` : ''}`
-    const rows = await this.duckdb.all(sql)
-    return { ...info, rows: rows.map(toQuote) }
+    this.quotes = handle('quotes', options.table, 'ts')
+    this.deadLetters = options.deadLetters && handle('dead_letters', options.deadLetters, 'received_at')
+    this.console = new SqlConsole(options.sql ?? {})
   }
 
-  /** `SELECT <quote columns> FROM <files> q JOIN <partition values> p`, for the given files. */
-  private selectQuotes(files: readonly AddFile[]): string {
-    const partitionCols = QUOTES_PARTITION_COLUMNS.filter((c) => c === 'source' || c === 'crypto')
-    const values = files
-      .map(
-        (f) =>
-          `(${[this.localPath(f), ...partitionCols.map((c) => f.partitionValues[c] ?? '')].map(sqlString).join(', ')})`,
+  /** The quotes snapshot (latest from the cache, or time travel). */
+  snapshot(asOf?: AsOf): Promise<Snapshot> {
+    return this.quotes.snapshots.get(asOf)
+  }
+
+  /** One asset's quotes in a time range, ordered by (ts, source). */
+  async readRange<F extends QuoteField = QuoteField>(q: RangeQuery<F>): Promise<RangeResult<F>> {
+    return readRange(await this.context(q), q)
+  }
+
+  /** OHLCV candles of one asset. */
+  async candles(q: CandlesQuery): Promise<CandlesResult> {
+    return candles(await this.context(q), q)
+  }
+
+  /** Market overview: last quote per asset, computed changes and a 7-day sparkline. */
+  async latest(q: LatestQuery = {}): Promise<LatestResult> {
+    return marketOverview(await this.context(q), q)
+  }
+
+  /** One asset's close price per source per bucket, and the spread between sources. */
+  async compare(q: CompareQuery): Promise<CompareResult> {
+    return compare(await this.context(q), q)
+  }
+
+  /** Tables, schemas (with the version each column appeared in), partition trees and totals. */
+  async catalog(o: { asOf?: AsOf; depth?: number } = {}): Promise<CatalogResult> {
+    checkLimit(o.depth, 'depth')
+    const tables = []
+    for (const h of this.tables()) {
+      const snapshot = await h.snapshots.get(h.name === 'quotes' ? o.asOf : undefined)
+      tables.push(
+        catalog(snapshot, {
+          name: h.name,
+          timeColumn: h.timeColumn,
+          since: await h.schemaHistory.since(snapshot),
+          depth: o.depth ?? 3,
+        }),
       )
-      .join(', ')
-    const columns = QUOTE_FIELDS.map((c) =>
-      partitionCols.includes(c as 'source' | 'crypto')
-        ? `p.${sqlIdent(c)}`
-        : TIMESTAMP_COLUMNS.has(c)
-          ? `epoch_us(q.${sqlIdent(c)}) AS ${sqlIdent(c)}`
-          : `q.${sqlIdent(c)}`,
-    )
-    const list = files.map((f) => sqlString(this.localPath(f))).join(', ')
-    return `SELECT ${columns.join(', ')}
-      FROM read_parquet([${list}], filename = true, union_by_name = true) q
-      JOIN (VALUES ${values}) p(file, ${partitionCols.map(sqlIdent).join(', ')}) ON q.filename = p.file`
+    }
+    return { tables }
   }
 
-  private localPath(file: AddFile): string {
-    const path = this.store.localPath(dataFilePath(file))
+  /** Commits of a table, newest first. */
+  history(o: { table?: TableName; limit?: number } = {}): Promise<HistoryEntry[]> {
+    checkLimit(o.limit)
+    return this.handle(o.table ?? 'quotes').table.history(o.limit === undefined ? {} : { limit: o.limit })
+  }
+
+  /** Live data files of a table matching partition values and a time range. */
+  async files(q: FilesQuery = {}): Promise<FilesResult> {
+    const h = this.handle(q.table ?? 'quotes')
+    return files(await h.snapshots.get(q.asOf), q, h.name, h.timeColumn)
+  }
+
+  /** A read-only SQL statement over views of the tables (see sql-console.ts for the lockdown). */
+  async sql(text: string, o: SqlOptions = {}): Promise<SqlResult> {
+    const quotes = await this.quotes.snapshots.get(o.asOf)
+    const views: SqlView[] = [await this.view(this.quotes, quotes)]
+    if (this.deadLetters)
+      views.push(await this.view(this.deadLetters, await this.deadLetters.snapshots.get()))
+    return { version: quotes.version, ...(await this.console.run(text, views, o)) }
+  }
+
+  /** Closes the SQL console's DuckDB instances (the shared `duckdb` belongs to the caller). */
+  close(): void {
+    this.console.close()
+  }
+
+  private async view(h: TableHandle, snapshot: Snapshot): Promise<SqlView> {
+    const since = await h.schemaHistory.since(snapshot)
+    return {
+      name: h.name,
+      key: `${h.name}@${snapshot.version}`,
+      schema: snapshot.schema,
+      partitionColumns: snapshot.partitionColumns,
+      files: snapshot
+        .files()
+        .map((f) => ({ path: this.localPath(h.table, f), partitionValues: f.partitionValues })),
+      // Columns added after version 0 are missing from older files.
+      unionByName: [...since.values()].some((v) => v > 0),
+    }
+  }
+
+  private async context(q: ReadOptions): Promise<ReadContext> {
+    const usePending = this.pending !== undefined && q.asOf === undefined && q.includePending !== false
+    // The tail first, then a fresh snapshot: see the module invariants.
+    const pending = usePending ? this.pending!() : []
+    const snapshot = await this.quotes.snapshots.get(q.asOf, { fresh: usePending })
+    return {
+      snapshot,
+      pending,
+      select: (input, wrap) => this.select(snapshot, input, wrap),
+      dedupFiles: (hot) => {
+        if (hot.length === 0) return []
+        let min = Infinity
+        let max = -Infinity
+        for (const h of hot) {
+          min = Math.min(min, h.ts)
+          max = Math.max(max, h.ts)
+        }
+        return snapshot.filesFor({
+          partitions: {
+            crypto: [...new Set(hot.map((h) => h.crypto))],
+            source: [...new Set(hot.map((h) => h.source))],
+          },
+          ranges: { ts: { min, max } },
+        })
+      },
+      info: (filesScanned, pendingRows) => ({
+        version: snapshot.version,
+        files_scanned: filesScanned,
+        files_total: snapshot.files().length,
+        pending_rows: pendingRows,
+      }),
+    }
+  }
+
+  private async select(
+    snapshot: Snapshot,
+    input: RelationQuery,
+    wrap: (relation: string) => string,
+  ): Promise<Record<string, unknown>[] | undefined> {
+    const run = async (unionByName: boolean): Promise<Record<string, unknown>[] | undefined> => {
+      const relation = quoteRelation({
+        ...input,
+        localPath: (f) => this.localPath(this.quotes.table, f),
+        unionByName,
+      })
+      if (!relation) return undefined
+      return this.duckdb.all(wrap(relation.sql), relation.values, relation.types)
+    }
+    const mixed = this.mixedSchemas.has(snapshot)
+    try {
+      return await run(mixed)
+    } catch (e) {
+      if (!mixed && isSchemaMismatch(e)) {
+        this.mixedSchemas.add(snapshot)
+        return run(true)
+      }
+      throw readError(e)
+    }
+  }
+
+  private tables(): TableHandle[] {
+    return this.deadLetters ? [this.quotes, this.deadLetters] : [this.quotes]
+  }
+
+  private handle(name: TableName): TableHandle {
+    if (name === 'quotes') return this.quotes
+    if (name === 'dead_letters' && this.deadLetters) return this.deadLetters
+    throw invalid(
+      `unknown table "${String(name)}"; tables are ${this.tables()
+        .map((t) => t.name)
+        .join(', ')}`,
+    )
+  }
+
+  private localPath(table: DeltaTable, file: AddFile): string {
+    const cached = this.localPaths.get(file)
+    if (cached !== undefined) return cached
+    const path = table.store.localPath(dataFilePath(file))
     if (path === undefined) {
       throw new CryptoVizError(
         'QUERY_INVALID',
-        `the query engine reads local warehouses only (${this.store.url})`,
+        `the query engine reads local warehouses only (${table.store.url})`,
         {
           kind: 'user',
         },
       )
     }
+    this.localPaths.set(file, path)
     return path
   }
 }
 
-/** A TIMESTAMPTZ literal for microseconds since the epoch (exact, no float seconds). */
-export function timestampLiteral(micros: number): string {
-  const ms = Math.floor(micros / 1000)
-  const rest = micros - ms * 1000
-  const iso = new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
-  return `TIMESTAMPTZ '${iso}${String(rest).padStart(3, '0')}+00'`
-}
-
-function toQuote(r: Record<string, unknown>): Quote {
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(r)) out[k] = typeof v === 'bigint' ? Number(v) : v
-  return out as unknown as Quote
+/** A DuckDB failure while reading data files: missing or unreadable files are storage errors. */
+function readError(e: unknown): unknown {
+  if (
+    e instanceof Error &&
+    /IO Error|Cannot open file|No such file|Invalid Input Error: .*parquet/i.test(e.message)
+  ) {
+    return new CryptoVizError('STORAGE_IO', `reading data files failed: ${e.message}`, {
+      kind: 'external',
+      cause: e,
+      canRetry: true,
+    })
+  }
+  return e
 }

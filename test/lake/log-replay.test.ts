@@ -307,3 +307,19 @@ test('paths in the log are decoded once when keying files', async () => {
   assert.equal(r.status, 'committed')
   assert.equal((await table.snapshot()).files().length, 0)
 })
+
+test('files in subfolders of the log (Spark stages commits in _delta_log/.tmp/) are not commits', async () => {
+  const { table, store } = await smallTable()
+  await table.append(smallRows(1))
+  await writeCommit(store, 2, [{ protocol: { minReaderVersion: 1, minWriterVersion: 2 } }])
+  const staged = await store.get(commitPath(2))
+  await store.delete(commitPath(2))
+  await store.put('_delta_log/.tmp/00000000000000000002.json', staged)
+  await store.put('_delta_log/00000000000000000002.crc', new TextEncoder().encode('{}'))
+  const snap = await (await DeltaTable.open(store)).snapshot()
+  assert.equal(snap.version, 1)
+  assert.deepEqual(
+    (await table.history()).map((h) => h.version),
+    [1, 0],
+  )
+})

@@ -1,0 +1,84 @@
+/**
+ * `readRange`: one asset's quotes over a time range, ordered by (ts, source), with a column
+ * projection (only the requested columns are read from the files) and an optional limit.
+ */
+import { QUOTE_FIELDS, type Quote, type QuoteField } from '../model/quote.ts'
+import { distinctFiles, selectPending } from './quote-relation.ts'
+import { num, type ReadContext } from './read-context.ts'
+import { sqlIdent } from './duckdb.ts'
+import { checkLimit, checkRange, invalid, type ReadOptions, type ScanInfo } from './types.ts'
+
+export interface RangeQuery<F extends QuoteField = QuoteField> extends ReadOptions {
+  crypto: string
+  sources?: readonly string[]
+  /** Microseconds, inclusive. */
+  start?: number
+  /** Microseconds, inclusive. */
+  end?: number
+  /** Columns to return (default: all quote fields); only these are read from the files. */
+  columns?: readonly F[]
+  limit?: number
+  /** By (ts, source); default 'asc' (oldest first). */
+  order?: 'asc' | 'desc'
+}
+
+export interface RangeResult<F extends QuoteField = QuoteField> extends ScanInfo {
+  rows: Pick<Quote, F>[]
+  /** More rows matched than `limit` allowed. */
+  truncated: boolean
+}
+
+const NUMERIC_64 = new Set<QuoteField>(['ts', 'ingested_at'])
+
+export async function readRange<F extends QuoteField>(
+  ctx: ReadContext,
+  q: RangeQuery<F>,
+): Promise<RangeResult<F>> {
+  checkRange(q.start, q.end)
+  checkLimit(q.limit)
+  const columns = projection(q.columns)
+  const sources = q.sources && q.sources.length > 0 ? q.sources : undefined
+  const files = ctx.snapshot.filesFor({
+    partitions: { crypto: [q.crypto], ...(sources && { source: sources }) },
+    ranges: {
+      ts: { ...(q.start !== undefined && { min: q.start }), ...(q.end !== undefined && { max: q.end }) },
+    },
+  })
+  const hot = selectPending(ctx.pending, {
+    cryptos: new Set([q.crypto]),
+    ...(sources && { sources: new Set(sources) }),
+    ...(q.start !== undefined && { start: q.start }),
+    ...(q.end !== undefined && { end: q.end }),
+  })
+  const dedupFiles = ctx.dedupFiles(hot)
+  const needed = [...new Set<QuoteField>([...columns, 'ts', 'source'])]
+  const dir = q.order === 'desc' ? 'DESC' : 'ASC'
+  const limit = q.limit === undefined ? '' : `LIMIT ${q.limit + 1}`
+  const rows =
+    (await ctx.select(
+      { files, columns: needed, start: q.start, end: q.end, hot, dedupFiles },
+      (relation) =>
+        `SELECT ${columns.map(sqlIdent).join(', ')}, hot FROM (${relation}) ORDER BY ts ${dir}, source ${dir} ${limit}`,
+    )) ?? []
+  const truncated = q.limit !== undefined && rows.length > q.limit
+  if (truncated) rows.length = q.limit!
+  let pendingRows = 0
+  const out = rows.map((r) => {
+    if (r['hot'] === true) pendingRows++
+    const quote: Record<string, unknown> = {}
+    for (const c of columns) quote[c] = NUMERIC_64.has(c) ? num(r[c]) : r[c]
+    return quote as Pick<Quote, F>
+  })
+  return { ...ctx.info(distinctFiles(files, dedupFiles), pendingRows), rows: out, truncated }
+}
+
+function projection<F extends QuoteField>(columns: readonly F[] | undefined): readonly F[] {
+  if (columns === undefined) return QUOTE_FIELDS as unknown as readonly F[]
+  if (columns.length === 0) throw invalid('columns must name at least one quote field')
+  for (const c of columns) {
+    if (!(QUOTE_FIELDS as readonly string[]).includes(c)) {
+      throw invalid(`unknown column "${c}"; quote fields are ${QUOTE_FIELDS.join(', ')}`)
+    }
+  }
+  return [...new Set(columns)]
+}

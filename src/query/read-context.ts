@@ -1,0 +1,33 @@
+/**
+ * What one quote read works with: the snapshot it reads (fixed for the whole read), the hot tail
+ * taken before that snapshot, and a way to run SQL over the quote relation of some files.
+ */
+import type { AddFile, Snapshot } from '../lake/index.ts'
+import type { Quote } from '../model/quote.ts'
+import type { QuoteRelationInput } from './quote-relation.ts'
+import type { ScanInfo } from './types.ts'
+
+export type RelationQuery = Omit<QuoteRelationInput, 'localPath' | 'unionByName'>
+
+export interface ReadContext {
+  snapshot: Snapshot
+  /** Pending quotes (all of them; [] when the hot tail is not included). */
+  pending: readonly Quote[]
+  /**
+   * Runs `wrap(relation)` where `relation` is the quote relation of `input` (a subquery).
+   * Undefined when there is nothing to read.
+   */
+  select(
+    input: RelationQuery,
+    wrap: (relation: string) => string,
+  ): Promise<Record<string, unknown>[] | undefined>
+  /** Committed files that may already hold some of these pending quotes. */
+  dedupFiles(hot: readonly Quote[]): AddFile[]
+  /** version / files_total of the snapshot, with the given scanned-file and hot-row counts. */
+  info(filesScanned: number, pendingRows: number): ScanInfo
+}
+
+/** A DuckDB integer (bigint) or double as a JS number. */
+export const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number))
+
+export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v))

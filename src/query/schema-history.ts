@@ -1,0 +1,74 @@
+/**
+ * The version at which each column of a table first appeared, derived from the `metaData` actions
+ * in the commit log (the table's schema history).
+ *
+ * Invariants:
+ * - The log is read once: later calls read only commits newer than the last one seen. Commit
+ *   files are immutable, so what was learnt stays true.
+ * - Columns are assumed to be only ever added (this lake's schema evolution adds nullable
+ *   columns; it never drops or renames), so "first appeared" is well defined.
+ * - When old commits were cleaned up, the schema of the oldest retained state is attributed to
+ *   the version just before the oldest retained commit ("at or before").
+ */
+import type { DeltaTable, Snapshot } from '../lake/index.ts'
+
+const COMMIT_FILE = /^_delta_log\/(\d{20})\.json$/
+
+export class SchemaHistory {
+  private readonly table: DeltaTable
+  private readonly firstSeen = new Map<string, number>()
+  /** Highest version whose commit was read (-1: none). */
+  private scanned = -1
+  private queue: Promise<unknown> = Promise.resolve()
+
+  constructor(table: DeltaTable) {
+    this.table = table
+  }
+
+  /** Column name → version it first appeared in, for the columns of `snapshot`'s schema. */
+  since(snapshot: Snapshot): Promise<Map<string, number>> {
+    const run = this.queue.then(async () => {
+      if (snapshot.version > this.scanned) await this.scan(snapshot.version)
+      const out = new Map<string, number>()
+      for (const f of snapshot.schema.fields) out.set(f.name, this.firstSeen.get(f.name) ?? snapshot.version)
+      return out
+    })
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  private async scan(upTo: number): Promise<void> {
+    const store = this.table.store
+    const commits = new Map<number, string>()
+    for (const meta of await store.list('_delta_log/')) {
+      const m = COMMIT_FILE.exec(meta.path)
+      if (m) commits.set(Number(m[1]), meta.path)
+    }
+    let from = this.scanned + 1
+    if (this.scanned < 0 && !commits.has(0)) {
+      const oldest = Math.min(...commits.keys())
+      if (Number.isFinite(oldest) && oldest > 0) {
+        const base = await this.table.snapshot({ version: oldest - 1 }).catch(() => undefined)
+        for (const f of base?.schema.fields ?? []) this.firstSeen.set(f.name, oldest - 1)
+        from = oldest
+      }
+    }
+    for (let v = from; v <= upTo; v++) {
+      const path = commits.get(v)
+      if (path === undefined) continue
+      const text = new TextDecoder().decode(await store.get(path))
+      if (!text.includes('"metaData"')) continue
+      for (const line of text.split('\n')) {
+        if (!line.includes('"metaData"')) continue
+        const schemaString = (JSON.parse(line) as { metaData?: { schemaString?: string } }).metaData
+          ?.schemaString
+        if (typeof schemaString !== 'string') continue
+        const schema = JSON.parse(schemaString) as { fields?: { name?: unknown }[] }
+        for (const f of schema.fields ?? []) {
+          if (typeof f.name === 'string' && !this.firstSeen.has(f.name)) this.firstSeen.set(f.name, v)
+        }
+      }
+    }
+    this.scanned = upTo
+  }
+}

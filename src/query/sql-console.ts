@@ -1,0 +1,357 @@
+/**
+ * The read-only SQL console: one user statement over views of the tables, on a DuckDB instance
+ * of its own that cannot touch anything else.
+ *
+ * Lockdown, in the order it is applied to each console instance (one per set of table versions):
+ * 1. Created with `autoload_known_extensions=false`, `autoinstall_known_extensions=false`,
+ *    `allow_community_extensions=false`, a `memory_limit`, few threads and no temp directory
+ *    (no spilling to disk).
+ * 2. Views `quotes` / `dead_letters` are created over the snapshot's explicit file list, with the
+ *    partition columns joined in from the add actions.
+ * 3. `allowed_paths` is set to exactly those files, then `enable_external_access=false`, then
+ *    `lock_configuration=true`. DuckDB 1.5 checks file access when a view is *queried*, so
+ *    without the allow-list the views themselves fail with a Permission Error; with it, any other
+ *    path (`/etc/passwd`, a glob, a tombstoned file of the same table) stays refused, and no
+ *    later `SET` can undo any of this.
+ *
+ * Every statement is also checked before it runs, with DuckDB's own parser: exactly one
+ * statement (`extractStatements`); its prepared type must be SELECT or EXPLAIN; a SELECT must
+ * serialize as a SELECT at the parser level (`json_serialize_sql`, which refuses PRAGMA and the
+ * like that DuckDB rewrites into SELECTs); EXPLAIN's inner statement must pass the same checks
+ * (EXPLAIN ANALYZE runs it); and table functions that read files or run SQL text are refused
+ * by name, so the error says why. The engine settings above are the real guarantee; the checks
+ * give clear `SQL_FORBIDDEN` messages.
+ *
+ * Limits: a timeout interrupts the connection (`SQL_TIMEOUT`); results are streamed and cut at
+ * `maxRows` (the result says it was truncated).
+ */
+import {
+  DuckDBInstance,
+  StatementType,
+  type DuckDBConnection,
+  type DuckDBPreparedStatement,
+} from '@duckdb/node-api'
+import { CryptoVizError } from '../errors.ts'
+import type { StructType } from '../lake/index.ts'
+import { sqlIdent, sqlString } from './duckdb.ts'
+import { duckType, scanSql, type ScanColumn, type ScanFile } from './file-scan.ts'
+import { checkAsOf, invalid, type AsOf } from './types.ts'
+
+export interface SqlConsoleOptions {
+  memoryLimit?: string // per console instance; default '256MB'
+  threads?: number // default 1
+  defaultTimeoutMs?: number // default 5_000
+  maxTimeoutMs?: number // larger timeoutMs are clamped; default 30_000
+  defaultMaxRows?: number // default 1_000
+  maxMaxRows?: number // larger maxRows are clamped; default 10_000
+}
+
+const defaults = {
+  memoryLimit: '256MB',
+  threads: 1,
+  defaultTimeoutMs: 5_000, // five seconds
+  maxTimeoutMs: 30_000,
+  defaultMaxRows: 1_000,
+  maxMaxRows: 10_000,
+} satisfies Required<SqlConsoleOptions>
+
+export interface SqlOptions {
+  asOf?: AsOf
+  timeoutMs?: number
+  maxRows?: number
+}
+
+export interface SqlResult {
+  /** Quotes table version the views show. */
+  version: number
+  /** DESCRIBE, SHOW, SUMMARIZE and WITH report as SELECT. */
+  statement_type: 'SELECT' | 'EXPLAIN'
+  columns: { name: string; type: string }[]
+  /** JSON-safe values: integers as numbers when exact (else strings), timestamps/decimals as strings. */
+  rows: Record<string, unknown>[]
+  row_count: number
+  /** More rows existed than maxRows. */
+  truncated: boolean
+  elapsed_ms: number
+}
+
+/** A table as the console shows it. */
+export interface SqlView {
+  name: string
+  /** Identifies the table version (instances are cached by the keys of their views). */
+  key: string
+  schema: StructType
+  partitionColumns: readonly string[]
+  files: readonly ScanFile[]
+  unionByName: boolean
+}
+
+const MAX_SQL_LENGTH = 100_000
+const INSTANCES_KEPT = 2
+
+/** Table functions refused by name: they read files or run SQL text. */
+const FORBIDDEN_TABLE_FUNCTION =
+  /^(read_.*|.*_scan|parquet_.*|sniff_csv|glob|query|query_table|checkpoint|force_checkpoint|iceberg_.*|delta_.*|sqlite_.*|postgres_.*|mysql_.*|duckdb_secrets|which_secret)$/
+const FORBIDDEN_FUNCTION = /^(getenv|read_.*)$/
+
+interface LockedInstance {
+  instance: DuckDBInstance
+  refs: number
+  evicted: boolean
+}
+
+export class SqlConsole {
+  private readonly o: Required<SqlConsoleOptions>
+  private readonly instances = new Map<string, Promise<LockedInstance>>()
+  private closed = false
+
+  constructor(options: SqlConsoleOptions) {
+    this.o = { ...defaults, ...options }
+  }
+
+  async run(text: string, views: readonly SqlView[], o: SqlOptions): Promise<Omit<SqlResult, 'version'>> {
+    checkAsOf(o.asOf)
+    if (typeof text !== 'string' || text.trim() === '') throw invalid('the SQL text is empty')
+    if (text.length > MAX_SQL_LENGTH)
+      throw invalid(`the SQL text is longer than ${MAX_SQL_LENGTH} characters`)
+    const timeoutMs = clamp(o.timeoutMs ?? this.o.defaultTimeoutMs, 1, this.o.maxTimeoutMs, 'timeoutMs')
+    const maxRows = clamp(o.maxRows ?? this.o.defaultMaxRows, 1, this.o.maxMaxRows, 'maxRows')
+    const started = performance.now()
+    const locked = await this.acquire(views)
+    let connection: DuckDBConnection | undefined
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      connection?.interrupt()
+    }, timeoutMs)
+    const checkTime = (): void => {
+      if (timedOut) throw timeoutError(timeoutMs)
+    }
+    try {
+      connection = await locked.instance.connect()
+      const { prepared, type } = await checkStatement(connection, text, checkTime)
+      checkTime()
+      const reader = await prepared.streamAndReadUntil(maxRows + 1)
+      checkTime()
+      const names = reader.columnNames()
+      const types = reader.columnTypes().map((t) => t.toString())
+      const all = reader.getRowObjectsJson()
+      const rows = all.slice(0, maxRows).map((r) => jsonRow(r, names, types))
+      return {
+        statement_type: type,
+        columns: names.map((name, i) => ({ name, type: types[i]! })),
+        rows,
+        row_count: rows.length,
+        truncated: all.length > maxRows,
+        elapsed_ms: Math.round(performance.now() - started),
+      }
+    } catch (e) {
+      if (timedOut) throw timeoutError(timeoutMs)
+      throw sqlError(e)
+    } finally {
+      clearTimeout(timer)
+      connection?.closeSync()
+      this.release(locked)
+    }
+  }
+
+  close(): void {
+    this.closed = true
+    for (const [key, pending] of this.instances) {
+      this.instances.delete(key)
+      void pending.then((l) => this.evict(l)).catch(() => undefined)
+    }
+  }
+
+  private async acquire(views: readonly SqlView[]): Promise<LockedInstance> {
+    if (this.closed)
+      throw new CryptoVizError('SHUTTING_DOWN', 'the SQL console is closed', { kind: 'external' })
+    const key = views.map((v) => v.key).join('|')
+    let pending = this.instances.get(key)
+    if (pending) {
+      this.instances.delete(key) // re-inserted below: most recently used last
+    } else {
+      pending = this.build(views)
+      pending.catch(() => this.instances.delete(key))
+    }
+    this.instances.set(key, pending)
+    while (this.instances.size > INSTANCES_KEPT) {
+      const [oldKey, old] = this.instances.entries().next().value!
+      this.instances.delete(oldKey)
+      void old.then((l) => this.evict(l)).catch(() => undefined)
+    }
+    const locked = await pending
+    locked.refs++
+    return locked
+  }
+
+  private release(locked: LockedInstance): void {
+    locked.refs--
+    if (locked.evicted && locked.refs === 0) locked.instance.closeSync()
+  }
+
+  private evict(locked: LockedInstance): void {
+    locked.evicted = true
+    if (locked.refs === 0) locked.instance.closeSync()
+  }
+
+  private async build(views: readonly SqlView[]): Promise<LockedInstance> {
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: String(this.o.threads),
+      memory_limit: this.o.memoryLimit,
+      autoload_known_extensions: 'false',
+      autoinstall_known_extensions: 'false',
+      allow_community_extensions: 'false',
+      temp_directory: '',
+    })
+    try {
+      const c = await instance.connect()
+      try {
+        await c.run('LOAD parquet; SET GLOBAL parquet_metadata_cache = true')
+        for (const v of views) await c.run(viewSql(v))
+        const paths = views.flatMap((v) => v.files.map((f) => f.path))
+        await c.run(`SET GLOBAL allowed_paths = [${paths.map(sqlString).join(', ')}]`)
+        await c.run('SET GLOBAL enable_external_access = false')
+        await c.run('SET GLOBAL lock_configuration = true')
+      } finally {
+        c.closeSync()
+      }
+    } catch (e) {
+      instance.closeSync()
+      throw e
+    }
+    return { instance, refs: 0, evicted: false }
+  }
+}
+
+function viewSql(v: SqlView): string {
+  const columns: ScanColumn[] = v.schema.fields.map((f) =>
+    v.partitionColumns.includes(f.name)
+      ? { name: f.name, from: 'partition', sqlType: duckType(typeof f.type === 'string' ? f.type : '') }
+      : { name: f.name, from: 'data' },
+  )
+  const body =
+    v.files.length > 0
+      ? scanSql({ files: v.files, columns, unionByName: v.unionByName })
+      : // No files yet: an empty relation with the table's columns.
+        `SELECT ${v.schema.fields
+          .map(
+            (f) =>
+              `CAST(NULL AS ${duckType(typeof f.type === 'string' ? f.type : '')}) AS ${sqlIdent(f.name)}`,
+          )
+          .join(', ')} WHERE false`
+  return `CREATE VIEW ${sqlIdent(v.name)} AS ${body}`
+}
+
+const LEADING_COMMENTS = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/
+const EXPLAIN_PREFIX = /^EXPLAIN(?:\s+ANALY[SZ]E)?\b/i
+
+/**
+ * Validates one statement with DuckDB's parser and returns it prepared. The parse tree is checked
+ * before the statement is prepared (binding would already touch files), so a refused function
+ * gets its own message rather than DuckDB's permission error.
+ */
+async function checkStatement(
+  c: DuckDBConnection,
+  text: string,
+  checkTime: () => void,
+): Promise<{ prepared: DuckDBPreparedStatement; type: 'SELECT' | 'EXPLAIN' }> {
+  const extracted = await c.extractStatements(text)
+  if (extracted.count === 0) throw invalid('the SQL text holds no statement')
+  if (extracted.count > 1) {
+    throw forbidden(`send exactly one statement; this text holds ${extracted.count}`)
+  }
+  const body = text.replace(LEADING_COMMENTS, '')
+  const isSelect = await checkSelectTree(c, body)
+  checkTime()
+  const explainInner = body.replace(EXPLAIN_PREFIX, '')
+  const isExplain = !isSelect && explainInner !== body && (await checkSelectTree(c, explainInner))
+  checkTime()
+  const prepared = await extracted.prepare(0)
+  const type = prepared.statementType
+  if (type !== StatementType.SELECT && type !== StatementType.EXPLAIN) {
+    throw forbidden(`${READ_ONLY}; this is a ${StatementType[type] ?? type} statement`)
+  }
+  if ((type === StatementType.SELECT && !isSelect) || (type === StatementType.EXPLAIN && !isExplain)) {
+    // DuckDB rewrites PRAGMA and the like into SELECTs; the parser still knows them apart.
+    throw forbidden(`${READ_ONLY}; PRAGMA and other statements are not`)
+  }
+  if (prepared.parameterCount > 0) throw invalid('parameters ($1, ?) are not supported in the SQL console')
+  return { prepared, type: type === StatementType.EXPLAIN ? 'EXPLAIN' : 'SELECT' }
+}
+
+const READ_ONLY = 'only read-only queries are allowed (SELECT, WITH, EXPLAIN, DESCRIBE, SHOW, SUMMARIZE)'
+
+/**
+ * Whether the statement parses as a single SELECT; throws SQL_FORBIDDEN when it calls a function
+ * that reads files or runs SQL text.
+ */
+async function checkSelectTree(c: DuckDBConnection, text: string): Promise<boolean> {
+  const reader = await c.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR) AS tree', [text])
+  const tree = JSON.parse(String(reader.getRowObjectsJS()[0]?.['tree'])) as {
+    error?: boolean
+    statements?: unknown[]
+  }
+  if (tree.error || !tree.statements || tree.statements.length !== 1) return false
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit)
+    if (typeof node !== 'object' || node === null) return
+    const n = node as Record<string, unknown>
+    if (n['type'] === 'TABLE_FUNCTION') {
+      const fn = (n['function'] as Record<string, unknown> | undefined)?.['function_name']
+      if (typeof fn === 'string' && FORBIDDEN_TABLE_FUNCTION.test(fn.toLowerCase())) {
+        throw forbidden(`${fn}() is not allowed: the console reads only the views quotes and dead_letters`)
+      }
+    }
+    if (n['class'] === 'FUNCTION' && typeof n['function_name'] === 'string') {
+      const fn = n['function_name'].toLowerCase()
+      if (FORBIDDEN_FUNCTION.test(fn)) throw forbidden(`${fn}() is not allowed in the SQL console`)
+    }
+    for (const v of Object.values(n)) visit(v)
+  }
+  visit(tree.statements)
+  return true
+}
+
+const INTEGER_TYPES = new Set(['BIGINT', 'HUGEINT', 'UBIGINT', 'UHUGEINT'])
+
+/** DuckDB's JSON rows with exact integers as numbers (they come as strings). */
+function jsonRow(row: Record<string, unknown>, names: string[], types: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  names.forEach((name, i) => {
+    const v = row[name]
+    if (typeof v === 'string' && INTEGER_TYPES.has(types[i]!)) {
+      const n = Number(v)
+      out[name] = Number.isSafeInteger(n) ? n : v
+    } else out[name] = v
+  })
+  return out
+}
+
+function clamp(v: number, min: number, max: number, name: string): number {
+  if (!Number.isFinite(v)) throw invalid(`${name} must be a number`)
+  return Math.min(max, Math.max(min, Math.trunc(v)))
+}
+
+const forbidden = (message: string): CryptoVizError =>
+  new CryptoVizError('SQL_FORBIDDEN', message, { kind: 'user' })
+
+const timeoutError = (ms: number): CryptoVizError =>
+  new CryptoVizError('SQL_TIMEOUT', `the statement ran longer than ${ms} ms and was interrupted`, {
+    kind: 'user',
+    details: { timeoutMs: ms },
+  })
+
+/** DuckDB's refusals as SQL_FORBIDDEN, everything else DuckDB reports as a bad query. */
+function sqlError(e: unknown): unknown {
+  if (e instanceof CryptoVizError || !(e instanceof Error)) return e
+  if (/Permission Error|disabled by configuration|configuration has been locked/i.test(e.message)) {
+    return forbidden(
+      `not allowed: ${e.message.split('\n')[0]} (the console reads only the views quotes and dead_letters)`,
+    )
+  }
+  if (/INTERRUPT/i.test(e.message)) {
+    return new CryptoVizError('SQL_TIMEOUT', 'the statement was interrupted', { kind: 'user', cause: e })
+  }
+  return new CryptoVizError('QUERY_INVALID', e.message, { kind: 'user', cause: e })
+}
