@@ -22,6 +22,8 @@ const statsSchema = z.object({
   records_written: z.number(),
   buffered: z.number(),
   flush_errors: z.number(),
+  batches: z.number(),
+  files: z.number(),
 })
 
 const DAY = 86_400_000_000
@@ -84,8 +86,16 @@ async function sustainedIngest(
           ['achieved: committed to Parquet, quotes/s', written],
           ['achieved / requested', ratio(received, target)],
           ['buffered (uncommitted) at window end, quotes', after.buffered],
+          ['commits in window', after.batches - before.batches],
+          [
+            'quotes per data file (mean)',
+            ratio(after.records_written - before.records_written, after.files - before.files),
+          ],
           ['flush errors', after.flush_errors],
           ['CPU used, cores (of 2)', cpu],
+          ['data files written since start', after.files],
+          ['RSS at window start, MB', rss[0] ?? null],
+          ['RSS at window end, MB', rss[rss.length - 1] ?? null],
           ['RSS p50 during window, MB', rssS.median],
           ['peak RSS (VmHWM), MB', peak],
           ['graceful shutdown (SIGTERM → exit), s', shutdown.ms / 1000],

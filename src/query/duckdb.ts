@@ -57,7 +57,15 @@ export class DuckDb {
    * `values` bind `$1, $2, …`; give `types` for lists, whose element type cannot be inferred.
    */
   async all(sql: string, values?: DuckDBValue[], types?: DuckDBType[]): Promise<Record<string, unknown>[]> {
-    return this.withConnection(async (c) => (await c.runAndReadAll(sql, values, types)).getRowObjectsJS())
+    return rowObjects(await this.columns(sql, values, types))
+  }
+
+  /** The result column by column (values as in `all`): the cheapest shape for large results. */
+  async columns(sql: string, values?: DuckDBValue[], types?: DuckDBType[]): Promise<ColumnResult> {
+    return this.withConnection(async (c) => {
+      const reader = await c.runAndReadAll(sql, values, types)
+      return { names: reader.columnNames(), columns: reader.getColumnsJS(), rowCount: reader.currentRowCount }
+    })
   }
 
   close(): void {
@@ -89,6 +97,24 @@ export class DuckDb {
     else if (this.closed) connection.closeSync()
     else this.idle.push(connection)
   }
+}
+
+export interface ColumnResult {
+  names: string[]
+  /** One array per column, `rowCount` values each. */
+  columns: unknown[][]
+  rowCount: number
+}
+
+/** Rows as objects; one tight loop over the columns is faster than `getRowObjectsJS()`. */
+export function rowObjects({ names, columns, rowCount }: ColumnResult): Record<string, unknown>[] {
+  const rows = new Array<Record<string, unknown>>(rowCount)
+  for (let i = 0; i < rowCount; i++) {
+    const row: Record<string, unknown> = {}
+    for (let j = 0; j < names.length; j++) row[names[j]!] = columns[j]![i]
+    rows[i] = row
+  }
+  return rows
 }
 
 /** A SQL string literal; DuckDB escapes a quote by doubling it. */

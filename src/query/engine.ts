@@ -12,6 +12,7 @@
  * - `asOf` reads never include the hot tail.
  * - DuckDB is never pointed at a glob: it gets the snapshot's explicit file list.
  */
+import type { DuckDBType, DuckDBValue } from '@duckdb/node-api'
 import { CryptoVizError } from '../errors.ts'
 import {
   dataFilePath,
@@ -25,7 +26,7 @@ import type { ObjectStore } from '../storage/object-store.ts'
 import { candles, type CandlesQuery, type CandlesResult } from './candles.ts'
 import { catalog, files, type CatalogResult, type FilesQuery, type FilesResult } from './catalog.ts'
 import { compare, type CompareQuery, type CompareResult } from './compare.ts'
-import type { DuckDb } from './duckdb.ts'
+import { rowObjects, type ColumnResult, type DuckDb } from './duckdb.ts'
 import { isSchemaMismatch } from './file-scan.ts'
 import { marketOverview, type LatestQuery, type LatestResult } from './market-overview.ts'
 import { quoteRelation } from './quote-relation.ts'
@@ -141,7 +142,7 @@ export class QueryEngine {
   }
 
   /** Commits of a table, newest first. */
-  history(o: { table?: TableName; limit?: number } = {}): Promise<HistoryEntry[]> {
+  async history(o: { table?: TableName; limit?: number } = {}): Promise<HistoryEntry[]> {
     checkLimit(o.limit)
     return this.handle(o.table ?? 'quotes').table.history(o.limit === undefined ? {} : { limit: o.limit })
   }
@@ -189,7 +190,15 @@ export class QueryEngine {
     return {
       snapshot,
       pending,
-      select: (input, wrap) => this.select(snapshot, input, wrap),
+      select: async (input, wrap) => {
+        const result = await this.select(snapshot, [input], ([relation]) => wrap(relation!))
+        return result && rowObjects(result)
+      },
+      selectColumns: (input, wrap) => this.select(snapshot, [input], ([relation]) => wrap(relation!)),
+      selectMany: async (inputs, wrap) => {
+        const result = await this.select(snapshot, inputs, wrap)
+        return result && rowObjects(result)
+      },
       dedupFiles: (hot) => {
         if (hot.length === 0) return []
         let min = Infinity
@@ -217,17 +226,26 @@ export class QueryEngine {
 
   private async select(
     snapshot: Snapshot,
-    input: RelationQuery,
-    wrap: (relation: string) => string,
-  ): Promise<Record<string, unknown>[] | undefined> {
-    const run = async (unionByName: boolean): Promise<Record<string, unknown>[] | undefined> => {
-      const relation = quoteRelation({
-        ...input,
-        localPath: (f) => this.localPath(this.quotes.table, f),
-        unionByName,
-      })
-      if (!relation) return undefined
-      return this.duckdb.all(wrap(relation.sql), relation.values, relation.types)
+    inputs: readonly RelationQuery[],
+    wrap: (relations: string[]) => string,
+  ): Promise<ColumnResult | undefined> {
+    const run = async (unionByName: boolean): Promise<ColumnResult | undefined> => {
+      const sqls: string[] = []
+      const values: DuckDBValue[] = []
+      const types: DuckDBType[] = []
+      for (const input of inputs) {
+        const relation = quoteRelation({
+          ...input,
+          localPath: (f) => this.localPath(this.quotes.table, f),
+          unionByName,
+          firstParam: values.length + 1,
+        })
+        if (!relation) return undefined
+        sqls.push(relation.sql)
+        values.push(...relation.values)
+        types.push(...relation.types)
+      }
+      return this.duckdb.columns(wrap(sqls), values, types)
     }
     const mixed = this.mixedSchemas.has(snapshot)
     try {

@@ -73,7 +73,8 @@ const nullableString = (v: string | null): string => (v === null ? 'NULL' : sqlS
 
 /** DuckDB errors that mean "the files do not all have the same columns": retry with union_by_name. */
 export const isSchemaMismatch = (e: unknown): boolean =>
-  e instanceof Error && /schema mismatch|union_by_name|not found in FROM clause/i.test(e.message)
+  e instanceof Error &&
+  /schema mismatch|union_by_name|not found in FROM clause|does not have a column named/i.test(e.message)
 
 /** A TIMESTAMPTZ literal for microseconds since the epoch (exact, no float seconds). */
 export function timestampLiteral(micros: number): string {

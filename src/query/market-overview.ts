@@ -121,11 +121,16 @@ export async function marketOverview(ctx: ReadContext, q: LatestQuery): Promise<
   const files = candidates.flatMap((k) =>
     k.files.filter((f) => f.day === undefined || f.day >= k.lastDay - WINDOW_DAYS).map((f) => f.file),
   )
+  const lastDayFiles = candidates.flatMap((k) =>
+    k.files.filter((f) => f.day === undefined || f.day === k.lastDay).map((f) => f.file),
+  )
   const candidateKeys = new Set(candidates.map((k) => keyOf(k.source, k.crypto)))
   const candidateHot = hot.filter((h) => candidateKeys.has(keyOf(h.source, h.crypto)))
   const dedupFiles = ctx.dedupFiles(candidateHot)
 
-  const quoteStruct = `{${QUOTE_FIELDS.map((f) => `${sqlString(f)}: ${sqlIdent(f)}`).join(', ')}}`
+  // Two relations: the window's prices (4 columns over 8 days of files) and the full last quote
+  // (all columns, but only from each asset's last day partition).
+  const quoteStruct = `{${QUOTE_FIELDS.map((f) => `${sqlString(f)}: f.${sqlIdent(f)}`).join(', ')}}`
   const bases = Object.entries(CHANGE_PERIODS)
     .map(
       ([
@@ -136,20 +141,25 @@ export async function marketOverview(ctx: ReadContext, q: LatestQuery): Promise<
     )
     .join(',\n')
   const rows =
-    (await ctx.select(
-      { files, columns: QUOTE_FIELDS, hot: candidateHot, dedupFiles },
-      (relation) => `WITH src AS MATERIALIZED (${relation}),
+    (await ctx.selectMany(
+      [
+        { files, columns: ['ts', 'source', 'crypto', 'price_usd'], hot: candidateHot, dedupFiles },
+        { files: lastDayFiles, columns: QUOTE_FIELDS, hot: candidateHot, dedupFiles },
+      ],
+      ([window, full]) => `WITH src AS MATERIALIZED (${window}),
         last AS (SELECT source, crypto, max(ts) AS l FROM src GROUP BY ALL),
-        win AS (SELECT s.*, last.l FROM src s JOIN last USING (source, crypto) WHERE s.ts >= last.l - ${WINDOW}),
+        win AS (SELECT s.ts, s.source, s.crypto, s.price_usd, s.hot, last.l
+          FROM src s JOIN last USING (source, crypto) WHERE s.ts >= last.l - ${WINDOW}),
         hours AS (SELECT source, crypto, ts // ${HOUR} AS h, arg_max(price_usd, {'t': ts, 'p': price_usd}) AS p
           FROM win GROUP BY ALL),
         spark AS (SELECT source, crypto, list(h ORDER BY h) AS hs, list(p ORDER BY h) AS ps FROM hours GROUP BY ALL),
-        agg AS (SELECT source, crypto, any_value(l) AS l,
-            arg_max(${quoteStruct}, {'t': ts, 'p': price_usd}) AS quote,
-            ${bases},
-            count(*) FILTER (WHERE hot) AS hot_n
-          FROM win GROUP BY ALL)
-        SELECT agg.*, spark.hs, spark.ps FROM agg JOIN spark USING (source, crypto)`,
+        agg AS (SELECT source, crypto, any_value(l) AS l, ${bases}, count(*) FILTER (WHERE hot) AS hot_n
+          FROM win GROUP BY ALL),
+        lastq AS (SELECT f.source, f.crypto, ${quoteStruct} AS quote
+          FROM (${full}) f JOIN last ON f.source = last.source AND f.crypto = last.crypto AND f.ts = last.l
+          QUALIFY row_number() OVER (PARTITION BY f.source, f.crypto ORDER BY f.price_usd DESC) = 1)
+        SELECT agg.*, spark.hs, spark.ps, lastq.quote
+        FROM agg JOIN spark USING (source, crypto) JOIN lastq USING (source, crypto)`,
     )) ?? []
 
   // One row per crypto: the given source's, or the source with the newest quote.
@@ -168,7 +178,7 @@ export async function marketOverview(ctx: ReadContext, q: LatestQuery): Promise<
   const limited = market.slice(0, q.limit ?? 100)
   return {
     ...ctx.info(
-      distinctFiles(files, dedupFiles),
+      distinctFiles(files, lastDayFiles, dedupFiles),
       limited.reduce((n, m) => n + m.hot, 0),
     ),
     assets_total: market.length,

@@ -35,6 +35,8 @@ export interface QuoteRelationInput {
   dedupFiles: readonly AddFile[]
   localPath: (f: AddFile) => string
   unionByName: boolean
+  /** Number of the first `$n` parameter this relation may use (default 1). */
+  firstParam?: number
 }
 
 export interface QuoteRelation {
@@ -69,7 +71,7 @@ export function quoteRelation(o: QuoteRelationInput): QuoteRelation | undefined 
     const unnest = hotColumns.map((c) => {
       values.push(listValue(o.hot.map((q) => q[c])))
       types.push(LIST(STRING_FIELDS.has(c) ? VARCHAR : DOUBLE))
-      const ref = `unnest($${values.length}::${STRING_FIELDS.has(c) ? 'VARCHAR' : 'DOUBLE'}[])`
+      const ref = `unnest($${(o.firstParam ?? 1) - 1 + values.length}::${STRING_FIELDS.has(c) ? 'VARCHAR' : 'DOUBLE'}[])`
       return `${TIME_FIELDS.has(c) ? `${ref}::BIGINT` : c === 'rank' ? `${ref}::INTEGER` : ref} AS ${sqlIdent(c)}`
     })
     let hot = `SELECT ${o.columns.map((c) => `h.${sqlIdent(c)}`).join(', ')}, true AS hot FROM (SELECT ${unnest.join(', ')}) h`

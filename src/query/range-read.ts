@@ -4,7 +4,7 @@
  */
 import { QUOTE_FIELDS, type Quote, type QuoteField } from '../model/quote.ts'
 import { distinctFiles, selectPending } from './quote-relation.ts'
-import { num, type ReadContext } from './read-context.ts'
+import type { ReadContext } from './read-context.ts'
 import { sqlIdent } from './duckdb.ts'
 import { checkLimit, checkRange, invalid, type ReadOptions, type ScanInfo } from './types.ts'
 
@@ -54,21 +54,25 @@ export async function readRange<F extends QuoteField>(
   const needed = [...new Set<QuoteField>([...columns, 'ts', 'source'])]
   const dir = q.order === 'desc' ? 'DESC' : 'ASC'
   const limit = q.limit === undefined ? '' : `LIMIT ${q.limit + 1}`
-  const rows =
-    (await ctx.select(
-      { files, columns: needed, start: q.start, end: q.end, hot, dedupFiles },
-      (relation) =>
-        `SELECT ${columns.map(sqlIdent).join(', ')}, hot FROM (${relation}) ORDER BY ts ${dir}, source ${dir} ${limit}`,
-    )) ?? []
-  const truncated = q.limit !== undefined && rows.length > q.limit
-  if (truncated) rows.length = q.limit!
+  const result = await ctx.selectColumns(
+    { files, columns: needed, start: q.start, end: q.end, hot, dedupFiles },
+    // Times as DOUBLE: exact for µs (< 2^53) and already JS numbers, no bigint to convert.
+    (relation) =>
+      `SELECT ${columns.map((c) => (NUMERIC_64.has(c) ? `${sqlIdent(c)}::DOUBLE AS ${sqlIdent(c)}` : sqlIdent(c))).join(', ')}, hot
+       FROM (${relation}) ORDER BY ts ${dir}, source ${dir} ${limit}`,
+  )
+  const rowCount = result?.rowCount ?? 0
+  const truncated = q.limit !== undefined && rowCount > q.limit
+  const n = truncated ? q.limit! : rowCount
+  const hotColumn = result?.columns[columns.length] ?? []
   let pendingRows = 0
-  const out = rows.map((r) => {
-    if (r['hot'] === true) pendingRows++
+  for (let i = 0; i < n; i++) if (hotColumn[i] === true) pendingRows++
+  const out = new Array<Pick<Quote, F>>(n)
+  for (let i = 0; i < n; i++) {
     const quote: Record<string, unknown> = {}
-    for (const c of columns) quote[c] = NUMERIC_64.has(c) ? num(r[c]) : r[c]
-    return quote as Pick<Quote, F>
-  })
+    for (let j = 0; j < columns.length; j++) quote[columns[j]!] = result!.columns[j]![i]
+    out[i] = quote as Pick<Quote, F>
+  }
   return { ...ctx.info(distinctFiles(files, dedupFiles), pendingRows), rows: out, truncated }
 }
 

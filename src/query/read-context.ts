@@ -4,10 +4,11 @@
  */
 import type { AddFile, Snapshot } from '../lake/index.ts'
 import type { Quote } from '../model/quote.ts'
+import type { ColumnResult } from './duckdb.ts'
 import type { QuoteRelationInput } from './quote-relation.ts'
 import type { ScanInfo } from './types.ts'
 
-export type RelationQuery = Omit<QuoteRelationInput, 'localPath' | 'unionByName'>
+export type RelationQuery = Omit<QuoteRelationInput, 'localPath' | 'unionByName' | 'firstParam'>
 
 export interface ReadContext {
   snapshot: Snapshot
@@ -20,6 +21,13 @@ export interface ReadContext {
   select(
     input: RelationQuery,
     wrap: (relation: string) => string,
+  ): Promise<Record<string, unknown>[] | undefined>
+  /** `select`, column by column (for large results). */
+  selectColumns(input: RelationQuery, wrap: (relation: string) => string): Promise<ColumnResult | undefined>
+  /** `select` over several relations in one statement; undefined when any has nothing to read. */
+  selectMany(
+    inputs: readonly RelationQuery[],
+    wrap: (relations: string[]) => string,
   ): Promise<Record<string, unknown>[] | undefined>
   /** Committed files that may already hold some of these pending quotes. */
   dedupFiles(hot: readonly Quote[]): AddFile[]

@@ -13,6 +13,7 @@
 import type { DeltaTable, Snapshot } from '../lake/index.ts'
 
 const COMMIT_FILE = /^_delta_log\/(\d{20})\.json$/
+const READ_AHEAD = 16
 
 export class SchemaHistory {
   private readonly table: DeltaTable
@@ -37,6 +38,21 @@ export class SchemaHistory {
     return run
   }
 
+  /** Records the columns of every metaData action in commit `version`. */
+  private learn(version: number, text: string): void {
+    if (!text.includes('"metaData"')) return
+    for (const line of text.split('\n')) {
+      if (!line.includes('"metaData"')) continue
+      const schemaString = (JSON.parse(line) as { metaData?: { schemaString?: string } }).metaData
+        ?.schemaString
+      if (typeof schemaString !== 'string') continue
+      const schema = JSON.parse(schemaString) as { fields?: { name?: unknown }[] }
+      for (const f of schema.fields ?? []) {
+        if (typeof f.name === 'string' && !this.firstSeen.has(f.name)) this.firstSeen.set(f.name, version)
+      }
+    }
+  }
+
   private async scan(upTo: number): Promise<void> {
     const store = this.table.store
     const commits = new Map<number, string>()
@@ -53,21 +69,15 @@ export class SchemaHistory {
         from = oldest
       }
     }
-    for (let v = from; v <= upTo; v++) {
-      const path = commits.get(v)
-      if (path === undefined) continue
-      const text = new TextDecoder().decode(await store.get(path))
-      if (!text.includes('"metaData"')) continue
-      for (const line of text.split('\n')) {
-        if (!line.includes('"metaData"')) continue
-        const schemaString = (JSON.parse(line) as { metaData?: { schemaString?: string } }).metaData
-          ?.schemaString
-        if (typeof schemaString !== 'string') continue
-        const schema = JSON.parse(schemaString) as { fields?: { name?: unknown }[] }
-        for (const f of schema.fields ?? []) {
-          if (typeof f.name === 'string' && !this.firstSeen.has(f.name)) this.firstSeen.set(f.name, v)
-        }
-      }
+    const versions: number[] = []
+    for (let v = from; v <= upTo; v++) if (commits.has(v)) versions.push(v)
+    // Read a few commits at a time, but learn from them in version order.
+    for (let i = 0; i < versions.length; i += READ_AHEAD) {
+      const batch = versions.slice(i, i + READ_AHEAD)
+      const texts = await Promise.all(
+        batch.map(async (v) => new TextDecoder().decode(await store.get(commits.get(v)!))),
+      )
+      batch.forEach((v, j) => this.learn(v, texts[j]!))
     }
     this.scanned = upTo
   }

@@ -91,8 +91,10 @@ const INSTANCES_KEPT = 2
 
 /** Table functions refused by name: they read files or run SQL text. */
 const FORBIDDEN_TABLE_FUNCTION =
-  /^(read_.*|.*_scan|parquet_.*|sniff_csv|glob|query|query_table|checkpoint|force_checkpoint|iceberg_.*|delta_.*|sqlite_.*|postgres_.*|mysql_.*|duckdb_secrets|which_secret)$/
+  /^(read_.*|.*_scan|parquet_.*|sniff_csv|glob|query|query_table|json_execute_serialized_sql|checkpoint|force_checkpoint|iceberg_.*|delta_.*|sqlite_.*|postgres_.*|mysql_.*|duckdb_secrets|which_secret)$/
 const FORBIDDEN_FUNCTION = /^(getenv|read_.*)$/
+/** A table name that DuckDB would resolve as a file path (replacement scan): `FROM '/etc/passwd'`. */
+const FILE_LIKE = /[/\\:*?]|\.[A-Za-z0-9]+$/
 
 interface LockedInstance {
   instance: DuckDBInstance
@@ -267,14 +269,24 @@ async function checkStatement(
   const explainInner = body.replace(EXPLAIN_PREFIX, '')
   const isExplain = !isSelect && explainInner !== body && (await checkSelectTree(c, explainInner))
   checkTime()
+  if (!isSelect && !isExplain) {
+    // Not a read-only statement whatever DuckDB calls it; preparing it only names the kind, and
+    // may itself fail (COPY binds its target file, INSERT its table).
+    const kind = await extracted
+      .prepare(0)
+      .then((p) => StatementType[p.statementType])
+      .catch(() => /^[A-Za-z]+/.exec(body)?.[0]?.toUpperCase())
+    throw forbidden(
+      `${READ_ONLY}, not ${kind === 'SELECT' ? 'PRAGMA and the like' : (kind ?? 'this statement')}`,
+    )
+  }
   const prepared = await extracted.prepare(0)
   const type = prepared.statementType
-  if (type !== StatementType.SELECT && type !== StatementType.EXPLAIN) {
-    throw forbidden(`${READ_ONLY}; this is a ${StatementType[type] ?? type} statement`)
-  }
   if ((type === StatementType.SELECT && !isSelect) || (type === StatementType.EXPLAIN && !isExplain)) {
-    // DuckDB rewrites PRAGMA and the like into SELECTs; the parser still knows them apart.
-    throw forbidden(`${READ_ONLY}; PRAGMA and other statements are not`)
+    throw forbidden(`${READ_ONLY}, not ${StatementType[type] ?? type} in this form`)
+  }
+  if (type !== StatementType.SELECT && type !== StatementType.EXPLAIN) {
+    throw forbidden(`${READ_ONLY}, not ${StatementType[type] ?? type}`)
   }
   if (prepared.parameterCount > 0) throw invalid('parameters ($1, ?) are not supported in the SQL console')
   return { prepared, type: type === StatementType.EXPLAIN ? 'EXPLAIN' : 'SELECT' }
@@ -302,6 +314,15 @@ async function checkSelectTree(c: DuckDBConnection, text: string): Promise<boole
       if (typeof fn === 'string' && FORBIDDEN_TABLE_FUNCTION.test(fn.toLowerCase())) {
         throw forbidden(`${fn}() is not allowed: the console reads only the views quotes and dead_letters`)
       }
+    }
+    if (
+      n['type'] === 'BASE_TABLE' &&
+      typeof n['table_name'] === 'string' &&
+      FILE_LIKE.test(n['table_name'])
+    ) {
+      throw forbidden(
+        `reading files by name is not allowed (${n['table_name']}); query the views quotes and dead_letters`,
+      )
     }
     if (n['class'] === 'FUNCTION' && typeof n['function_name'] === 'string') {
       const fn = n['function_name'].toLowerCase()

@@ -76,11 +76,20 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
   }
 
   const duckdb = await DuckDb.open()
-  const engine = new QueryEngine({ table: warehouse.quotes, store: warehouse.quotesStore, duckdb })
+  const engine = new QueryEngine({
+    table: warehouse.quotes,
+    store: warehouse.quotesStore,
+    duckdb,
+    deadLetters: warehouse.deadLetters,
+    // The hot tail: reads include quotes received but not committed yet.
+    pending: () => processor.pending(),
+    sql: { defaultTimeoutMs: config.api.sqlTimeoutMs, maxTimeoutMs: config.api.sqlTimeoutMs },
+  })
   const app = buildApp({
     engine,
     feed,
     logger: logger.child({ component: 'http' }),
+    api: config.api,
     ops: {
       health: async () => ({
         lake: { status: 'ok', warehouse: store.url, version: processor.stats().last_table_version },

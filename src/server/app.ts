@@ -3,13 +3,14 @@
  * without a socket); `listen` is the caller's business.
  *
  * Request pipeline, in order: CORS (only when origins are configured, so even a 429 carries the
- * headers a browser needs to read it) → per-client rate limit → bearer token on protected routes
+ * headers a browser needs to read it) → 503 SHUTTING_DOWN once closing → per-client rate limit → bearer token on protected routes
  * → zod validation → handler. Every failure answers `{ error: { code, message } }` with the
  * code's one status (errors.ts).
  */
 import cors from '@fastify/cors'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { CryptoVizError } from '../errors.ts'
 import type { QueryEngine } from '../query/index.ts'
 import type { LiveFeed } from '../stream/live-feed.ts'
 import { useBearerToken } from './auth.ts'
@@ -65,8 +66,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const api: ApiOptions = { ...API_DEFAULTS, ...options.api }
   const app = Fastify({
     loggerInstance: options.logger,
-    disableRequestLogging: true,
+    // Requests are measured by /metrics; logging each one would drown the pipeline's logs.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: api.bodyLimitBytes,
+    // Requests still arriving on open connections while closing get our own 503 (see below).
+    return503OnClosing: false,
     // Malformed URLs and the like: same error body as everything else.
     frameworkErrors: (error, _request, reply) => {
       void sendError(reply, 'INVALID_ARGUMENT', error.message)
@@ -96,10 +100,20 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   // Registered after CORS so its hooks run first (see the module comment).
   void app.register(async (scope) => {
-    useRateLimit(
-      scope,
-      { perSecond: api.rateLimitPerSecond, burst: api.rateLimitBurst },
-      () => metrics.rateLimited.inc(),
+    let closing = false
+    scope.addHook('preClose', async () => {
+      closing = true
+    })
+    scope.addHook('onRequest', async () => {
+      if (closing) {
+        throw new CryptoVizError('SHUTTING_DOWN', 'the server is shutting down', {
+          kind: 'external',
+          canRetry: true,
+        })
+      }
+    })
+    useRateLimit(scope, { perSecond: api.rateLimitPerSecond, burst: api.rateLimitBurst }, () =>
+      metrics.rateLimited.inc(),
     )
     useBearerToken(scope, api.token)
     const now = options.now ?? Date.now

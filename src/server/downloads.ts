@@ -89,7 +89,11 @@ export function toParquet(table: DownloadTable): Uint8Array {
   return new Uint8Array(buffer)
 }
 
-export function sendDownload(reply: FastifyReply, format: DownloadFormat, table: DownloadTable): FastifyReply {
+export function sendDownload(
+  reply: FastifyReply,
+  format: DownloadFormat,
+  table: DownloadTable,
+): FastifyReply {
   const name = `${table.filename}.${format}`
   void reply.header('content-disposition', `attachment; filename="${name}"`)
   if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(toCsv(table))

@@ -22,10 +22,42 @@ export interface OpenApiInfo {
 
 type JsonSchema = Record<string, unknown>
 
-function toSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+/**
+ * A zod schema as JSON Schema for the document. Recursive schemas come out of zod with `$defs`
+ * referenced as `#/$defs/<name>`, which would resolve against the document root: they move to
+ * `components.schemas` (shared `components`) and their references are rewritten to match.
+ */
+function toSchema(
+  schema: z.ZodType,
+  io: 'input' | 'output',
+  components: Record<string, JsonSchema>,
+): JsonSchema {
   const out = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema
   delete out['$schema']
-  return out
+  const defs = (out['$defs'] ?? {}) as Record<string, JsonSchema>
+  delete out['$defs']
+  // zod numbers unnamed definitions from 0 in every call: give them document-wide unique names.
+  const names = new Map(
+    Object.keys(defs).map((k, i) => [
+      k,
+      k.startsWith('__') ? `Schema${Object.keys(components).length + i}` : k,
+    ]),
+  )
+  const rewrite = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(rewrite)
+    if (node === null || typeof node !== 'object') return node
+    const entries = Object.entries(node).map(([k, v]) => {
+      if (k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/')) {
+        const name = v.slice('#/$defs/'.length)
+        return [k, `#/components/schemas/${names.get(name) ?? name}`]
+      }
+      return [k, rewrite(v)]
+    })
+    return Object.fromEntries(entries)
+  }
+  for (const [key, def] of Object.entries(defs))
+    components[names.get(key) ?? key] = rewrite(def) as JsonSchema
+  return rewrite(out) as JsonSchema
 }
 
 const ERROR_SCHEMA: JsonSchema = {
@@ -43,8 +75,8 @@ const ERROR_SCHEMA: JsonSchema = {
   },
 }
 
-function queryParameters(query: z.ZodType): JsonSchema[] {
-  const schema = toSchema(query, 'input')
+function queryParameters(query: z.ZodType, components: Record<string, JsonSchema>): JsonSchema[] {
+  const schema = toSchema(query, 'input', components)
   const properties = (schema['properties'] ?? {}) as Record<string, JsonSchema>
   const required = new Set((schema['required'] ?? []) as string[])
   return Object.entries(properties).map(([name, property]) => {
@@ -81,9 +113,13 @@ function errorResponses(route: DocumentedRoute, info: OpenApiInfo): Record<strin
   return out
 }
 
-function operation(route: DocumentedRoute, info: OpenApiInfo): JsonSchema {
+function operation(
+  route: DocumentedRoute,
+  info: OpenApiInfo,
+  components: Record<string, JsonSchema>,
+): JsonSchema {
   const content: Record<string, JsonSchema> = {}
-  if (route.response) content['application/json'] = { schema: toSchema(route.response, 'output') }
+  if (route.response) content['application/json'] = { schema: toSchema(route.response, 'output', components) }
   for (const [mediaType, description] of Object.entries(route.doc.alternatives ?? {})) {
     content[mediaType] = { schema: { type: 'string', description } }
   }
@@ -92,11 +128,11 @@ function operation(route: DocumentedRoute, info: OpenApiInfo): JsonSchema {
     summary: route.doc.summary,
     ...(route.doc.description !== undefined && { description: route.doc.description }),
     tags: [route.doc.tag],
-    parameters: route.query ? queryParameters(route.query) : [],
+    parameters: route.query ? queryParameters(route.query, components) : [],
     ...(route.body && {
       requestBody: {
         required: true,
-        content: { 'application/json': { schema: toSchema(route.body, 'input') } },
+        content: { 'application/json': { schema: toSchema(route.body, 'input', components) } },
       },
     }),
     ...(route.doc.protected && { security: [{ bearerToken: [] }] }),
@@ -106,8 +142,9 @@ function operation(route: DocumentedRoute, info: OpenApiInfo): JsonSchema {
 
 export function buildOpenApi(routes: readonly DocumentedRoute[], info: OpenApiInfo): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {}
+  const schemas: Record<string, JsonSchema> = { Error: ERROR_SCHEMA }
   for (const route of [...routes].sort((a, b) => a.url.localeCompare(b.url))) {
-    paths[route.url] = { ...paths[route.url], [route.method.toLowerCase()]: operation(route, info) }
+    paths[route.url] = { ...paths[route.url], [route.method.toLowerCase()]: operation(route, info, schemas) }
   }
   return {
     openapi: '3.1.0',
@@ -121,7 +158,7 @@ export function buildOpenApi(routes: readonly DocumentedRoute[], info: OpenApiIn
     ],
     paths,
     components: {
-      schemas: { Error: ERROR_SCHEMA },
+      schemas,
       securitySchemes: {
         bearerToken: {
           type: 'http',

@@ -60,7 +60,8 @@ export const asOfParam = z
     if (/^\d{1,15}$/.test(s)) return { version: Number(s) }
     const t = timeParam.safeParse(s)
     if (!t.success) {
-      ctx.addIssue({ code: 'custom', message: `asOf must be a table version or an ISO-8601 time: ${s}` })
+      const why = t.error.issues[0]?.message ?? s
+      ctx.addIssue({ code: 'custom', message: `asOf must be a table version or an ISO-8601 time (${why})` })
       return z.NEVER
     }
     return { timestamp: Math.floor(t.data / 1000) }

@@ -29,7 +29,8 @@ const LINE_BREAK = /[\r\n]/
 export function formatSseEvent(e: SseEvent): string {
   if (e.event !== undefined && LINE_BREAK.test(e.event)) throw new Error('SSE event name has a line break')
   const id = e.id === undefined ? undefined : String(e.id)
-  if (id !== undefined && (LINE_BREAK.test(id) || id.includes('\0'))) throw new Error('SSE id has a line break')
+  if (id !== undefined && (LINE_BREAK.test(id) || id.includes('\0')))
+    throw new Error('SSE id has a line break')
   let out = id === undefined ? '' : `id: ${id}\n`
   if (e.event !== undefined) out += `event: ${e.event}\n`
   for (const line of e.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`

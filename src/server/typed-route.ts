@@ -49,6 +49,8 @@ export interface RouteSpec<Q extends z.ZodType, B extends z.ZodType, R extends z
   body?: B
   /** The JSON 200 body; omitted by routes that answer with something else (SSE, metrics). */
   response?: R
+  /** An endless response (SSE): no automatic HEAD route, which would subscribe for nothing. */
+  endless?: boolean
   /** Returns the JSON body, or the reply when it answered itself (downloads, streams). */
   handler: (input: RouteInput<Q, B>) => Promise<z.input<R> | FastifyReply>
 }
@@ -63,17 +65,16 @@ export interface DocumentedRoute {
   response?: z.ZodType
 }
 
-const NO_INPUT = z.undefined()
-
 export function defineRoute<
-  Q extends z.ZodType = typeof NO_INPUT,
-  B extends z.ZodType = typeof NO_INPUT,
+  Q extends z.ZodType = z.ZodUndefined,
+  B extends z.ZodType = z.ZodUndefined,
   R extends z.ZodType = z.ZodUnknown,
 >(app: FastifyInstance, spec: RouteSpec<Q, B, R>): void {
   app.route({
     method: spec.method,
     url: spec.url,
     config: { doc: spec.doc },
+    exposeHeadRoute: spec.method === 'GET' && spec.endless !== true,
     schema: {
       // Every route validates its query string: a route without parameters refuses unknown ones.
       querystring: spec.query ?? z.strictObject({}),
@@ -92,19 +93,14 @@ export function defineRoute<
 
 /** Turns zod issues into one readable message naming each bad field. */
 export function describeIssues(error: z.ZodError, part: string): string {
-  return error.issues
-    .map((i) => `${i.path.length > 0 ? i.path.join('.') : part}: ${i.message}`)
-    .join('; ')
+  return error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : part}: ${i.message}`).join('; ')
 }
 
 /**
  * Installs zod as the validator and a JSON serializer, and collects every documented route for
  * the OpenAPI document. Must run before any route is registered.
  */
-export function useZodSchemas(
-  app: FastifyInstance,
-  options: { checkResponses: boolean },
-): DocumentedRoute[] {
+export function useZodSchemas(app: FastifyInstance, options: { checkResponses: boolean }): DocumentedRoute[] {
   const routes: DocumentedRoute[] = []
   app.setValidatorCompiler(({ schema, httpPart }) => {
     const zodSchema = schema as unknown as z.ZodType
@@ -136,8 +132,7 @@ export function useZodSchemas(
     const doc = route.config?.doc
     if (doc === undefined || (route.method !== 'GET' && route.method !== 'POST')) return
     const schema = route.schema as
-      | { querystring?: z.ZodType; body?: z.ZodType; response?: Record<number, z.ZodType> }
-      | undefined
+      { querystring?: z.ZodType; body?: z.ZodType; response?: Record<number, z.ZodType> } | undefined
     routes.push({
       method: route.method as 'GET' | 'POST',
       url: route.url,

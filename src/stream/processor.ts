@@ -54,6 +54,8 @@ export class MicroBatchProcessor {
   private inFlight: Batch | undefined
   private nextVersion = 0
   private timer: NodeJS.Timeout | undefined
+  /** A flush triggered by buffer size is queued or running; don't queue another per arrival. */
+  private sizeFlushQueued = false
   private flushing: Promise<void> = Promise.resolve()
   private readonly counters: ProcessorStats = {
     records_received: 0,
@@ -84,7 +86,10 @@ export class MicroBatchProcessor {
   accept(quotes: readonly Quote[]): void {
     for (const q of quotes) this.buffer.push(q)
     this.counters.records_received += quotes.length
-    if (this.buffer.length >= this.options.flushMaxRows) void this.flush()
+    if (this.buffer.length >= this.options.flushMaxRows && !this.sizeFlushQueued) {
+      this.sizeFlushQueued = true
+      void this.flush().finally(() => (this.sizeFlushQueued = false))
+    }
   }
 
   acceptDeadLetters(deadLetters: readonly DeadLetter[]): void {
@@ -110,12 +115,15 @@ export class MicroBatchProcessor {
   private async flushOnce(): Promise<void> {
     try {
       await this.flushDeadLetters()
-      while (this.inFlight !== undefined || this.buffer.length > 0) {
+      // Drain only what was buffered when this flush started: quotes arriving during the commits
+      // wait for the next flush, so batches stay large under load instead of shrinking to one
+      // commit per arrival.
+      let remaining = this.buffer.length
+      while (this.inFlight !== undefined || remaining > 0) {
         if (this.inFlight === undefined) {
-          this.inFlight = {
-            version: this.nextVersion++,
-            quotes: this.buffer.splice(0, this.options.flushMaxRows),
-          }
+          const quotes = this.buffer.splice(0, Math.min(remaining, this.options.flushMaxRows))
+          remaining -= quotes.length
+          this.inFlight = { version: this.nextVersion++, quotes }
         }
         await this.commit(this.inFlight)
         this.inFlight = undefined

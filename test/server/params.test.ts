@@ -16,9 +16,20 @@ test('times accept dates, date-times with offsets, microseconds and epoch millis
 test('a malformed time is refused', () => {
   assert.equal(timeParam.safeParse('yesterday').success, false)
   assert.equal(timeParam.safeParse('2024-13-45').success, false)
+  assert.equal(timeParam.safeParse('').success, false)
+})
+
+test('only times whose microseconds a number holds exactly are accepted', () => {
+  assert.equal(timeParam.safeParse('1969-12-31T23:59:59Z').success, false)
+  assert.equal(timeParam.safeParse('2256-01-01').success, false)
+  assert.equal(timeParam.safeParse('99999999999999').success, false, 'more than 13 digits of milliseconds')
+  assert.equal(timeParam.safeParse('2255-06-04').success, true)
+  assert.equal(timeParam.parse('1970-01-01'), 0)
 })
 
 test('asOf is a version number or a time', () => {
   assert.deepEqual(asOfParam.parse('12'), { version: 12 })
   assert.deepEqual(asOfParam.parse('2024-01-02T00:00:00Z'), { timestamp: Date.UTC(2024, 0, 2) })
+  assert.equal(asOfParam.safeParse('1234567890123456').success, false, 'a version beyond 15 digits')
+  assert.equal(asOfParam.safeParse('-1').success, false)
 })

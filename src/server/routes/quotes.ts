@@ -24,7 +24,14 @@ import {
 } from '../../query/index.ts'
 import { sendDownload, type DownloadColumn, type DownloadFormat, PARQUET_MEDIA_TYPE } from '../downloads.ts'
 import type { ServerMetrics } from '../metrics.ts'
-import { asOfParam, downloadFormatParam, intParam, slugListParam, timeParam, type AsOfParam } from '../params.ts'
+import {
+  asOfParam,
+  downloadFormatParam,
+  intParam,
+  slugListParam,
+  timeParam,
+  type AsOfParam,
+} from '../params.ts'
 import { isoTimeJson, quoteJsonSchema, quoteToJson } from '../quote-json.ts'
 import { defineRoute } from '../typed-route.ts'
 
@@ -37,18 +44,19 @@ const DOWNLOADS = {
   [PARQUET_MEDIA_TYPE]: 'The rows as a Parquet file (timestamps in microseconds, UTC) with format=parquet.',
 } as const
 
+/**
+ * Off by default: a default read is then exactly the table version it reports (reproducible,
+ * cacheable); live views opt in to the quotes not committed yet.
+ */
 const includePendingParam = z
   .enum(['true', 'false'])
-  .default('true')
+  .default('false')
   .transform((s) => s === 'true')
-  .meta({ description: 'Include quotes received but not committed yet (ignored with asOf).' })
+  .meta({ description: 'Also return quotes received but not committed yet (ignored with asOf).' })
 
 const orderParam = z.enum(['asc', 'desc'])
 
-const intervalParam = z
-  .enum(CANDLE_INTERVALS)
-  .default('1h')
-  .meta({ description: 'Bucket width.' })
+const intervalParam = z.enum(CANDLE_INTERVALS).default('1h').meta({ description: 'Bucket width.' })
 
 const columnsParam = z
   .string()
@@ -225,7 +233,10 @@ const compareResponse = z.object({
     z.object({
       ts: isoTimeJson.meta({ description: 'Bucket start.' }),
       prices: z.record(z.string(), z.number()).meta({ description: 'Source → last price in the bucket.' }),
-      spread_pct: z.number().nullable().meta({ description: '(max − min) / min × 100; null with < 2 sources.' }),
+      spread_pct: z
+        .number()
+        .nullable()
+        .meta({ description: '(max − min) / min × 100; null with < 2 sources.' }),
     }),
   ),
 })
@@ -416,7 +427,9 @@ export function quotesRoutes(
           rows: result.points.map((p) => ({
             ts: p.ts,
             spread_pct: p.spread_pct,
-            ...Object.fromEntries(Object.entries(p.prices).map(([source, price]) => [`price_${source}`, price])),
+            ...Object.fromEntries(
+              Object.entries(p.prices).map(([source, price]) => [`price_${source}`, price]),
+            ),
           })),
         })
       }

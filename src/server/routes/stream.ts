@@ -57,6 +57,7 @@ export function streamRoutes(
     method: 'GET',
     url: '/api/v1/stream',
     query: streamQuery,
+    endless: true,
     doc: {
       operationId: 'stream',
       summary: 'Live quotes as server-sent events',
@@ -96,7 +97,8 @@ export function streamRoutes(
       })
       res.socket?.setNoDelay(true)
       let unsubscribe = (): void => {}
-      let heartbeat: NodeJS.Timeout | undefined
+      const heartbeat = setInterval(() => connection.comment('heartbeat'), options.heartbeatMs)
+      heartbeat.unref()
       const connection = new SseConnection(res, {
         maxBufferedBytes: options.maxBufferedBytes,
         onClose: (reason) => {
@@ -129,8 +131,6 @@ export function streamRoutes(
       }
       if (!connection.isOpen) return reply
       unsubscribe = feed.subscribe(send)
-      heartbeat = setInterval(() => connection.comment('heartbeat'), options.heartbeatMs)
-      heartbeat.unref()
       return reply
     },
   })

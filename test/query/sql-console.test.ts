@@ -1,0 +1,183 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { isCryptoVizError, type ErrorCode } from '../../src/errors.ts'
+import type { Quote } from '../../src/model/quote.ts'
+import { QueryEngine } from '../../src/query/index.ts'
+import { allRows, quoteFixture, type Fixture } from './fixtures.ts'
+
+let fx: Fixture
+let engine: QueryEngine
+let rows: Quote[]
+
+before(async () => {
+  fx = await quoteFixture()
+  engine = new QueryEngine({
+    table: fx.warehouse.quotes,
+    store: fx.warehouse.quotesStore,
+    duckdb: fx.duckdb,
+    deadLetters: fx.warehouse.deadLetters,
+    sql: { maxMaxRows: 500 },
+  })
+  rows = await allRows(fx.duckdb, fx.warehouse.quotes, await fx.warehouse.quotes.snapshot())
+})
+
+after(() => {
+  engine.close()
+  fx.close()
+})
+
+async function refused(sql: string, code: ErrorCode = 'SQL_FORBIDDEN', message?: RegExp): Promise<void> {
+  await assert.rejects(engine.sql(sql), (e: unknown) => {
+    assert.ok(isCryptoVizError(e, code), `${sql} → ${String(e)}`)
+    assert.equal(e.kind, 'user')
+    if (message) assert.match(e.message, message)
+    return true
+  })
+}
+
+test('a SELECT over the quotes view returns what a scan of every file holds', async () => {
+  const r = await engine.sql(
+    'SELECT source, count(*) AS n, sum(price_usd) AS total FROM quotes GROUP BY source ORDER BY source',
+  )
+  assert.equal(r.statement_type, 'SELECT')
+  assert.deepEqual(
+    r.columns.map((c) => c.name),
+    ['source', 'n', 'total'],
+  )
+  const bySource = (s: string): Quote[] => rows.filter((q) => q.source === s)
+  assert.deepEqual(
+    r.rows.map((x) => [x['source'], x['n']]),
+    [
+      ['coingecko', bySource('coingecko').length],
+      ['simulated', bySource('simulated').length],
+    ],
+  )
+  assert.equal(r.version, (await fx.warehouse.quotes.snapshot()).version)
+  assert.equal(r.truncated, false)
+})
+
+test('the views carry the partition columns and the dead_letters table', async () => {
+  const r = await engine.sql(
+    "WITH d AS (SELECT count(*) AS n FROM dead_letters) SELECT (SELECT n FROM d) AS dead, count(DISTINCT day) AS days FROM quotes WHERE year = '2024' AND month = '01'",
+  )
+  assert.deepEqual(r.rows, [{ dead: 2, days: 3 }])
+  const describe = await engine.sql('DESCRIBE quotes', { maxRows: 100 })
+  assert.ok(describe.rows.some((c) => c['column_name'] === 'crypto'))
+})
+
+test('asOf shows the table as it was at that version', async () => {
+  const [first] = fx.versions
+  const r = await engine.sql('SELECT count(*) AS n, count(DISTINCT source) AS sources FROM quotes', {
+    asOf: { version: first! },
+  })
+  assert.equal(r.version, first)
+  assert.deepEqual(r.rows, [{ n: 8 * 288, sources: 1 }])
+})
+
+test('EXPLAIN of a SELECT is allowed', async () => {
+  const r = await engine.sql('EXPLAIN SELECT count(*) FROM quotes')
+  assert.equal(r.statement_type, 'EXPLAIN')
+})
+
+test('the row limit truncates the result and says so', async () => {
+  const r = await engine.sql('SELECT * FROM quotes', { maxRows: 7 })
+  assert.equal(r.row_count, 7)
+  assert.equal(r.truncated, true)
+  const clamped = await engine.sql('SELECT * FROM range(10000)', { maxRows: 1_000_000 })
+  assert.equal(clamped.row_count, 500)
+})
+
+test('a slow statement is interrupted at the timeout with SQL_TIMEOUT', async () => {
+  const started = performance.now()
+  await assert.rejects(
+    engine.sql('SELECT count(*) FROM range(1000000000) a, range(10000) b WHERE (a.range * b.range) % 7 = 3', {
+      timeoutMs: 300,
+    }),
+    (e: unknown) => isCryptoVizError(e, 'SQL_TIMEOUT') && e.kind === 'user',
+  )
+  assert.ok(performance.now() - started < 5_000)
+  // The console still works afterwards.
+  assert.equal((await engine.sql('SELECT 1 AS one')).rows[0]!['one'], 1)
+})
+
+test('a syntax error is QUERY_INVALID with DuckDB’s message', () =>
+  refused('SELEC 1', 'QUERY_INVALID', /syntax/i))
+
+test('refuses read_csv of a local file', () =>
+  refused("SELECT * FROM read_csv('/etc/passwd')", 'SQL_FORBIDDEN', /read_csv/))
+
+test('refuses read_text', () =>
+  refused("SELECT * FROM read_text('/etc/hostname')", 'SQL_FORBIDDEN', /read_text/))
+
+test('refuses glob', () => refused("SELECT * FROM glob('/etc/*')", 'SQL_FORBIDDEN', /glob/))
+
+test('refuses read_parquet, even of the warehouse’s own files', () =>
+  refused(`SELECT * FROM read_parquet('${fx.dir}/quotes/**/*.parquet')`, 'SQL_FORBIDDEN', /read_parquet/))
+
+test('refuses a file named as a table (replacement scan)', async () => {
+  await refused("SELECT * FROM '/etc/passwd'", 'SQL_FORBIDDEN', /reading files by name/)
+  await refused("SELECT * FROM 'data.csv'", 'SQL_FORBIDDEN', /reading files by name/)
+})
+
+test('refuses ATTACH', () => refused("ATTACH '/tmp/x.duckdb' AS x", 'SQL_FORBIDDEN', /ATTACH/))
+
+test('refuses INSTALL', () => refused('INSTALL httpfs', 'SQL_FORBIDDEN', /LOAD|INSTALL/))
+
+test('refuses LOAD', () => refused('LOAD httpfs', 'SQL_FORBIDDEN', /LOAD/))
+
+test('refuses COPY … TO', () =>
+  refused("COPY (SELECT * FROM quotes) TO '/tmp/out.csv'", 'SQL_FORBIDDEN', /COPY/))
+
+test('refuses SET, including re-enabling external access', async () => {
+  await refused('SET enable_external_access = true', 'SQL_FORBIDDEN', /SET/)
+  await refused('SET threads = 8', 'SQL_FORBIDDEN', /SET/)
+  await refused('RESET memory_limit')
+})
+
+test('refuses PRAGMA, even the ones DuckDB rewrites into a SELECT', async () => {
+  await refused('PRAGMA show_tables', 'SQL_FORBIDDEN', /PRAGMA/)
+  await refused('PRAGMA enable_profiling')
+})
+
+test('refuses CREATE', async () => {
+  await refused('CREATE TABLE t AS SELECT 1', 'SQL_FORBIDDEN', /CREATE/)
+  await refused('CREATE MACRO m(x) AS x + 1')
+})
+
+test('refuses more than one statement', () =>
+  refused('SELECT 1; SELECT 2', 'SQL_FORBIDDEN', /exactly one statement/))
+
+test('refuses EXPLAIN ANALYZE of a statement that is not a SELECT', async () => {
+  await refused("EXPLAIN ANALYZE COPY (SELECT 1) TO '/tmp/x.csv'")
+  await refused('EXPLAIN ANALYZE CREATE TABLE t AS SELECT 1')
+})
+
+test('refuses data changes and DDL on the views', async () => {
+  await refused('DROP VIEW quotes', 'SQL_FORBIDDEN', /DROP/)
+  await refused("INSERT INTO quotes (source) VALUES ('x')")
+})
+
+test('refuses running SQL text through a function (json_execute_serialized_sql, query)', async () => {
+  await refused(
+    "SELECT * FROM json_execute_serialized_sql(json_serialize_sql('SELECT * FROM read_csv(''/etc/passwd'')'))",
+    'SQL_FORBIDDEN',
+    /json_execute_serialized_sql/,
+  )
+  await refused("SELECT * FROM query('SELECT 1')", 'SQL_FORBIDDEN', /query/)
+})
+
+test('the console instance is locked: no external access, locked configuration, only the snapshot’s files allowed', async () => {
+  const r = await engine.sql(
+    "SELECT current_setting('enable_external_access') AS ext, current_setting('lock_configuration') AS locked, len(current_setting('allowed_paths')) AS allowed, current_setting('autoload_known_extensions') AS autoload, current_setting('memory_limit') AS memory",
+  )
+  const snapshot = await fx.warehouse.quotes.snapshot()
+  const dead = await fx.warehouse.deadLetters.snapshot()
+  const { memory, ...settings } = r.rows[0]!
+  assert.deepEqual(settings, {
+    ext: false,
+    locked: true,
+    allowed: snapshot.files().length + dead.files().length,
+    autoload: false,
+  })
+  assert.equal(memory, '244.1 MiB') // the default 256MB limit
+})
