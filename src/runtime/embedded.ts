@@ -12,6 +12,7 @@ import type { Config } from '../config/config.ts'
 import { DuckDb } from '../query/duckdb.ts'
 import { QueryEngine } from '../query/engine.ts'
 import { buildApp } from '../server/app.ts'
+import { ServerMetrics } from '../server/metrics.ts'
 import type { ComponentStatus } from '../server/routes/ops.ts'
 import { Collector, createSources, type SourcesOptionsInput } from '../sources/index.ts'
 import { LocalStore } from '../storage/local-store.ts'
@@ -30,6 +31,8 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
   const started = Date.now()
   const store = new LocalStore(resolve(config.warehouse))
   const warehouse = await openWarehouse(store)
+  // Scraped only once the server listens, when every component below exists.
+  const metrics = new ServerMetrics({ stats: () => stats() })
   const processor = new MicroBatchProcessor({
     quotes: warehouse.quotes,
     deadLetters: warehouse.deadLetters,
@@ -38,9 +41,11 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     flushMaxRows: config.processor.flushMaxRows,
     compression: config.lake.compression,
     logger: logger.child({ component: 'processor' }),
+    onBatchCommitted: (batch) => metrics.observeFlush(batch.ms / 1000),
   })
   await processor.start()
-  const feed = new LiveFeed()
+  // Event ids keep increasing across restarts, so a client's stale Last-Event-ID is never reused.
+  const feed = new LiveFeed({ firstId: Date.now() * 1000 })
   const bus = new MemoryBus({ onSubscriberError: (err) => logger.error({ err }, 'bus subscriber failed') })
   bus.subscribe({
     onQuotes: (quotes) => {
@@ -85,9 +90,16 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     pending: () => processor.pending(),
     sql: { defaultTimeoutMs: config.api.sqlTimeoutMs, maxTimeoutMs: config.api.sqlTimeoutMs },
   })
+  const stats = async (): Promise<Record<string, unknown>> => ({
+    ...processor.stats(),
+    sources: collector.health(),
+    live_clients: feed.subscriberCount,
+    uptime_s: Math.round((Date.now() - started) / 1000),
+  })
   const app = buildApp({
     engine,
     feed,
+    metrics,
     logger: logger.child({ component: 'http' }),
     api: config.api,
     ops: {
@@ -96,12 +108,7 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
         processor: { status: processor.stats().flush_errors > 0 ? 'degraded' : 'ok', ...processor.stats() },
         sources: sourcesHealth(),
       }),
-      stats: async () => ({
-        ...processor.stats(),
-        sources: collector.health(),
-        live_clients: feed.subscriberCount,
-        uptime_s: Math.round((Date.now() - started) / 1000),
-      }),
+      stats,
     },
   })
   await app.listen({ host: config.host, port: config.port })
@@ -120,6 +127,7 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
       await collected.catch((err: unknown) => logger.error({ err }, 'collector failed'))
       await processor.stop()
       await app.close()
+      engine.close()
       duckdb.close()
       const s = processor.stats()
       logger.info(

@@ -26,6 +26,14 @@ export interface ProcessorOptions {
   flushMaxRows: number
   compression: 'snappy' | 'zstd'
   logger: Logger
+  /** Called after each committed batch, e.g. to feed a latency histogram. */
+  onBatchCommitted?: (batch: {
+    version: number
+    rows: number
+    files: number
+    bytes: number
+    ms: number
+  }) => void
 }
 
 export interface ProcessorStats {
@@ -149,6 +157,13 @@ export class MicroBatchProcessor {
       this.counters.files += result.files.length
       this.counters.bytes_written += result.bytes
       this.counters.last_table_version = result.version
+      this.options.onBatchCommitted?.({
+        version: result.version,
+        rows: result.rows,
+        files: result.files.length,
+        bytes: result.bytes,
+        ms: performance.now() - started,
+      })
       this.options.logger.info(
         {
           version: result.version,

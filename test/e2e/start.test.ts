@@ -27,7 +27,8 @@ async function quotesFor(
   url: string,
   crypto: string,
 ): Promise<{ count: number; rows: Record<string, unknown>[] }> {
-  const res = await fetch(`${url}/api/v1/quotes?crypto=${crypto}`)
+  // Committed rows only (no hot tail), so rows imply Parquet files in the lake.
+  const res = await fetch(`${url}/api/v1/quotes?crypto=${crypto}&includePending=false`)
   assert.equal(res.status, 200)
   return (await res.json()) as { count: number; rows: Record<string, unknown>[] }
 }
@@ -84,6 +85,10 @@ test('start serves /health, commits quotes to a partitioned Delta table, and /ap
   assert.ok(stats2['records_received']! >= stats2['records_written']!)
   assert.ok(stats2['batches']! >= 1 && stats2['files']! >= 1 && stats2['bytes_written']! > 0)
   assert.ok(stats2['last_table_version']! >= 1)
+
+  const metrics = await (await fetch(`${url}/metrics`)).text()
+  const flushes = /^cryptoviz_flush_duration_seconds_count (\d+)$/m.exec(metrics)
+  assert.ok(flushes && Number(flushes[1]) >= 1, 'committed batches are measured')
 })
 
 test('the live stream sends quotes as server-sent events, filtered by crypto', async (t) => {
@@ -158,6 +163,17 @@ test('with default settings, quotes are committed and queryable within 45 s of s
   const { url, warehouse } = await startCryptoviz(t)
   assert.ok(Date.now() - started < 20_000, 'serves within 20 s')
   assert.equal((await fetch(`${url}/health`)).status, 200)
+  // The hot tail: long before the first 30 s micro-batch, a query already sees the quotes.
+  const live = await poll(async () => {
+    const r = (await (await fetch(`${url}/api/v1/quotes?crypto=bitcoin`)).json()) as {
+      count: number
+      pending_rows: number
+      version: number
+    }
+    return r.count > 0 ? r : undefined
+  }, 5_000)
+  assert.ok(live.pending_rows > 0 && live.pending_rows === live.count)
+  assert.equal(live.version, 0, 'nothing committed yet')
   const result = await poll(
     async () => {
       const r = await quotesFor(url, 'bitcoin')

@@ -374,7 +374,7 @@ test('the SQL console answers a query and refuses writes, bad SQL and bad bodies
   assert.equal((huge.json() as { error: Json }).error['code'], 'PAYLOAD_TOO_LARGE')
 })
 
-test('reads include uncommitted quotes from the hot tail only when asked to', async (t) => {
+test('reads include uncommitted quotes from the hot tail unless includePending=false', async (t) => {
   const pendingQuote = {
     ts: END_US + HOUR_US,
     source: 'simulated',
@@ -395,10 +395,10 @@ test('reads include uncommitted quotes from the hot tail only when asked to', as
   } satisfies Quote
   const { app } = await openFixture(t, { pending: () => [pendingQuote] })
   const range = `start=${iso(END_US - DAY_US)}&end=${iso(END_US + DAY_US)}`
-  const hot = await get(app, `/api/v1/quotes?crypto=tether&${range}&includePending=true`)
+  const hot = await get(app, `/api/v1/quotes?crypto=tether&${range}`)
   assert.equal(hot.body['pending_rows'], 1)
   assert.equal((hot.body['rows'] as Rows).at(-1)!['price_usd'], 1.001)
-  const cold = await get(app, `/api/v1/quotes?crypto=tether&${range}`)
+  const cold = await get(app, `/api/v1/quotes?crypto=tether&${range}&includePending=false`)
   assert.equal(cold.body['pending_rows'], 0)
   assert.equal(cold.body['count'], 24)
   const latest = await get(app, '/api/v1/latest?includePending=true&sort=name')

@@ -45,12 +45,13 @@ const DOWNLOADS = {
 } as const
 
 /**
- * Off by default: a default read is then exactly the table version it reports (reproducible,
- * cacheable); live views opt in to the quotes not committed yet.
+ * On by default (the hot tail): a read sees quotes within a second of their arrival, not after
+ * the next micro-batch. `includePending=false` reads exactly the committed version it reports
+ * (reproducible, cacheable); `asOf` reads never include uncommitted quotes.
  */
 const includePendingParam = z
   .enum(['true', 'false'])
-  .default('false')
+  .default('true')
   .transform((s) => s === 'true')
   .meta({ description: 'Also return quotes received but not committed yet (ignored with asOf).' })
 
