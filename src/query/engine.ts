@@ -174,9 +174,11 @@ export class QueryEngine {
       key: `${h.name}@${snapshot.version}`,
       schema: snapshot.schema,
       partitionColumns: snapshot.partitionColumns,
-      files: snapshot
-        .files()
-        .map((f) => ({ path: this.localPath(h.table, f), partitionValues: f.partitionValues })),
+      files: snapshot.files().map((f) => ({
+        path: this.localPath(h.table, f),
+        relativePath: dataFilePath(f),
+        partitionValues: f.partitionValues,
+      })),
       // Columns added after version 0 are missing from older files.
       unionByName: [...since.values()].some((v) => v > 0),
     }

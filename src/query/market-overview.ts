@@ -128,38 +128,38 @@ export async function marketOverview(ctx: ReadContext, q: LatestQuery): Promise<
   const candidateHot = hot.filter((h) => candidateKeys.has(keyOf(h.source, h.crypto)))
   const dedupFiles = ctx.dedupFiles(candidateHot)
 
-  // Two relations: the window's prices (4 columns over 8 days of files) and the full last quote
-  // (all columns, but only from each asset's last day partition).
-  const quoteStruct = `{${QUOTE_FIELDS.map((f) => `${sqlString(f)}: f.${sqlIdent(f)}`).join(', ')}}`
-  const bases = Object.entries(CHANGE_PERIODS)
+  // Two relations: the full last quote (all columns, only each asset's last day partition: it
+  // also yields the last ts) and the window's prices (4 columns over 8 days of files), read in a
+  // single pass grouped by hour. Per hour it keeps the close (sparkline) and, per period, the first
+  // quote at or after last.ts − period; the earliest of those over the hours is the base.
+  const quoteStruct = `{${QUOTE_FIELDS.map((f) => `${sqlString(f)}: ${sqlIdent(f)}`).join(', ')}}`
+  const byHour = Object.entries(CHANGE_PERIODS)
     .map(
-      ([
-        name,
-        p,
-      ]) => `arg_min(price_usd, {'t': ts, 'p': price_usd}) FILTER (WHERE ts >= l - ${p}) AS base_${name},
-        min(ts) FILTER (WHERE ts >= l - ${p}) AS base_ts_${name}`,
+      ([name, p]) => `min(w.ts) FILTER (WHERE w.ts >= l - ${p}) AS t_${name},
+        arg_min(w.price_usd, {'t': w.ts, 'p': w.price_usd}) FILTER (WHERE w.ts >= l - ${p}) AS b_${name}`,
     )
     .join(',\n')
+  const byKey = Object.keys(CHANGE_PERIODS)
+    .map((name) => `min(t_${name}) AS base_ts_${name}, arg_min(b_${name}, t_${name}) AS base_${name}`)
+    .join(', ')
   const rows =
     (await ctx.selectMany(
       [
-        { files, columns: ['ts', 'source', 'crypto', 'price_usd'], hot: candidateHot, dedupFiles },
         { files: lastDayFiles, columns: QUOTE_FIELDS, hot: candidateHot, dedupFiles },
+        { files, columns: ['ts', 'source', 'crypto', 'price_usd'], hot: candidateHot, dedupFiles },
       ],
-      ([window, full]) => `WITH src AS MATERIALIZED (${window}),
-        last AS (SELECT source, crypto, max(ts) AS l FROM src GROUP BY ALL),
-        win AS (SELECT s.ts, s.source, s.crypto, s.price_usd, s.hot, last.l
-          FROM src s JOIN last USING (source, crypto) WHERE s.ts >= last.l - ${WINDOW}),
-        hours AS (SELECT source, crypto, ts // ${HOUR} AS h, arg_max(price_usd, {'t': ts, 'p': price_usd}) AS p
-          FROM win GROUP BY ALL),
-        spark AS (SELECT source, crypto, list(h ORDER BY h) AS hs, list(p ORDER BY h) AS ps FROM hours GROUP BY ALL),
-        agg AS (SELECT source, crypto, any_value(l) AS l, ${bases}, count(*) FILTER (WHERE hot) AS hot_n
-          FROM win GROUP BY ALL),
-        lastq AS (SELECT f.source, f.crypto, ${quoteStruct} AS quote
-          FROM (${full}) f JOIN last ON f.source = last.source AND f.crypto = last.crypto AND f.ts = last.l
-          QUALIFY row_number() OVER (PARTITION BY f.source, f.crypto ORDER BY f.price_usd DESC) = 1)
-        SELECT agg.*, spark.hs, spark.ps, lastq.quote
-        FROM agg JOIN spark USING (source, crypto) JOIN lastq USING (source, crypto)`,
+      ([full, window]) => `WITH last AS (SELECT source, crypto, max(ts) AS l,
+            arg_max(${quoteStruct}, {'t': ts, 'p': price_usd}) AS quote
+          FROM (${full}) GROUP BY ALL),
+        hours AS (SELECT w.source, w.crypto, w.ts // ${HOUR} AS h,
+            arg_max(w.price_usd, {'t': w.ts, 'p': w.price_usd}) AS p, ${byHour},
+            count(*) FILTER (WHERE w.hot) AS hot_n
+          FROM (${window}) w JOIN last ON w.source = last.source AND w.crypto = last.crypto
+          WHERE w.ts >= last.l - ${WINDOW} GROUP BY ALL),
+        keys AS (SELECT source, crypto, list(h ORDER BY h) AS hs, list(p ORDER BY h) AS ps, ${byKey},
+            sum(hot_n) AS hot_n
+          FROM hours GROUP BY ALL)
+        SELECT keys.*, last.l, last.quote FROM keys JOIN last USING (source, crypto)`,
     )) ?? []
 
   // One row per crypto: the given source's, or the source with the newest quote.

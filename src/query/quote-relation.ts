@@ -12,7 +12,7 @@
  * - Pending rows travel as bound list parameters (never spliced into the SQL text).
  */
 import { DOUBLE, LIST, VARCHAR, listValue, type DuckDBType, type DuckDBValue } from '@duckdb/node-api'
-import type { AddFile } from '../lake/index.ts'
+import { dataFilePath, type AddFile } from '../lake/index.ts'
 import type { Quote, QuoteField } from '../model/quote.ts'
 import { sqlIdent } from './duckdb.ts'
 import { scanSql, timestampLiteral, type ScanColumn } from './file-scan.ts'
@@ -58,7 +58,11 @@ export function quoteRelation(o: QuoteRelationInput): QuoteRelation | undefined 
       o.end !== undefined ? `q.ts <= ${timestampLiteral(o.end)}` : undefined,
     ].filter((w) => w !== undefined)
     const scan = scanSql({
-      files: o.files.map((f) => ({ path: o.localPath(f), partitionValues: f.partitionValues })),
+      files: o.files.map((f) => ({
+        path: o.localPath(f),
+        relativePath: dataFilePath(f),
+        partitionValues: f.partitionValues,
+      })),
       columns: o.columns.map(quoteScanColumn),
       where,
       unionByName: o.unionByName,
@@ -83,7 +87,11 @@ export function quoteRelation(o: QuoteRelationInput): QuoteRelation | undefined 
         if (q.ts > max) max = q.ts
       }
       const committed = scanSql({
-        files: o.dedupFiles.map((f) => ({ path: o.localPath(f), partitionValues: f.partitionValues })),
+        files: o.dedupFiles.map((f) => ({
+          path: o.localPath(f),
+          relativePath: dataFilePath(f),
+          partitionValues: f.partitionValues,
+        })),
         columns: keys.map(quoteScanColumn),
         where: [`q.ts >= ${timestampLiteral(min)}`, `q.ts <= ${timestampLiteral(max)}`],
         unionByName: o.unionByName,

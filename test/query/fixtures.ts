@@ -34,8 +34,9 @@ export interface Fixture {
   close(): void
 }
 
-export async function quoteFixture(): Promise<Fixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'cryptoviz-query-'))
+/** `prefix`: the temp folder's name prefix (a `key=value` one stops DuckDB's hive reading). */
+export async function quoteFixture(o: { prefix?: string } = {}): Promise<Fixture> {
+  const dir = mkdtempSync(join(tmpdir(), o.prefix ?? 'cryptoviz-query-'))
   const warehouse = await openWarehouse(new LocalStore(dir))
   const duckdb = await DuckDb.open({ threads: 1, poolSize: 2 })
   await generateHistory(warehouse.quotes, {
