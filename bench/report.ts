@@ -21,6 +21,7 @@ export interface Table {
 
 export const SECTION_NAMES = [
   'ingest',
+  'lake',
   'kafka',
   'freshness',
   'queries',

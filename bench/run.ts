@@ -96,6 +96,8 @@ async function runSection(name: SectionName, ctx: BenchContext): Promise<Section
   switch (name) {
     case 'ingest':
       return (await import('./ingest.ts')).ingestSection(ctx)
+    case 'lake':
+      return (await import('./lake.ts')).lakeSection(ctx)
     case 'kafka':
       return (await import('./ingest.ts')).kafkaIngestSection(repoRoot)
     case 'freshness':

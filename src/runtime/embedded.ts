@@ -95,6 +95,7 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     sources: collector.health(),
     live_clients: feed.subscriberCount,
     uptime_s: Math.round((Date.now() - started) / 1000),
+    memory_mb: memoryMb(),
   })
   const app = buildApp({
     engine,
@@ -138,6 +139,13 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     return stopping
   }
   return { url, processor, stop }
+}
+
+/** Process memory in MB, for operators watching /stats. */
+function memoryMb(): Record<string, number> {
+  const m = process.memoryUsage()
+  const mb = (n: number): number => Math.round(n / 1_048_576)
+  return { rss: mb(m.rss), heap_used: mb(m.heapUsed), heap_total: mb(m.heapTotal), external: mb(m.external) }
 }
 
 /** The sources' options from the app configuration (the two name their keys differently). */

@@ -11,6 +11,7 @@ import { CryptoVizError } from '../errors.ts'
 import { joinPath, type ObjectMeta, type ObjectStore, type PutIfAbsentResult } from './object-store.ts'
 
 const TMP_PREFIX = '.tmp-'
+const STAT_BATCH = 64
 
 export class LocalStore implements ObjectStore {
   readonly root: string
@@ -105,16 +106,24 @@ export class LocalStore implements ObjectStore {
     // List the deepest folder the prefix names, then filter by the remaining name prefix.
     const slash = prefix.lastIndexOf('/')
     const dir = slash < 0 ? '' : prefix.slice(0, slash)
-    const out: ObjectMeta[] = []
     const base = dir === '' ? this.root : this.abs(dir)
+    const files: { path: string; abs: string }[] = []
     await walk(base, async (file) => {
       const rel = relative(this.root, file).split(sep).join('/')
       if (!rel.startsWith(prefix)) return
       const name = rel.slice(rel.lastIndexOf('/') + 1)
-      if (name.startsWith(TMP_PREFIX)) return
-      const s = await stat(file).catch(() => undefined)
-      if (s?.isFile()) out.push({ path: rel, size: s.size, modified: Math.floor(s.mtimeMs) })
+      if (!name.startsWith(TMP_PREFIX)) files.push({ path: rel, abs: file })
     })
+    // Stat in parallel (bounded): a long Delta log lists thousands of files, and one stat at a
+    // time made listing, not replay, the cost of opening a table.
+    const out: ObjectMeta[] = []
+    for (let i = 0; i < files.length; i += STAT_BATCH) {
+      const batch = files.slice(i, i + STAT_BATCH)
+      const stats = await Promise.all(batch.map((f) => stat(f.abs).catch(() => undefined)))
+      stats.forEach((s, j) => {
+        if (s?.isFile()) out.push({ path: batch[j]!.path, size: s.size, modified: Math.floor(s.mtimeMs) })
+      })
+    }
     out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     return out
   }
