@@ -14,6 +14,7 @@
  * The JSON (`--json`) holds `tables` (bench/report.ts shape) and `metrics`
  * (`one_day_read_p50_ms`, `one_day_read_glob_p50_ms`, `dashboard_p50_ms`, …) for bench/run.ts.
  */
+import { mulberry32 } from '../src/sources/mulberry32.ts'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -103,18 +104,8 @@ const engine = new QueryEngine({ table: warehouse.quotes, store: warehouse.quote
 const snapshot = await engine.snapshot()
 const cryptos = [...new Set(snapshot.files().map((f) => f.partitionValues['crypto']!))].sort()
 
-/** mulberry32, so both sides read the same assets and days in every run of the benchmark. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-const rng = seeded(7)
+// mulberry32, so both sides read the same assets and days in every run of the benchmark.
+const rng = mulberry32(7)
 const picks = Array.from({ length: runs + WARMUP }, () => ({
   crypto: cryptos[Math.floor(rng() * cryptos.length)]!,
   day: START + Math.floor(rng() * shape.days) * DAY,

@@ -7,8 +7,8 @@
  * difference of two rolling windows is not the volume traded inside a bucket, so no per-bucket
  * volume is invented. Buckets without quotes are omitted.
  */
-import { distinctFiles, selectPending } from './quote-relation.ts'
-import { num, numOrNull, type ReadContext } from './read-context.ts'
+import { distinctFiles } from './quote-relation.ts'
+import { assetSlice, num, numOrNull, type ReadContext } from './read-context.ts'
 import {
   checkInterval,
   checkRange,
@@ -56,19 +56,10 @@ export async function candles(ctx: ReadContext, q: CandlesQuery): Promise<Candle
   const interval = checkInterval(q.interval)
   checkRange(q.start, q.end)
   const step = INTERVAL_MICROS[interval]
-  const files = ctx.snapshot.filesFor({
-    partitions: { crypto: [q.crypto], ...(q.source !== undefined && { source: [q.source] }) },
-    ranges: {
-      ts: { ...(q.start !== undefined && { min: q.start }), ...(q.end !== undefined && { max: q.end }) },
-    },
+  const { files, hot, dedupFiles } = assetSlice(ctx, {
+    ...q,
+    sources: q.source === undefined ? undefined : [q.source],
   })
-  const hot = selectPending(ctx.pending, {
-    cryptos: new Set([q.crypto]),
-    ...(q.source !== undefined && { sources: new Set([q.source]) }),
-    ...(q.start !== undefined && { start: q.start }),
-    ...(q.end !== undefined && { end: q.end }),
-  })
-  const dedupFiles = ctx.dedupFiles(hot)
   const rows =
     (await ctx.select(
       {

@@ -5,8 +5,8 @@
  * rule as candle closes; the spread is (max − min) / min × 100 over the sources present in the
  * bucket, null when fewer than two are.
  */
-import { distinctFiles, selectPending } from './quote-relation.ts'
-import { num, type ReadContext } from './read-context.ts'
+import { distinctFiles } from './quote-relation.ts'
+import { assetSlice, num, type ReadContext } from './read-context.ts'
 import {
   checkInterval,
   checkRange,
@@ -47,19 +47,7 @@ export async function compare(ctx: ReadContext, q: CompareQuery): Promise<Compar
   checkRange(q.start, q.end)
   const step = INTERVAL_MICROS[interval]
   const sources = q.sources && q.sources.length > 0 ? [...new Set(q.sources)] : undefined
-  const files = ctx.snapshot.filesFor({
-    partitions: { crypto: [q.crypto], ...(sources && { source: sources }) },
-    ranges: {
-      ts: { ...(q.start !== undefined && { min: q.start }), ...(q.end !== undefined && { max: q.end }) },
-    },
-  })
-  const hot = selectPending(ctx.pending, {
-    cryptos: new Set([q.crypto]),
-    ...(sources && { sources: new Set(sources) }),
-    ...(q.start !== undefined && { start: q.start }),
-    ...(q.end !== undefined && { end: q.end }),
-  })
-  const dedupFiles = ctx.dedupFiles(hot)
+  const { files, hot, dedupFiles } = assetSlice(ctx, { ...q, sources })
   const rows =
     (await ctx.select(
       { files, columns: ['ts', 'source', 'price_usd'], start: q.start, end: q.end, hot, dedupFiles },

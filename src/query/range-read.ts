@@ -3,8 +3,8 @@
  * projection (only the requested columns are read from the files) and an optional limit.
  */
 import { QUOTE_FIELDS, type Quote, type QuoteField } from '../model/quote.ts'
-import { distinctFiles, selectPending } from './quote-relation.ts'
-import type { ReadContext } from './read-context.ts'
+import { distinctFiles } from './quote-relation.ts'
+import { assetSlice, type ReadContext } from './read-context.ts'
 import { sqlIdent } from './duckdb.ts'
 import { checkLimit, checkRange, invalid, type ReadOptions, type ScanInfo } from './types.ts'
 
@@ -37,20 +37,7 @@ export async function readRange<F extends QuoteField>(
   checkRange(q.start, q.end)
   checkLimit(q.limit)
   const columns = projection(q.columns)
-  const sources = q.sources && q.sources.length > 0 ? q.sources : undefined
-  const files = ctx.snapshot.filesFor({
-    partitions: { crypto: [q.crypto], ...(sources && { source: sources }) },
-    ranges: {
-      ts: { ...(q.start !== undefined && { min: q.start }), ...(q.end !== undefined && { max: q.end }) },
-    },
-  })
-  const hot = selectPending(ctx.pending, {
-    cryptos: new Set([q.crypto]),
-    ...(sources && { sources: new Set(sources) }),
-    ...(q.start !== undefined && { start: q.start }),
-    ...(q.end !== undefined && { end: q.end }),
-  })
-  const dedupFiles = ctx.dedupFiles(hot)
+  const { files, hot, dedupFiles } = assetSlice(ctx, q)
   const needed = [...new Set<QuoteField>([...columns, 'ts', 'source'])]
   const dir = q.order === 'desc' ? 'DESC' : 'ASC'
   const limit = q.limit === undefined ? '' : `LIMIT ${q.limit + 1}`

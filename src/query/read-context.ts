@@ -5,7 +5,7 @@
 import type { AddFile, Snapshot } from '../lake/index.ts'
 import type { Quote } from '../model/quote.ts'
 import type { ColumnResult } from './duckdb.ts'
-import type { QuoteRelationInput } from './quote-relation.ts'
+import { selectPending, type QuoteRelationInput } from './quote-relation.ts'
 import type { ScanInfo } from './types.ts'
 
 export type RelationQuery = Omit<QuoteRelationInput, 'localPath' | 'unionByName' | 'firstParam'>
@@ -33,6 +33,40 @@ export interface ReadContext {
   dedupFiles(hot: readonly Quote[]): AddFile[]
   /** version / files_total of the snapshot, with the given scanned-file and hot-row counts. */
   info(filesScanned: number, pendingRows: number): ScanInfo
+}
+
+export interface AssetSliceFilter {
+  crypto: string
+  /** Undefined or empty: every source. */
+  sources?: readonly string[] | undefined
+  /** Microseconds, inclusive. */
+  start?: number | undefined
+  end?: number | undefined
+}
+
+/**
+ * What a read of one asset over a time range touches: the committed files the snapshot keeps
+ * after pruning, the matching hot-tail quotes, and the committed files that may already hold some
+ * of those quotes (to de-duplicate against).
+ */
+export function assetSlice(
+  ctx: ReadContext,
+  f: AssetSliceFilter,
+): { files: AddFile[]; hot: Quote[]; dedupFiles: AddFile[] } {
+  const sources = f.sources && f.sources.length > 0 ? f.sources : undefined
+  const files = ctx.snapshot.filesFor({
+    partitions: { crypto: [f.crypto], ...(sources && { source: sources }) },
+    ranges: {
+      ts: { ...(f.start !== undefined && { min: f.start }), ...(f.end !== undefined && { max: f.end }) },
+    },
+  })
+  const hot = selectPending(ctx.pending, {
+    cryptos: new Set([f.crypto]),
+    ...(sources && { sources: new Set(sources) }),
+    ...(f.start !== undefined && { start: f.start }),
+    ...(f.end !== undefined && { end: f.end }),
+  })
+  return { files, hot, dedupFiles: ctx.dedupFiles(hot) }
 }
 
 /** A DuckDB integer (bigint) or double as a JS number. */

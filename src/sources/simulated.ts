@@ -9,6 +9,7 @@
  */
 import type { Quote } from '../model/quote.ts'
 import type { PollResult, QuoteSource } from './source.ts'
+import { mulberry32 } from './mulberry32.ts'
 import { simulatedAssets, type SimulatedAsset } from './simulated-assets.ts'
 
 export const SIMULATED_SOURCE = 'simulated'
@@ -20,18 +21,6 @@ const WEEK = 7 * DAY
 const YEAR_SECONDS = 365 * 24 * 3_600
 /** Price history is sampled at most this often; changes are measured against these samples. */
 const SAMPLE_EVERY = 60 * MICROS_PER_SECOND
-
-/** mulberry32: tiny, fast, good enough for a market simulation, and reproducible everywhere. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
 
 function hashSeed(seed: number, index: number): number {
   let h = (seed ^ 0x9e3779b9) >>> 0

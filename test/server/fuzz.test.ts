@@ -4,6 +4,7 @@
  * answers 5xx, that every error has the documented shape and status, and (the fixture checks
  * responses against their schemas) that every 200 body matches the document.
  */
+import { mulberry32 } from '../../src/sources/mulberry32.ts'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ERROR_CODES, type ErrorCode } from '../../src/errors.ts'
@@ -34,18 +35,6 @@ interface Operation {
   responses: Record<string, unknown>
 }
 type Doc = { paths: Record<string, Record<string, Operation>> }
-
-/** mulberry32: small, fast, and the same sequence for the same seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const HOSTILE = [
   '',
@@ -199,7 +188,7 @@ function checkAnswer(label: string, status: number, body: string): void {
 }
 
 test('a seeded fuzz pass over every route and parameter of the OpenAPI document never gets a 5xx', async (t) => {
-  const rnd = prng(20_240_104)
+  const rnd = mulberry32(20_240_104)
   const { app, url } = await (async () => {
     const f = await openFixture(t)
     await f.app.listen({ host: '127.0.0.1', port: 0 })
