@@ -9,7 +9,7 @@ import { isoFromMicros } from '../model/quote.ts'
 import { DuckDb, sqlString } from '../query/duckdb.ts'
 import { findGaps, type Gap, type TimestampSeries } from '../sources/index.ts'
 import { LocalStore } from '../storage/local-store.ts'
-import { openWarehouse } from '../runtime/warehouse.ts'
+import { openWarehouseForReading } from '../runtime/warehouse.ts'
 
 export interface GapsCommand {
   cryptos?: string[]
@@ -22,7 +22,7 @@ export interface GapsCommand {
 }
 
 export async function runGaps(config: Readonly<Config>, o: GapsCommand): Promise<Gap[]> {
-  const warehouse = await openWarehouse(new LocalStore(resolve(config.warehouse)))
+  const warehouse = await openWarehouseForReading(new LocalStore(resolve(config.warehouse)))
   const snapshot = await warehouse.quotes.snapshot()
   const files = snapshot.filesFor({
     partitions: {

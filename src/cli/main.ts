@@ -146,15 +146,16 @@ async function query(argv: string[]): Promise<void> {
     }),
     values,
   )
-  const [{ openWarehouse }, { LocalStore }, { DuckDb }, { QueryEngine }, { writeRows }] = await Promise.all([
-    import('../runtime/warehouse.ts'),
-    import('../storage/local-store.ts'),
-    import('../query/duckdb.ts'),
-    import('../query/engine.ts'),
-    import('./output.ts'),
-  ])
+  const [{ openWarehouseForReading }, { LocalStore }, { DuckDb }, { QueryEngine }, { writeRows }] =
+    await Promise.all([
+      import('../runtime/warehouse.ts'),
+      import('../storage/local-store.ts'),
+      import('../query/duckdb.ts'),
+      import('../query/engine.ts'),
+      import('./output.ts'),
+    ])
   const store = new LocalStore(resolve(config.warehouse))
-  const warehouse = await openWarehouse(store)
+  const warehouse = await openWarehouseForReading(store)
   const duckdb = await DuckDb.open()
   try {
     const engine = new QueryEngine({ table: warehouse.quotes, store: warehouse.quotesStore, duckdb })

@@ -1,7 +1,9 @@
 /**
  * A warehouse is a folder (or bucket prefix) of Delta tables: `quotes/` and `dead_letters/`.
- * Opening one creates the tables on first use; racing creators agree on one version 0.
+ * Writers create the tables on first use (racing creators agree on one version 0); readers
+ * (`openWarehouseForReading`) never create anything and say clearly when there is no table.
  */
+import { CryptoVizError, isCryptoVizError } from '../errors.ts'
 import { DeltaTable } from '../lake/index.ts'
 import {
   DEAD_LETTERS_PARTITION_COLUMNS,
@@ -32,6 +34,34 @@ export async function openWarehouse(store: ObjectStore): Promise<Warehouse> {
     partitionColumns: DEAD_LETTERS_PARTITION_COLUMNS,
     name: DEAD_LETTERS_TABLE,
     description: 'Provider items that failed validation, with the raw payload and the reason.',
+  })
+  return { store, quotesStore, quotes, deadLetters }
+}
+
+export interface ReadableWarehouse {
+  store: ObjectStore
+  quotesStore: ObjectStore
+  quotes: DeltaTable
+  /** Undefined when no dead letter was ever written. */
+  deadLetters: DeltaTable | undefined
+}
+
+export async function openWarehouseForReading(store: ObjectStore): Promise<ReadableWarehouse> {
+  const quotesStore = store.child(QUOTES_TABLE)
+  let quotes: DeltaTable
+  try {
+    quotes = await DeltaTable.open(quotesStore)
+  } catch (e) {
+    if (!isCryptoVizError(e, 'DELTA_TABLE_NOT_FOUND')) throw e
+    throw new CryptoVizError(
+      'DELTA_TABLE_NOT_FOUND',
+      `no quotes table in ${store.url}: run \`cryptoviz start\`, \`generate\` or \`backfill\` with this --warehouse first`,
+      { kind: 'user', cause: e },
+    )
+  }
+  const deadLetters = await DeltaTable.open(store.child(DEAD_LETTERS_TABLE)).catch((e: unknown) => {
+    if (isCryptoVizError(e, 'DELTA_TABLE_NOT_FOUND')) return undefined
+    throw e
   })
   return { store, quotesStore, quotes, deadLetters }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isoFromMicros } from '../../src/model/quote.ts'
@@ -88,4 +88,12 @@ test('query refuses a malformed crypto with a clear message and exit code 2', as
   const r = await runCli(['query', '--warehouse', warehouse, '--crypto', 'Bit Coin'])
   assert.equal(r.code, 2)
   assert.match(r.stderr, /INVALID_ARGUMENT: crypto/)
+})
+
+test('query on a folder without a table says so, exits 2 and creates nothing', async () => {
+  const warehouse = join(mkdtempSync(join(tmpdir(), 'cryptoviz-gen-')), 'nothing-here')
+  const r = await runCli(['query', '--warehouse', warehouse, '--crypto', 'bitcoin'])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /DELTA_TABLE_NOT_FOUND: no quotes table/)
+  assert.equal(existsSync(warehouse), false)
 })
