@@ -9,6 +9,7 @@ import { resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { MemoryBus } from '../bus/memory-bus.ts'
 import type { Config } from '../config/config.ts'
+import { CryptoVizError } from '../errors.ts'
 import { DuckDb } from '../query/duckdb.ts'
 import { QueryEngine } from '../query/engine.ts'
 import { buildApp } from '../server/app.ts'
@@ -112,7 +113,25 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
       stats,
     },
   })
-  await app.listen({ host: config.host, port: config.port })
+  try {
+    await app.listen({ host: config.host, port: config.port })
+  } catch (e) {
+    // Nothing is served: stop what already runs (committing what arrived), then say why.
+    collecting.abort()
+    await collected.catch(() => undefined)
+    await processor.stop()
+    engine.close()
+    duckdb.close()
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new CryptoVizError(
+        'CONFIG_INVALID',
+        `cannot listen on ${config.host}:${config.port} (${code}): choose another --port / CRYPTOVIZ_PORT or --host / CRYPTOVIZ_HOST`,
+        { kind: 'user', cause: e },
+      )
+    }
+    throw e
+  }
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : config.port
   const url = `http://${config.host}:${port}`

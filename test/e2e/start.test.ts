@@ -3,7 +3,11 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { DuckDb } from '../../src/query/duckdb.ts'
-import { readSse, startCryptoviz } from '../harness/cryptoviz-process.ts'
+import { readSse, runCli, startCryptoviz } from '../harness/cryptoviz-process.ts'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 
 const FAST = ['--flush-interval-ms', '1000', '--sim-interval-ms', '200', '--sim-assets', '5']
 
@@ -206,4 +210,20 @@ test('auto mode falls back to the simulated market when no live provider answers
     return q.count > 0 ? q : undefined
   }, 20_000)
   assert.equal(r.rows[0]!['source'], 'simulated')
+})
+
+test('start on a port already in use fails with a message naming the port, and exit code 2', async (t) => {
+  const blocker = createServer(() => undefined)
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
+  t.after(() => blocker.close())
+  const port = (blocker.address() as AddressInfo).port
+  const warehouse = mkdtempSync(join(tmpdir(), 'cryptoviz-port-'))
+  const r = await runCli(['start', '--warehouse', warehouse, '--port', String(port)], {
+    CRYPTOVIZ_SOURCE: 'simulated',
+  })
+  assert.equal(r.code, 2)
+  assert.match(
+    r.stderr,
+    new RegExp(`CONFIG_INVALID: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`),
+  )
 })
