@@ -1,13 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { DuckDb } from '../../src/query/duckdb.ts'
 import { readSse, runCli, startCryptoviz } from '../harness/cryptoviz-process.ts'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 
 const FAST = ['--flush-interval-ms', '1000', '--sim-interval-ms', '200', '--sim-assets', '5']
 
