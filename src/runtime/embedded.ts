@@ -107,7 +107,11 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     ops: {
       health: async () => ({
         lake: { status: 'ok', warehouse: store.url, version: processor.stats().last_table_version },
-        processor: { status: processor.stats().flush_errors > 0 ? 'degraded' : 'ok', ...processor.stats() },
+        processor: {
+          // Degraded while commits keep failing (quotes wait in memory), ok again once one lands.
+          status: processor.stats().consecutive_flush_errors > 0 ? 'degraded' : 'ok',
+          ...processor.stats(),
+        },
         sources: sourcesHealth(),
       }),
       stats,

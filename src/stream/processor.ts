@@ -46,6 +46,9 @@ export interface ProcessorStats {
   last_table_version: number | null
   last_flush_at: string | null
   flush_errors: number
+  /** Failed flushes since the last successful one; > 0 means data is waiting on a failing lake. */
+  consecutive_flush_errors: number
+  last_flush_error: string | null
   buffered: number
 }
 
@@ -75,6 +78,8 @@ export class MicroBatchProcessor {
     last_table_version: null,
     last_flush_at: null,
     flush_errors: 0,
+    consecutive_flush_errors: 0,
+    last_flush_error: null,
     buffered: 0,
   }
 
@@ -136,8 +141,11 @@ export class MicroBatchProcessor {
         await this.commit(this.inFlight)
         this.inFlight = undefined
       }
+      this.counters.consecutive_flush_errors = 0
     } catch (e) {
       this.counters.flush_errors++
+      this.counters.consecutive_flush_errors++
+      this.counters.last_flush_error = e instanceof Error ? e.message : String(e)
       this.options.logger.error({ err: e }, 'flush failed; the batch stays buffered and is retried')
     }
   }

@@ -162,3 +162,34 @@ test('dead letters are committed to their own table with the raw payload and rea
   ])
   assert.equal(processor.stats().records_rejected, 1)
 })
+
+/** A store that refuses the next `failures` commits outright (e.g. a full disk), writing nothing. */
+class FailsCommits extends MemoryStore {
+  failures = 0
+  override async putIfAbsent(path: string, bytes: Uint8Array): Promise<PutIfAbsentResult> {
+    if (this.failures > 0 && path.startsWith('_delta_log/') && path.endsWith('.json')) {
+      this.failures--
+      throw new Error('ENOSPC: no space left on device')
+    }
+    return super.putIfAbsent(path, bytes)
+  }
+}
+
+test('while commits fail, quotes stay buffered and the failure is reported; the next good flush commits them once', async () => {
+  const store = new FailsCommits()
+  const { quotes, processor, next } = await setup(store)
+  processor.accept(next(3))
+  store.failures = 1_000
+  await processor.flush()
+  await processor.flush()
+  assert.equal(processor.stats().consecutive_flush_errors, 2)
+  assert.match(processor.stats().last_flush_error ?? '', /ENOSPC/)
+  assert.equal(processor.pending().length, 9)
+  assert.equal(await rowCount(quotes), 0)
+  store.failures = 0
+  processor.accept(next(1))
+  await processor.flush()
+  assert.equal(processor.stats().consecutive_flush_errors, 0)
+  assert.equal(processor.pending().length, 0)
+  assert.equal(await rowCount(quotes), 12)
+})
