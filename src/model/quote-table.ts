@@ -3,7 +3,7 @@
  * stored inside the data files (Delta convention); readers take them from `add.partitionValues`.
  */
 import { field, struct, type StructType } from '../lake/schema.ts'
-import { PARTITION_COLUMNS, partitionOf, type Quote } from './quote.ts'
+import { datePartsOf, PARTITION_COLUMNS, type Quote } from './quote.ts'
 
 export const QUOTES_TABLE = 'quotes'
 
@@ -36,6 +36,6 @@ export const QUOTES_SORT_BY = ['crypto', 'ts']
 
 /** A quote as a table row: the quote's fields plus its date partition values. */
 export function quoteToRow(q: Quote): Record<string, string | number | null> {
-  const p = partitionOf(q)
+  const p = datePartsOf(q.ts)
   return { ...q, year: p.year, month: p.month, day: p.day }
 }

@@ -80,16 +80,37 @@ export type Quote = z.infer<typeof quoteSchema>
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n))
 
+export interface DateParts {
+  year: string
+  month: string
+  day: string
+}
+
+const MICROS_PER_DAY = 86_400_000_000
+// Quotes of one batch fall on a few days: remember the last day's strings instead of building a
+// Date and three strings per quote on the ingest path.
+let lastDay = Number.NaN
+let lastParts: DateParts = { year: '', month: '', day: '' }
+
+/** Zero-padded UTC year, month and day of a time in microseconds. */
+export function datePartsOf(ts: number): DateParts {
+  const day = Math.floor(ts / MICROS_PER_DAY)
+  if (day !== lastDay) {
+    const d = new Date(day * 86_400_000)
+    lastParts = {
+      year: String(d.getUTCFullYear()),
+      month: pad2(d.getUTCMonth() + 1),
+      day: pad2(d.getUTCDate()),
+    }
+    lastDay = day
+  }
+  return lastParts
+}
+
 /** Partition values of a quote: zero-padded UTC date parts of `ts`, then source and crypto. */
 export function partitionOf(quote: Pick<Quote, 'ts' | 'source' | 'crypto'>): QuotePartition {
-  const d = new Date(Math.floor(quote.ts / 1000))
-  return {
-    year: String(d.getUTCFullYear()),
-    month: pad2(d.getUTCMonth() + 1),
-    day: pad2(d.getUTCDate()),
-    source: quote.source,
-    crypto: quote.crypto,
-  }
+  const p = datePartsOf(quote.ts)
+  return { year: p.year, month: p.month, day: p.day, source: quote.source, crypto: quote.crypto }
 }
 
 /** Microseconds since epoch from a Date or milliseconds. */

@@ -22,3 +22,11 @@ test('quote schema refuses a non-positive price', () => {
   const r = quoteSchema.safeParse({ price_usd: 0 })
   assert.equal(r.success, false)
 })
+
+test('partition values change at UTC midnight, whatever order quotes arrive in', () => {
+  const before = Date.UTC(2024, 1, 29, 23, 59, 59, 999) * 1000 + 999
+  const after = before + 1
+  const p = (ts: number) => partitionOf({ ts, source: 's', crypto: 'c' })
+  assert.deepEqual([p(after).day, p(before).day, p(after).month, p(before).month], ['01', '29', '03', '02'])
+  assert.equal(p(0).year, '1970')
+})
