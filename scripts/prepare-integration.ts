@@ -2,12 +2,17 @@
  * Fetches and caches what the integration suites need, under .cache/ (git-ignored), so reruns
  * are fast. Each step says exactly what to install when a system prerequisite is missing.
  */
+import { ensureChromium } from '../test/harness/chromium.ts'
 import { ensurePythonEnv, PYTHON_REQUIREMENTS, VENV_DIR } from '../test/harness/python.ts'
 
 try {
   const venv = await ensurePythonEnv()
   process.stdout.write(
     `delta-rs venv ${venv.created ? 'created' : 'reused'} at ${VENV_DIR} (${PYTHON_REQUIREMENTS.join(', ')}) in ${venv.seconds}s\n`,
+  )
+  const browser = await ensureChromium()
+  process.stdout.write(
+    `chromium ${browser.installed ? 'installed' : 'found'} at ${browser.path} in ${browser.seconds}s\n`,
   )
 } catch (e) {
   process.stderr.write(`integration prerequisites: ${(e as Error).message}\n`)

@@ -22,6 +22,7 @@ import { opsRoutes, type OpsProviders } from './routes/ops.ts'
 import { quotesRoutes } from './routes/quotes.ts'
 import { sqlRoutes } from './routes/sql.ts'
 import { streamRoutes, type StreamOptions } from './routes/stream.ts'
+import { webRoutes } from './routes/web.ts'
 import { useZodSchemas } from './typed-route.ts'
 
 /** The `api.*` settings (src/config/settings.ts). */
@@ -141,6 +142,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       ...options.stream,
       maxClients: api.maxStreams,
     })
+    webRoutes(scope)
   })
   return app
 }
