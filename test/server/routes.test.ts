@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { parquetReadObjects } from 'hyparquet'
 import { isoFromMicros, type Quote } from '../../src/model/quote.ts'
 import { DAY_US, END_US, HOUR_US, openFixture, START_US } from './fixture.ts'
+import { makeQuote } from '../harness/quote-fixture.ts'
 
 type Json = Record<string, unknown>
 type Rows = Json[]
@@ -375,24 +376,13 @@ test('the SQL console answers a query and refuses writes, bad SQL and bad bodies
 })
 
 test('reads include uncommitted quotes from the hot tail unless includePending=false', async (t) => {
-  const pendingQuote = {
+  const pendingQuote = makeQuote({
     ts: END_US + HOUR_US,
-    source: 'simulated',
     crypto: 'tether',
     symbol: 'USDT',
     name: 'Tether',
     price_usd: 1.001,
-    market_cap_usd: null,
-    volume_24h_usd: null,
-    change_1h_pct: null,
-    change_24h_pct: null,
-    change_7d_pct: null,
-    circulating_supply: null,
-    total_supply: null,
-    max_supply: null,
-    rank: null,
-    ingested_at: END_US + HOUR_US,
-  } satisfies Quote
+  })
   const { app } = await openFixture(t, { pending: () => [pendingQuote] })
   const range = `start=${iso(END_US - DAY_US)}&end=${iso(END_US + DAY_US)}`
   const hot = await get(app, `/api/v1/quotes?crypto=tether&${range}`)

@@ -6,25 +6,17 @@ import type { Quote } from '../../src/model/quote.ts'
 import { LiveFeed } from '../../src/stream/live-feed.ts'
 import { openFixture, type FixtureOptions } from './fixture.ts'
 import { openSse, type SseClient } from './sse-client.ts'
+import { makeQuote } from '../harness/quote-fixture.ts'
 
-const quote = (crypto: string, i: number, source = 'simulated'): Quote => ({
-  ts: 1_700_000_000_000_000 + i * 1_000_000,
-  source,
-  crypto,
-  symbol: crypto.slice(0, 3).toUpperCase(),
-  name: crypto,
-  price_usd: 100 + i,
-  market_cap_usd: null,
-  volume_24h_usd: null,
-  change_1h_pct: null,
-  change_24h_pct: null,
-  change_7d_pct: null,
-  circulating_supply: null,
-  total_supply: null,
-  max_supply: null,
-  rank: null,
-  ingested_at: 1_700_000_000_000_000 + i * 1_000_000,
-})
+const quote = (crypto: string, i: number, source = 'simulated'): Quote =>
+  makeQuote({
+    ts: 1_700_000_000_000_000 + i * 1_000_000,
+    source,
+    crypto,
+    symbol: crypto.slice(0, 3).toUpperCase(),
+    name: crypto,
+    price_usd: 100 + i,
+  })
 
 async function listening(t: TestContext, options: FixtureOptions = {}) {
   const fixture = await openFixture(t, options)

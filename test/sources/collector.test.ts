@@ -9,26 +9,10 @@ import type { DeadLetter, PollResult, QuoteSource } from '../../src/sources/sour
 import { systemDeps } from '../../src/sources/source-deps.ts'
 import { FakeClock } from './helpers/fake-clock.ts'
 import { startProviderServer } from './helpers/provider-server.ts'
+import { makeQuote } from '../harness/quote-fixture.ts'
 
 function quote(source: string, ts: number): Quote {
-  return {
-    ts,
-    source,
-    crypto: 'bitcoin',
-    symbol: 'BTC',
-    name: 'Bitcoin',
-    price_usd: 1,
-    market_cap_usd: null,
-    volume_24h_usd: null,
-    change_1h_pct: null,
-    change_24h_pct: null,
-    change_7d_pct: null,
-    circulating_supply: null,
-    total_supply: null,
-    max_supply: null,
-    rank: null,
-    ingested_at: ts,
-  }
+  return makeQuote({ ts, source })
 }
 
 /** A source whose polls are scripted by a function of the poll number; records poll times. */

@@ -2,25 +2,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { LiveFeed } from '../../src/stream/live-feed.ts'
 import type { Quote } from '../../src/model/quote.ts'
+import { makeQuote } from '../harness/quote-fixture.ts'
 
-const quote = (i: number): Quote => ({
-  ts: i,
-  source: 'simulated',
-  crypto: 'bitcoin',
-  symbol: 'BTC',
-  name: 'Bitcoin',
-  price_usd: 1 + i,
-  market_cap_usd: null,
-  volume_24h_usd: null,
-  change_1h_pct: null,
-  change_24h_pct: null,
-  change_7d_pct: null,
-  circulating_supply: null,
-  total_supply: null,
-  max_supply: null,
-  rank: null,
-  ingested_at: i,
-})
+const quote = (i: number): Quote => makeQuote({ ts: i, price_usd: 1 + i })
 
 test('events get increasing ids and reach every subscriber in order', () => {
   const feed = new LiveFeed()
