@@ -10,10 +10,9 @@
  * - definition levels RLE-encoded for OPTIONAL columns; no repetition levels (flat schema);
  * - dictionary encoding (PLAIN dictionary page + RLE_DICTIONARY indices) when a column has few
  *   distinct values; otherwise DELTA_BINARY_PACKED for INT64 (timestamps: sorted, so their deltas
- *   pack into a byte or two instead of eight), BYTE_STREAM_SPLIT for DOUBLE (the sign, exponent
- *   and high mantissa bytes of nearby prices repeat, which the codec then compresses), PLAIN for
- *   the rest; booleans PLAIN (bit-packed). Both encodings are read by Spark ≥ 3.3, Trino, DuckDB,
- *   delta-rs/arrow-rs, pyarrow and Polars;
+ *   pack into a byte or two instead of eight; read by Spark ≥ 3.3, Trino, DuckDB, arrow-rs,
+ *   pyarrow and Polars), PLAIN for the rest; booleans PLAIN (bit-packed). BYTE_STREAM_SPLIT would
+ *   shrink doubles by a sixth, but Spark's vectorized reader refuses it, so it is not used;
  * - column statistics (null_count, and min/max for numeric columns) per row group;
  * - Snappy or Zstandard page compression.
  *
@@ -237,17 +236,6 @@ function plainBytes(kind: ColumnKind, values: ArrayLike<unknown>): Uint8Array {
   }
 }
 
-/** BYTE_STREAM_SPLIT: byte k of every value, then byte k+1 of every value, … */
-function byteStreamSplit(plain: Uint8Array, width: number): Uint8Array {
-  const n = plain.length / width
-  const out = new Uint8Array(plain.length)
-  for (let k = 0; k < width; k++) {
-    const base = k * n
-    for (let i = 0, j = k; i < n; i++, j += width) out[base + i] = plain[j]!
-  }
-  return out
-}
-
 /** RLE/bit-packed hybrid, with the common all-equal case as a single RLE run. */
 function writeHybrid(out: ByteWriter, values: Uint8Array | Int32Array, bitWidth: number): void {
   const first = values[0]
@@ -327,9 +315,7 @@ function writeColumnChunk(
     ? 'RLE_DICTIONARY'
     : c.kind === 'int64'
       ? 'DELTA_BINARY_PACKED'
-      : c.kind === 'double'
-        ? 'BYTE_STREAM_SPLIT'
-        : 'PLAIN'
+      : 'PLAIN'
   if (!dict) encodings.push(valueEncoding)
 
   const dataPageOffset = BigInt(out.offset)
@@ -358,8 +344,6 @@ function writeColumnChunk(
     const dw = new ByteWriter(values.length * 2 + 64)
     deltaBinaryPack(dw, big, 'INT64')
     pieces.push(dw.getBytes())
-  } else if (valueEncoding === 'BYTE_STREAM_SPLIT') {
-    pieces.push(byteStreamSplit(plainBytes(c.kind, nonNull), 8))
   } else {
     pieces.push(plainBytes(c.kind, nonNull))
   }
