@@ -32,18 +32,6 @@ export const QUOTE_FIELDS = [
 
 export type QuoteField = (typeof QUOTE_FIELDS)[number]
 
-/** Fields that are nullable doubles in storage. */
-export const QUOTE_NULLABLE_DOUBLES = [
-  'market_cap_usd',
-  'volume_24h_usd',
-  'change_1h_pct',
-  'change_24h_pct',
-  'change_7d_pct',
-  'circulating_supply',
-  'total_supply',
-  'max_supply',
-] as const
-
 export const PARTITION_COLUMNS = ['year', 'month', 'day', 'source', 'crypto'] as const
 export type PartitionColumn = (typeof PARTITION_COLUMNS)[number]
 export type QuotePartition = Record<PartitionColumn, string>
@@ -115,7 +103,6 @@ export function partitionOf(quote: Pick<Quote, 'ts' | 'source' | 'crypto'>): Quo
 
 /** Microseconds since epoch from a Date or milliseconds. */
 export const microsFromMillis = (ms: number): number => Math.round(ms * 1000)
-export const millisFromMicros = (us: number): number => Math.floor(us / 1000)
 export const isoFromMicros = (us: number): string => {
   const ms = Math.floor(us / 1000)
   const rest = us - ms * 1000

@@ -8,7 +8,7 @@ import { mkdir, open, readFile, readdir, rename, stat, unlink, link, writeFile }
 import { dirname, join, relative, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { CryptoVizError } from '../errors.ts'
-import { joinPath, type ObjectMeta, type ObjectStore, type PutIfAbsentResult } from './object-store.ts'
+import type { ObjectMeta, ObjectStore, PutIfAbsentResult } from './object-store.ts'
 
 const TMP_PREFIX = '.tmp-'
 const STAT_BATCH = 64
@@ -166,5 +166,3 @@ function toStoreError(e: unknown, path: string, url: string): CryptoVizError {
     canRetry: true,
   })
 }
-
-export { joinPath }
