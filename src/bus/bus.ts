@@ -5,7 +5,7 @@
  *
  * Invariant: every subscriber sees every published quote, in publish order.
  */
-import type { DeadLetter } from '../sources/source.ts'
+import type { DeadLetter } from '../model/dead-letter.ts'
 import type { Quote } from '../model/quote.ts'
 
 export interface BusHandlers {

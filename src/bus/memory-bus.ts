@@ -4,7 +4,7 @@
  * is reported through `onSubscriberError` and never stops delivery to the others.
  */
 import type { Quote } from '../model/quote.ts'
-import type { DeadLetter } from '../sources/source.ts'
+import type { DeadLetter } from '../model/dead-letter.ts'
 import type { BusHandlers, QuoteBus } from './bus.ts'
 
 export class MemoryBus implements QuoteBus {

@@ -3,7 +3,7 @@
  * payload and the reason, so that nothing received is ever lost silently.
  */
 import { field, struct, type StructType } from '../lake/schema.ts'
-import type { DeadLetter } from '../sources/source.ts'
+import type { DeadLetter } from './dead-letter.ts'
 
 export const DEAD_LETTERS_TABLE = 'dead_letters'
 

@@ -26,7 +26,7 @@ import { canonicalSymbol } from './crypto-slugs.ts'
 import { deadLetter, deadLettersOf } from './dead-letters.ts'
 import { backfillOptionsSchema, parseOptions } from './options.ts'
 import { anyNumber, checkFinite, checkPrice, finalQuote, isRejection, issuesText } from './quote-checks.ts'
-import type { DeadLetter } from './source.ts'
+import type { DeadLetter } from '../model/dead-letter.ts'
 import { systemDeps, type SourceDeps } from './source-deps.ts'
 
 export interface BackfillSink {

@@ -36,7 +36,8 @@ import {
   type Rejection,
 } from './quote-checks.ts'
 import { RepeatFilter } from './repeat-filter.ts'
-import type { DeadLetter, PollResult } from './source.ts'
+import type { DeadLetter } from '../model/dead-letter.ts'
+import type { PollResult } from './source.ts'
 import { systemDeps, type SourceDeps } from './source-deps.ts'
 import type { ObservableSource, SourceStats } from './source-stats.ts'
 

@@ -6,7 +6,7 @@
  */
 import { isCryptoVizError } from '../errors.ts'
 import { microsFromMillis } from '../model/quote.ts'
-import type { DeadLetter } from './source.ts'
+import type { DeadLetter } from '../model/dead-letter.ts'
 
 /** Most bytes of a non-JSON body kept in a dead letter; error pages can be large and say little. */
 export const MAX_RAW_TEXT = 64 * 1024

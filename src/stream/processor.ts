@@ -15,7 +15,7 @@ import type { DeltaTable } from '../lake/index.ts'
 import { deadLetterToRow } from '../model/dead-letter-table.ts'
 import type { Quote } from '../model/quote.ts'
 import { QUOTES_SORT_BY, quoteToRow } from '../model/quote-table.ts'
-import type { DeadLetter } from '../sources/source.ts'
+import type { DeadLetter } from '../model/dead-letter.ts'
 
 export interface ProcessorOptions {
   quotes: DeltaTable

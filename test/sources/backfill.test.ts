@@ -9,7 +9,7 @@ import {
   type BackfillSink,
 } from '../../src/sources/backfill.ts'
 import { CoinGeckoClient } from '../../src/sources/coingecko-client.ts'
-import type { DeadLetter } from '../../src/sources/source.ts'
+import type { DeadLetter } from '../../src/model/dead-letter.ts'
 import { FakeClock } from './helpers/fake-clock.ts'
 import { cgBitcoin } from './helpers/fixtures.ts'
 import { startProviderServer, type RecordedRequest, type Reply } from './helpers/provider-server.ts'
