@@ -1,10 +1,10 @@
 /** Writes query rows to a stream as a JSON array (one row per line) or RFC 4180 CSV. */
 import { once } from 'node:events'
-import { isoFromMicros, QUOTE_FIELDS, type Quote } from '../model/quote.ts'
+import { isoFromMicros, QUOTE_FIELDS, quoteFieldsOfType, type Quote } from '../model/quote.ts'
 
 export type OutputFormat = 'json' | 'csv'
 
-const TIME_FIELDS = new Set<string>(['ts', 'ingested_at'])
+const TIME_FIELDS = new Set<string>(quoteFieldsOfType('timestamp'))
 
 const csvCell = (v: unknown): string => {
   if (v === null || v === undefined) return ''

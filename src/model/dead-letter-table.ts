@@ -2,18 +2,21 @@
  * The `dead_letters` Delta table: every provider item CryptoViz could not use, with its raw
  * payload and the reason, so that nothing received is ever lost silently.
  */
-import { field, struct, type StructType } from '../lake/schema.ts'
 import type { DeadLetter } from './dead-letter.ts'
+import { column, type TableSchema } from './table-schema.ts'
 
 export const DEAD_LETTERS_TABLE = 'dead_letters'
 
-export const DEAD_LETTERS_SCHEMA: StructType = struct([
-  field('received_at', 'timestamp', false),
-  field('source', 'string', false),
-  field('reason', 'string', false),
-  field('detail', 'string'),
-  field('raw', 'string'),
-])
+export const DEAD_LETTERS_SCHEMA: TableSchema = {
+  type: 'struct',
+  fields: [
+    column('received_at', 'timestamp', false),
+    column('source', 'string', false),
+    column('reason', 'string', false),
+    column('detail', 'string'),
+    column('raw', 'string'),
+  ],
+}
 
 export const DEAD_LETTERS_PARTITION_COLUMNS = ['source']
 

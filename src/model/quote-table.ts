@@ -2,32 +2,21 @@
  * The `quotes` Delta table: its schema, partitioning and file layout. Partition columns are not
  * stored inside the data files (Delta convention); readers take them from `add.partitionValues`.
  */
-import { field, struct, type StructType } from '../lake/schema.ts'
-import { datePartsOf, PARTITION_COLUMNS, type Quote } from './quote.ts'
+import { datePartsOf, PARTITION_COLUMNS, QUOTE_COLUMNS, QUOTE_FIELDS, type Quote } from './quote.ts'
+import { column, type TableSchema } from './table-schema.ts'
 
 export const QUOTES_TABLE = 'quotes'
 
-export const QUOTES_SCHEMA: StructType = struct([
-  field('ts', 'timestamp', false),
-  field('source', 'string', false),
-  field('crypto', 'string', false),
-  field('symbol', 'string'),
-  field('name', 'string'),
-  field('price_usd', 'double', false),
-  field('market_cap_usd', 'double'),
-  field('volume_24h_usd', 'double'),
-  field('change_1h_pct', 'double'),
-  field('change_24h_pct', 'double'),
-  field('change_7d_pct', 'double'),
-  field('circulating_supply', 'double'),
-  field('total_supply', 'double'),
-  field('max_supply', 'double'),
-  field('rank', 'integer'),
-  field('ingested_at', 'timestamp', false),
-  field('year', 'string', false),
-  field('month', 'string', false),
-  field('day', 'string', false),
-])
+/** The quote's columns (see `QUOTE_COLUMNS`), then the date partition columns derived from `ts`. */
+export const QUOTES_SCHEMA: TableSchema = {
+  type: 'struct',
+  fields: [
+    ...QUOTE_FIELDS.map((f) => column(f, QUOTE_COLUMNS[f].type, QUOTE_COLUMNS[f].nullable)),
+    column('year', 'string', false),
+    column('month', 'string', false),
+    column('day', 'string', false),
+  ],
+}
 
 export const QUOTES_PARTITION_COLUMNS: string[] = [...PARTITION_COLUMNS]
 

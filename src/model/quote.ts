@@ -10,33 +10,10 @@
  * - Partition values are derived from `ts` (UTC) and never stored separately on a quote.
  */
 import { z } from 'zod'
-
-export const QUOTE_FIELDS = [
-  'ts',
-  'source',
-  'crypto',
-  'symbol',
-  'name',
-  'price_usd',
-  'market_cap_usd',
-  'volume_24h_usd',
-  'change_1h_pct',
-  'change_24h_pct',
-  'change_7d_pct',
-  'circulating_supply',
-  'total_supply',
-  'max_supply',
-  'rank',
-  'ingested_at',
-] as const
-
-export type QuoteField = (typeof QUOTE_FIELDS)[number]
-
-export const PARTITION_COLUMNS = ['year', 'month', 'day', 'source', 'crypto'] as const
-export type PartitionColumn = (typeof PARTITION_COLUMNS)[number]
-export type QuotePartition = Record<PartitionColumn, string>
+import type { ColumnType } from './table-schema.ts'
 
 const finiteOrNull = z.number().finite().nullable()
+const micros = z.number().int().nonnegative()
 
 /** A slug or source name: lower-case words joined by `-`, `_` or `.`; safe in paths and SQL. */
 export const slugSchema = z
@@ -45,24 +22,58 @@ export const slugSchema = z
   .max(100)
   .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lower-case letters, digits, ".", "_" or "-"')
 
-export const quoteSchema = z.object({
-  ts: z.number().int().nonnegative(),
-  source: slugSchema,
-  crypto: slugSchema,
-  symbol: z.string().min(1).max(50),
-  name: z.string().min(1).max(200),
-  price_usd: z.number().finite().positive(),
-  market_cap_usd: finiteOrNull,
-  volume_24h_usd: finiteOrNull,
-  change_1h_pct: finiteOrNull,
-  change_24h_pct: finiteOrNull,
-  change_7d_pct: finiteOrNull,
-  circulating_supply: finiteOrNull,
-  total_supply: finiteOrNull,
-  max_supply: finiteOrNull,
-  rank: z.number().int().positive().nullable(),
-  ingested_at: z.number().int().nonnegative(),
-})
+/** One column of the quote, declared once; every other view of the quote is derived from these. */
+export interface QuoteColumn {
+  /** Values a valid quote holds in this column (the model's validation). */
+  schema: z.ZodType
+  /** Stored type: Delta `timestamp` (integer microseconds), `string`, `double` or `integer` (32-bit). */
+  type: ColumnType
+  /** Whether the table column admits nulls. Keys and times do not; provider fields do. */
+  nullable: boolean
+}
+
+/**
+ * The quote's columns, in table and API order. Adding a column here adds it to the TypeScript type,
+ * the zod schema, the Delta/Parquet schema, the API's `columns` list and the CSV/Parquet downloads
+ * (test/model/quote-views.test.ts fails if a view stops following).
+ */
+export const QUOTE_COLUMNS = {
+  ts: { schema: micros, type: 'timestamp', nullable: false },
+  source: { schema: slugSchema, type: 'string', nullable: false },
+  crypto: { schema: slugSchema, type: 'string', nullable: false },
+  symbol: { schema: z.string().min(1).max(50), type: 'string', nullable: true },
+  name: { schema: z.string().min(1).max(200), type: 'string', nullable: true },
+  price_usd: { schema: z.number().finite().positive(), type: 'double', nullable: false },
+  market_cap_usd: { schema: finiteOrNull, type: 'double', nullable: true },
+  volume_24h_usd: { schema: finiteOrNull, type: 'double', nullable: true },
+  change_1h_pct: { schema: finiteOrNull, type: 'double', nullable: true },
+  change_24h_pct: { schema: finiteOrNull, type: 'double', nullable: true },
+  change_7d_pct: { schema: finiteOrNull, type: 'double', nullable: true },
+  circulating_supply: { schema: finiteOrNull, type: 'double', nullable: true },
+  total_supply: { schema: finiteOrNull, type: 'double', nullable: true },
+  max_supply: { schema: finiteOrNull, type: 'double', nullable: true },
+  rank: { schema: z.number().int().positive().nullable(), type: 'integer', nullable: true },
+  ingested_at: { schema: micros, type: 'timestamp', nullable: false },
+} as const satisfies Record<string, QuoteColumn>
+
+export type QuoteField = keyof typeof QUOTE_COLUMNS
+
+/** The quote's column names, in order. */
+export const QUOTE_FIELDS = Object.keys(QUOTE_COLUMNS) as [QuoteField, ...QuoteField[]]
+
+/** The quote's columns of one stored type, in order (e.g. the two timestamps). */
+export const quoteFieldsOfType = (type: ColumnType): QuoteField[] =>
+  QUOTE_FIELDS.filter((f) => QUOTE_COLUMNS[f].type === type)
+
+export const PARTITION_COLUMNS = ['year', 'month', 'day', 'source', 'crypto'] as const
+export type PartitionColumn = (typeof PARTITION_COLUMNS)[number]
+export type QuotePartition = Record<PartitionColumn, string>
+
+type QuoteShape = { [F in QuoteField]: (typeof QUOTE_COLUMNS)[F]['schema'] }
+
+export const quoteSchema = z.object(
+  Object.fromEntries(QUOTE_FIELDS.map((f) => [f, QUOTE_COLUMNS[f].schema])) as QuoteShape,
+)
 
 export type Quote = z.infer<typeof quoteSchema>
 

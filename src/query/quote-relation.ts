@@ -13,13 +13,13 @@
  */
 import { DOUBLE, LIST, VARCHAR, listValue, type DuckDBType, type DuckDBValue } from '@duckdb/node-api'
 import { dataFilePath, type AddFile } from '../lake/index.ts'
-import type { Quote, QuoteField } from '../model/quote.ts'
+import { quoteFieldsOfType, type Quote, type QuoteField } from '../model/quote.ts'
 import { sqlIdent } from './duckdb.ts'
 import { scanSql, timestampLiteral, type ScanColumn } from './file-scan.ts'
 
 const PARTITION_FIELDS = new Set<QuoteField>(['source', 'crypto'])
-const TIME_FIELDS = new Set<QuoteField>(['ts', 'ingested_at'])
-const STRING_FIELDS = new Set<QuoteField>(['source', 'crypto', 'symbol', 'name'])
+const TIME_FIELDS = new Set<QuoteField>(quoteFieldsOfType('timestamp'))
+const STRING_FIELDS = new Set<QuoteField>(quoteFieldsOfType('string'))
 
 export interface QuoteRelationInput {
   /** Pruned committed files. */

@@ -2,7 +2,7 @@
  * `readRange`: one asset's quotes over a time range, ordered by (ts, source), with a column
  * projection (only the requested columns are read from the files) and an optional limit.
  */
-import { QUOTE_FIELDS, type Quote, type QuoteField } from '../model/quote.ts'
+import { QUOTE_FIELDS, quoteFieldsOfType, type Quote, type QuoteField } from '../model/quote.ts'
 import { distinctFiles } from './quote-relation.ts'
 import { assetSlice, type ReadContext } from './read-context.ts'
 import { sqlIdent } from './duckdb.ts'
@@ -28,7 +28,7 @@ export interface RangeResult<F extends QuoteField = QuoteField> extends ScanInfo
   truncated: boolean
 }
 
-const NUMERIC_64 = new Set<QuoteField>(['ts', 'ingested_at'])
+const NUMERIC_64 = new Set<QuoteField>(quoteFieldsOfType('timestamp'))
 
 export async function readRange<F extends QuoteField>(
   ctx: ReadContext,

@@ -13,7 +13,7 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { CryptoVizError } from '../../errors.ts'
-import { isoFromMicros, QUOTE_FIELDS, slugSchema, type Quote, type QuoteField } from '../../model/quote.ts'
+import { isoFromMicros, QUOTE_FIELDS, slugSchema, type Quote } from '../../model/quote.ts'
 import {
   CANDLE_INTERVALS,
   INTERVAL_MICROS,
@@ -22,7 +22,7 @@ import {
   type QueryEngine,
   type ScanInfo,
 } from '../../query/index.ts'
-import { sendDownload, type DownloadColumn, type DownloadFormat, PARQUET_MEDIA_TYPE } from '../downloads.ts'
+import { sendDownload, type DownloadFormat, PARQUET_MEDIA_TYPE } from '../downloads.ts'
 import type { ServerMetrics } from '../metrics.ts'
 import {
   asOfParam,
@@ -32,7 +32,7 @@ import {
   timeParam,
   type AsOfParam,
 } from '../params.ts'
-import { isoTimeJson, quoteJsonSchema, quoteToJson } from '../quote-json.ts'
+import { isoTimeJson, quoteDownloadColumns, quoteJsonSchema, quoteToJson } from '../quote-json.ts'
 import { defineRoute } from '../typed-route.ts'
 
 const DAY_MICROS = 86_400_000_000
@@ -109,25 +109,6 @@ function bucketRange(
     )
   }
   return { start, end }
-}
-
-const QUOTE_COLUMN_KINDS: Record<QuoteField, DownloadColumn['kind']> = {
-  ts: 'timestamp',
-  source: 'string',
-  crypto: 'string',
-  symbol: 'string',
-  name: 'string',
-  price_usd: 'double',
-  market_cap_usd: 'double',
-  volume_24h_usd: 'double',
-  change_1h_pct: 'double',
-  change_24h_pct: 'double',
-  change_7d_pct: 'double',
-  circulating_supply: 'double',
-  total_supply: 'double',
-  max_supply: 'double',
-  rank: 'int32',
-  ingested_at: 'timestamp',
 }
 
 const quotesQuery = z.strictObject({
@@ -284,10 +265,9 @@ export function quotesRoutes(
       metrics.recordScan('/api/v1/quotes', result)
       const rows = result.rows as Partial<Quote>[]
       if (q.format !== 'json') {
-        const fields = q.columns ?? QUOTE_FIELDS
         return sendDownload(reply, q.format as DownloadFormat, {
           filename: `quotes-${q.crypto}-v${result.version}`,
-          columns: fields.map((name) => ({ name, kind: QUOTE_COLUMN_KINDS[name] })),
+          columns: quoteDownloadColumns(q.columns ?? QUOTE_FIELDS),
           rows,
         })
       }
