@@ -46,4 +46,68 @@ export default tseslint.config(
     files: ['src/cli/main.ts', 'scripts/**', 'test/**', 'bench/**', '.ci/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
+  // Layers point one way (README, "Layers"); test/architecture/imports.test.ts adds the cycle check.
+  ...layerRules(),
 )
+
+/**
+ * One `no-restricted-imports` block per folder of src/: the folders it must not import. Top-level
+ * modules of src/ (errors.ts, micros.ts, …) are neutral: they import no folder, any folder may
+ * import them.
+ */
+function layerRules() {
+  const ALL = ['storage', 'lake', 'model', 'config', 'params', 'sources', 'bus', 'stream', 'query']
+  const ABOVE = ['server', 'cli', 'runtime']
+  /** @type {Record<string, { forbidden: string[], why: string }>} */
+  const layers = {
+    '': {
+      forbidden: [...ALL, ...ABOVE, 'web'],
+      why: 'top-level modules of src/ are neutral: they import no folder',
+    },
+    storage: {
+      forbidden: [...ALL, ...ABOVE].filter((f) => f !== 'storage'),
+      why: 'storage imports nothing above it',
+    },
+    lake: {
+      forbidden: [...ALL, ...ABOVE].filter((f) => f !== 'lake' && f !== 'storage'),
+      why: 'the lake imports nothing above it (only storage)',
+    },
+    model: {
+      forbidden: [...ALL, ...ABOVE].filter((f) => f !== 'model'),
+      why: 'the model imports nothing but itself',
+    },
+    config: {
+      forbidden: [...ALL, ...ABOVE].filter((f) => f !== 'config'),
+      why: 'config imports nothing but itself',
+    },
+    params: {
+      forbidden: [...ALL, ...ABOVE].filter((f) => f !== 'params' && f !== 'model'),
+      why: 'parameters shared by the CLI and the server build on the model only',
+    },
+    sources: { forbidden: ABOVE, why: 'sources never import server, cli or runtime' },
+    bus: { forbidden: ABOVE, why: 'the bus never imports server, cli or runtime' },
+    stream: { forbidden: ABOVE, why: 'stream never imports server, cli or runtime' },
+    query: { forbidden: ABOVE, why: 'query never imports server, cli or runtime' },
+    server: {
+      forbidden: ['cli', 'runtime'],
+      why: 'the server is handed what it serves; it never imports cli or runtime',
+    },
+  }
+  return Object.entries(layers).map(([folder, { forbidden, why }]) => ({
+    files: folder === '' ? ['src/*.ts'] : [`src/${folder}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              // From src/x.ts a folder is `./folder/`; from src/folder/… it is `../folder/` (or deeper).
+              regex: `^${folder === '' ? '\\./' : '(\\.\\./)+'}(${forbidden.join('|')})/`,
+              message: `Layer rule: ${why}.`,
+            },
+          ],
+        },
+      ],
+    },
+  }))
+}

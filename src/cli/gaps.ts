@@ -5,7 +5,7 @@
 import { resolve } from 'node:path'
 import type { Config } from '../config/config.ts'
 import { dataFilePath } from '../lake/index.ts'
-import { isoFromMicros } from '../model/quote.ts'
+import { isoFromMicros } from '../micros.ts'
 import { DuckDb, sqlString } from '../query/duckdb.ts'
 import { findGaps, type Gap, type TimestampSeries } from '../sources/index.ts'
 import { LocalStore } from '../storage/local-store.ts'

@@ -1,6 +1,7 @@
 /** Writes query rows to a stream as a JSON array (one row per line) or RFC 4180 CSV. */
 import { once } from 'node:events'
-import { isoFromMicros, QUOTE_FIELDS, quoteFieldsOfType, type Quote } from '../model/quote.ts'
+import { QUOTE_FIELDS, quoteFieldsOfType, type Quote } from '../model/quote.ts'
+import { isoFromMicros } from '../micros.ts'
 
 export type OutputFormat = 'json' | 'csv'
 

@@ -9,25 +9,45 @@
  *   files of an append that did not commit are deleted (best effort, vacuum covers the rest).
  */
 import { CryptoVizError } from '../errors.ts'
+import type { ObjectStore } from '../storage/object-store.ts'
 import type { Action, AddFile, Metadata } from './actions.ts'
-import { dataFileDefaults, prepareDataFiles, type Compression, type Row } from './data-files.ts'
-import type { CheckpointOutcome, DeltaTable } from './delta-table.ts'
+import { prepareDataFiles, type Compression, type Row } from './data-files.ts'
 import { mapLimit } from './log-replay.ts'
 import type { StructType } from './schema.ts'
 import { schemaToString } from './schema-json.ts'
 import { inferIncomingSchema, mergeSchemas } from './schema-evolution.ts'
+import type { Snapshot } from './snapshot.ts'
+import type { CheckpointOutcome, CommitOptions, CommitResult } from './transaction.ts'
 
 export interface AppendOptions {
-  txn?: { appId: string; version: number } // exactly-once marker committed with the files
-  sortBy?: string[] // rows sorted within each file, e.g. ['crypto', 'ts']
-  compression?: Compression // default snappy
-  rowGroupRows?: number // rows per Parquet row group; default 131072
-  maxRowsPerFile?: number // a partition with more rows is split into several files; default 1048576
-  mergeSchema?: boolean // allow new nullable columns (from `schema`, or inferred from the rows)
-  schema?: StructType // the rows' schema, for mergeSchema; inferred when omitted
-  operation?: string // commitInfo.operation; default 'WRITE'
+  /** Exactly-once marker committed with the files. */
+  txn?: { appId: string; version: number }
+  /** Rows sorted within each file, e.g. ['crypto', 'ts']. */
+  sortBy?: string[]
+  /** Default snappy (`dataFileDefaults`). */
+  compression?: Compression
+  /** Rows per Parquet row group; default 131072 (`dataFileDefaults`). */
+  rowGroupRows?: number
+  /** A partition with more rows is split into several files; default 1048576 (`dataFileDefaults`). */
+  maxRowsPerFile?: number
+  /** Allow new nullable columns (from `schema`, or inferred from the rows). */
+  mergeSchema?: boolean
+  /** The rows' schema, for mergeSchema; inferred when omitted. */
+  schema?: StructType
+  /** `commitInfo.operation`; default 'WRITE'. */
+  operation?: string
+  /** `commitInfo.engineInfo`; default this engine's. */
   engineInfo?: string
-  maxRetries?: number // attempts at later versions after losing a race; default 50
+  /** Attempts at later versions after losing a race; default 50 (`commitDefaults`). */
+  maxRetries?: number
+}
+
+/** What an append needs of its table (a `DeltaTable`), so this module does not import it. */
+export interface AppendTarget {
+  readonly store: ObjectStore
+  readonly now: () => number
+  snapshot(): Promise<Snapshot>
+  commitAt(base: Snapshot, actions: readonly Action[], o: CommitOptions): Promise<CommitResult>
 }
 
 export type AppendResult =
@@ -47,7 +67,7 @@ export type AppendResult =
 const WRITE_CONCURRENCY = 8
 
 export async function appendRows(
-  table: DeltaTable,
+  table: AppendTarget,
   rows: readonly Row[],
   o: AppendOptions,
 ): Promise<AppendResult> {
@@ -78,9 +98,9 @@ export async function appendRows(
     schema,
     partitionColumns: snapshot.partitionColumns,
     sortBy: o.sortBy ?? [],
-    compression: o.compression ?? dataFileDefaults.compression,
-    rowGroupRows: o.rowGroupRows ?? dataFileDefaults.rowGroupRows,
-    maxRowsPerFile: o.maxRowsPerFile ?? dataFileDefaults.maxRowsPerFile,
+    compression: o.compression,
+    rowGroupRows: o.rowGroupRows,
+    maxRowsPerFile: o.maxRowsPerFile,
     modificationTime: table.now(),
   })
   await mapLimit(files, WRITE_CONCURRENCY, (f) => table.store.put(f.storePath, f.bytes))

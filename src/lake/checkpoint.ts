@@ -20,6 +20,7 @@ import { compressors } from 'hyparquet-compressors'
 import { parquetWriteBuffer } from 'hyparquet-writer'
 import type { ColumnSource, SchemaElement } from 'hyparquet-writer'
 import { z } from 'zod'
+import { ENGINE_INFO } from '../engine-info.ts'
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
 import type { ObjectStore } from '../storage/object-store.ts'
 import type { Action, AddFile, Metadata, Protocol, RemoveFile, Txn } from './actions.ts'
@@ -231,7 +232,7 @@ export function encodeCheckpoint(state: CheckpointState): Uint8Array {
     statistics: false,
     // One row group keeps the file readable by the simplest readers.
     rowGroupSize: Math.max(1, rows.length),
-    createdBy: 'cryptoviz',
+    createdBy: ENGINE_INFO,
   })
   return new Uint8Array(buffer)
 }

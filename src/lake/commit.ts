@@ -38,8 +38,6 @@ export type CommitOutcome =
   | { status: 'conflict'; conflict: Conflict; winningVersion: number; attempts: number; state: TableState }
   | { status: 'retries-exhausted'; attempts: number; state: TableState }
 
-export const ENGINE_INFO = 'CryptoViz/0.1.0'
-
 /** Orders a commit's actions the way Spark writes them: commitInfo, protocol, metaData, txn, removes, adds. */
 function ordered(commitInfo: CommitInfo, actions: readonly Action[]): Action[] {
   const rank = (a: Action): number =>

@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { SchemaElement } from 'hyparquet-writer'
+import { ENGINE_INFO } from '../engine-info.ts'
 import { CryptoVizError } from '../errors.ts'
 import type { AddFile } from './actions.ts'
 import {
@@ -38,11 +39,16 @@ export type Compression = 'snappy' | 'zstd'
 export interface DataFileOptions {
   schema: StructType
   partitionColumns: readonly string[]
-  sortBy?: readonly string[] // columns to sort rows by within each file
-  compression?: Compression // default snappy
-  rowGroupRows?: number // rows per Parquet row group
-  maxRowsPerFile?: number // larger partitions are split into several files
-  modificationTime: number // add.modificationTime, ms
+  /** Columns to sort rows by within each file. */
+  sortBy?: readonly string[]
+  /** Default `dataFileDefaults.compression`. */
+  compression?: Compression | undefined
+  /** Rows per Parquet row group; default `dataFileDefaults.rowGroupRows`. */
+  rowGroupRows?: number | undefined
+  /** Larger partitions are split into several files; default `dataFileDefaults.maxRowsPerFile`. */
+  maxRowsPerFile?: number | undefined
+  /** `add.modificationTime`, ms. */
+  modificationTime: number
 }
 
 export const dataFileDefaults = {
@@ -327,7 +333,7 @@ export function prepareDataFiles(rows: readonly Row[], o: DataFileOptions): Prep
         return { element: p.element, kind: p.kind, values: col.values, nulls: col.nulls }
       }),
       file.rows,
-      { codec, rowGroupRows, createdBy: 'CryptoViz/0.1.0' },
+      { codec, rowGroupRows, createdBy: ENGINE_INFO },
     )
     const folder = partitionFolder(o.partitionColumns, file.values)
     const name = `part-${String(i).padStart(5, '0')}-${fileId}.${compression}.parquet`

@@ -13,26 +13,34 @@
  * - A failed checkpoint never fails the commit that triggered it; it is reported in the result.
  */
 import { randomUUID } from 'node:crypto'
+import { ENGINE_INFO } from '../engine-info.ts'
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
 import type { ObjectStore } from '../storage/object-store.ts'
-import type { Action, AddFile, CommitInfo, Metadata, Protocol, RemoveFile } from './actions.ts'
+import type { Action, CommitInfo, Metadata, Protocol } from './actions.ts'
 import { appendRows, type AppendOptions, type AppendResult } from './append.ts'
-import { writeCheckpoint, type CheckpointState } from './checkpoint.ts'
 import { encodeCommit } from './commit-file.ts'
-import { commitWithRetries, ENGINE_INFO } from './commit.ts'
-import type { ConflictReason, TransactionFootprint } from './conflicts.ts'
+import { commitWithRetries, type CommitOutcome } from './commit.ts'
 import type { Row } from './data-files.ts'
 import { readHistory, type HistoryEntry } from './history.ts'
 import { commitPath } from './log-paths.ts'
 import { loadState, mapLimit, readCommit, updateState } from './log-replay.ts'
 import { adjustedCommitTimes, listLog } from './log-segment.ts'
-import { dataFilePath } from './partition-path.ts'
+import { runPostCommitHooks } from './post-commit.ts'
 import type { StructType } from './schema.ts'
-import { parseSchemaString, schemaToString, typeName } from './schema-json.ts'
+import { schemaToString, typeName } from './schema-json.ts'
 import { Snapshot } from './snapshot.ts'
-import { assertWritable, READER_VERSION, WRITER_VERSION } from './table-features.ts'
-import { tableProperties } from './table-properties.ts'
+import { READER_VERSION, WRITER_VERSION } from './table-features.ts'
 import { inCommitTimestamp, StateBuilder, type TableState } from './table-state.ts'
+import {
+  commitDefaults,
+  prepareCommit,
+  type CheckpointOutcome,
+  type CommitOptions,
+  type CommitResult,
+} from './transaction.ts'
+
+export { checkpointState } from './post-commit.ts'
+export { commitDefaults, type CheckpointOutcome, type CommitOptions, type CommitResult }
 
 export interface CreateTableOptions {
   schema: StructType
@@ -43,35 +51,9 @@ export interface CreateTableOptions {
 }
 
 export interface TableOptions {
-  now?: () => number // clock for commit timestamps, modification and deletion times (ms); default Date.now
+  /** Clock for commit timestamps, modification and deletion times (ms); default `Date.now`. */
+  now?: () => number
 }
-
-export type CheckpointOutcome =
-  { status: 'written'; version: number } | { status: 'failed'; version: number; error: unknown }
-
-export interface CommitOptions {
-  operation: string // commitInfo.operation, e.g. 'OPTIMIZE'
-  operationParameters?: Record<string, unknown>
-  operationMetrics?: Record<string, string>
-  readVersion?: number // version the actions were computed from; default the latest version
-  readFiles?: readonly (AddFile | string)[] // files (or store paths) the transaction read
-  readPartitions?: 'all' | Record<string, readonly (string | null)[]> // partitions whose contents it read
-  maxRetries?: number // attempts at later versions after losing a race; default 50
-  engineInfo?: string
-}
-
-export type CommitResult =
-  | { status: 'committed'; version: number; attempts: number; checkpoint?: CheckpointOutcome }
-  | {
-      status: 'conflict'
-      reason: ConflictReason | 'retries-exhausted'
-      message: string
-      winningVersion?: number
-      txnVersion?: number
-      attempts: number
-    }
-
-export const commitDefaults = { maxRetries: 50 } satisfies Partial<CommitOptions>
 
 /** Column types this lake can write (and therefore create tables with). */
 const WRITABLE_TYPES = new Set([
@@ -254,122 +236,28 @@ export class DeltaTable {
     return this.commitAt(base, actions, o)
   }
 
-  /** The commit path shared by `commit` and `append`: `base` is the snapshot the actions came from. */
+  /**
+   * The commit path shared by `commit` and `append`, in three steps as in delta-rs: prepare
+   * (checks, footprint) → commit (put-if-absent, conflict checks against winners, retries) →
+   * post-commit hooks (checkpoint; log cleanup later). `base` is the snapshot the actions came from.
+   */
   async commitAt(base: Snapshot, actions: readonly Action[], o: CommitOptions): Promise<CommitResult> {
-    const metaData = actions.find((a): a is { metaData: Metadata } => 'metaData' in a)?.metaData
-    const schema = metaData ? parseSchemaString(metaData.schemaString) : base.schema
-    assertWritable(base.protocol, schema.fields)
-    const now = this.now()
-    const readFiles = new Set((o.readFiles ?? []).map((f) => (typeof f === 'string' ? f : dataFilePath(f))))
-    const removes = new Set<string>()
-    const txns = new Map<string, number>()
-    let rearrangeOnly = true
-    let dataChangeRemove = false
-    let onlyAdds = true
-    const prepared = actions.map((a): Action => {
-      if ('commitInfo' in a) {
-        throw new CryptoVizError('INVALID_ARGUMENT', 'commitInfo is written by the table, not passed in', {
-          kind: 'user',
-        })
-      }
-      if ('txn' in a) txns.set(a.txn.appId, a.txn.version)
-      if ('add' in a && a.add.dataChange) rearrangeOnly = false
-      if ('remove' in a) {
-        onlyAdds = false
-        if (a.remove.dataChange) {
-          rearrangeOnly = false
-          dataChangeRemove = true
-        }
-        const path = dataFilePath(a.remove)
-        removes.add(path)
-        return { remove: completeRemove(a.remove, base.state.adds.get(path), now) }
-      }
-      // A metaData update (schema evolution) keeps an append blind, as in Spark; a protocol change does not.
-      if ('protocol' in a) onlyAdds = false
-      return a
-    })
-    if (dataChangeRemove && base.properties.appendOnly) {
-      throw new CryptoVizError(
-        'DELTA_APPEND_ONLY',
-        'the table is append-only (delta.appendOnly): data cannot be removed',
-        {
-          kind: 'user',
-        },
-      )
-    }
-    for (const path of [...removes, ...readFiles]) {
-      if (!base.state.adds.has(path)) {
-        return {
-          status: 'conflict',
-          reason: 'file-removed',
-          message: `${path} is not a live file at version ${base.version}`,
-          attempts: 0,
-        }
-      }
-    }
-    const isBlindAppend = onlyAdds && readFiles.size === 0 && o.readPartitions === undefined
-    const footprint: TransactionFootprint = {
-      txns,
-      readFiles,
-      removes,
-      isBlindAppend,
-      rearrangeOnly: rearrangeOnly && removes.size > 0,
-      readPartitions: o.readPartitions,
-    }
+    const prepared = prepareCommit(base, actions, o, this.now())
+    if ('conflict' in prepared) return prepared.conflict
     const outcome = await commitWithRetries({
       store: this.store,
       base: base.state,
-      actions: prepared,
-      commitInfo: {
-        operation: o.operation,
-        operationParameters: o.operationParameters ?? {},
-        isolationLevel: footprint.rearrangeOnly ? 'SnapshotIsolation' : 'Serializable',
-        isBlindAppend,
-        ...(o.operationMetrics ? { operationMetrics: o.operationMetrics } : {}),
-        engineInfo: o.engineInfo ?? ENGINE_INFO,
-        txnId: randomUUID(),
-      },
-      footprint,
+      actions: prepared.actions,
+      commitInfo: prepared.commitInfo,
+      footprint: prepared.footprint,
       maxRetries: o.maxRetries ?? commitDefaults.maxRetries,
       now: this.now,
     })
-    this.remember(new Snapshot(outcome.state, metaData ? schema : sameMetadataSchema(base, outcome.state)))
-    if (outcome.status === 'conflict') {
-      return {
-        status: 'conflict',
-        reason: outcome.conflict.reason,
-        message: outcome.conflict.message,
-        winningVersion: outcome.winningVersion,
-        ...(outcome.conflict.txnVersion === undefined ? {} : { txnVersion: outcome.conflict.txnVersion }),
-        attempts: outcome.attempts,
-      }
-    }
-    if (outcome.status === 'retries-exhausted') {
-      return {
-        status: 'conflict',
-        reason: 'retries-exhausted',
-        message: `gave up after ${outcome.attempts} attempts: other writers kept winning`,
-        attempts: outcome.attempts,
-      }
-    }
-    const checkpoint = await this.maybeCheckpoint(outcome.state)
-    return {
-      status: 'committed',
-      version: outcome.version,
-      attempts: outcome.attempts,
-      ...(checkpoint ? { checkpoint } : {}),
-    }
-  }
-
-  private async maybeCheckpoint(state: TableState): Promise<CheckpointOutcome | undefined> {
-    const { checkpointInterval, deletedFileRetentionMs } = tableProperties(state.metadata)
-    if (state.version === 0 || state.version % checkpointInterval !== 0) return undefined
-    try {
-      await writeCheckpoint(this.store, checkpointState(state, this.now() - deletedFileRetentionMs))
-      return { status: 'written', version: state.version }
-    } catch (error) {
-      return { status: 'failed', version: state.version, error }
-    }
+    const schema = prepared.changesMetadata ? prepared.schema : sameMetadataSchema(base, outcome.state)
+    this.remember(new Snapshot(outcome.state, schema))
+    if (outcome.status !== 'committed') return conflictResult(outcome)
+    const hooks = await runPostCommitHooks(this.store, outcome.state, this.now)
+    return { status: 'committed', version: outcome.version, attempts: outcome.attempts, ...hooks }
   }
 
   /** Every retained version, newest first (at most `limit`). */
@@ -378,28 +266,24 @@ export class DeltaTable {
   }
 }
 
-/** The checkpoint content of a state: live files, tombstones deleted after `expiredBefore`, txns. */
-export function checkpointState(state: TableState, expiredBefore: number): CheckpointState {
+/** A commit that lost: to a conflicting winner, or to too many winners in a row. */
+function conflictResult(outcome: Exclude<CommitOutcome, { status: 'committed' }>): CommitResult {
+  if (outcome.status === 'retries-exhausted') {
+    return {
+      status: 'conflict',
+      reason: 'retries-exhausted',
+      message: `gave up after ${outcome.attempts} attempts: other writers kept winning`,
+      attempts: outcome.attempts,
+    }
+  }
   return {
-    version: state.version,
-    protocol: state.protocol,
-    metadata: state.metadata,
-    adds: [...state.adds.values()],
-    removes: [...state.removes.values()].filter((r) => (r.deletionTimestamp ?? 0) > expiredBefore),
-    txns: [...state.txns.values()],
+    status: 'conflict',
+    reason: outcome.conflict.reason,
+    message: outcome.conflict.message,
+    winningVersion: outcome.winningVersion,
+    ...(outcome.conflict.txnVersion === undefined ? {} : { txnVersion: outcome.conflict.txnVersion }),
+    attempts: outcome.attempts,
   }
-}
-
-/** Fills a remove's tombstone fields from the live file it removes. */
-function completeRemove(r: RemoveFile, live: AddFile | undefined, now: number): RemoveFile {
-  const out: RemoveFile = { ...r, deletionTimestamp: r.deletionTimestamp ?? now }
-  if (live) {
-    out.extendedFileMetadata = true
-    out.partitionValues = r.partitionValues ?? live.partitionValues
-    out.size = r.size ?? live.size
-    if (live.stats && out.stats === undefined) out.stats = live.stats
-  }
-  return out
 }
 
 const sameMetadataSchema = (base: Snapshot, state: TableState): StructType | undefined =>

@@ -10,7 +10,7 @@
  *   value containing `/` is the folder `%2F` and the log path `%252F`.
  */
 import { CryptoVizError } from '../errors.ts'
-import { isoFromMicros } from '../model/quote.ts'
+import { isoFromMicros } from '../micros.ts'
 import type { AddFile, RemoveFile } from './actions.ts'
 import type { DataType } from './schema.ts'
 

@@ -111,12 +111,3 @@ export function partitionOf(quote: Pick<Quote, 'ts' | 'source' | 'crypto'>): Quo
   const p = datePartsOf(quote.ts)
   return { year: p.year, month: p.month, day: p.day, source: quote.source, crypto: quote.crypto }
 }
-
-/** Microseconds since epoch from a Date or milliseconds. */
-export const microsFromMillis = (ms: number): number => Math.round(ms * 1000)
-export const isoFromMicros = (us: number): string => {
-  const ms = Math.floor(us / 1000)
-  const rest = us - ms * 1000
-  const iso = new Date(ms).toISOString()
-  return rest === 0 ? iso : `${iso.slice(0, -1)}${String(rest).padStart(3, '0')}Z`
-}

@@ -8,7 +8,8 @@
  */
 import type { FastifyReply } from 'fastify'
 import { parquetWriteBuffer, type ColumnSource, type SchemaElement } from 'hyparquet-writer'
-import { isoFromMicros } from '../model/quote.ts'
+import { ENGINE_INFO } from '../engine-info.ts'
+import { isoFromMicros } from '../micros.ts'
 
 export type ColumnKind = 'timestamp' | 'double' | 'int32' | 'string'
 
@@ -84,7 +85,7 @@ export function toParquet(table: DownloadTable): Uint8Array {
     schema,
     codec: 'SNAPPY',
     rowGroupSize: Math.max(1, table.rows.length),
-    createdBy: 'cryptoviz',
+    createdBy: ENGINE_INFO,
   })
   return new Uint8Array(buffer)
 }

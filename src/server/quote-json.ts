@@ -3,7 +3,8 @@
  * timestamps as ISO-8601 strings with microseconds, which JSON numbers cannot carry portably.
  */
 import { z } from 'zod'
-import { isoFromMicros, QUOTE_COLUMNS, quoteSchema, type Quote, type QuoteField } from '../model/quote.ts'
+import { QUOTE_COLUMNS, quoteSchema, type Quote, type QuoteField } from '../model/quote.ts'
+import { isoFromMicros } from '../micros.ts'
 import type { ColumnType } from '../model/table-schema.ts'
 import type { DownloadColumn } from './downloads.ts'
 

@@ -12,6 +12,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { CryptoVizError, type ErrorCode } from '../errors.ts'
+import { describeIssues } from '../params/params.ts'
 
 export interface RouteDoc {
   operationId: string
@@ -89,11 +90,6 @@ export function defineRoute<
         reply,
       }),
   })
-}
-
-/** Turns zod issues into one readable message naming each bad field. */
-export function describeIssues(error: z.ZodError, part: string): string {
-  return error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : part}: ${i.message}`).join('; ')
 }
 
 /**

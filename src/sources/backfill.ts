@@ -20,7 +20,8 @@
  */
 import { z } from 'zod'
 import { CryptoVizError } from '../errors.ts'
-import { microsFromMillis, type Quote } from '../model/quote.ts'
+import { type Quote } from '../model/quote.ts'
+import { microsFromMillis } from '../micros.ts'
 import { COINGECKO_SOURCE, type CoinGeckoClient } from './coingecko-client.ts'
 import { canonicalSymbol } from './crypto-slugs.ts'
 import { deadLetter, deadLettersOf } from './dead-letters.ts'

@@ -10,7 +10,8 @@
  */
 import { z } from 'zod'
 import { CryptoVizError } from '../errors.ts'
-import { microsFromMillis, type Quote } from '../model/quote.ts'
+import { type Quote } from '../model/quote.ts'
+import { microsFromMillis } from '../micros.ts'
 import { CoinGeckoClient, COINGECKO_SOURCE } from './coingecko-client.ts'
 import { canonicalFromCoinGecko, canonicalSymbol } from './crypto-slugs.ts'
 import { deadLetter } from './dead-letters.ts'

@@ -12,7 +12,8 @@
  */
 import { z } from 'zod'
 import { CryptoVizError, type ErrorCode } from '../errors.ts'
-import { microsFromMillis, type Quote } from '../model/quote.ts'
+import { type Quote } from '../model/quote.ts'
+import { microsFromMillis } from '../micros.ts'
 import { parseRetryAfter } from './backoff.ts'
 import { DailyCreditBudget } from './credit-budget.ts'
 import { canonicalFromCoinMarketCap, canonicalSymbol } from './crypto-slugs.ts'

@@ -5,7 +5,7 @@
  * instead of losing it.
  */
 import { isCryptoVizError } from '../errors.ts'
-import { microsFromMillis } from '../model/quote.ts'
+import { microsFromMillis } from '../micros.ts'
 import type { DeadLetter } from '../model/dead-letter.ts'
 
 /** Most bytes of a non-JSON body kept in a dead letter; error pages can be large and say little. */

@@ -13,7 +13,8 @@
  * - `quote_invalid`: the normalised quote still breaks the quote model (a safety net).
  */
 import { z } from 'zod'
-import { isoFromMicros, microsFromMillis, quoteSchema, slugSchema, type Quote } from '../model/quote.ts'
+import { quoteSchema, slugSchema, type Quote } from '../model/quote.ts'
+import { isoFromMicros, microsFromMillis } from '../micros.ts'
 
 export interface Rejection {
   reason: string

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { isoFromMicros, partitionOf, quoteSchema } from '../../src/model/quote.ts'
+import { partitionOf, quoteSchema } from '../../src/model/quote.ts'
+import { isoFromMicros } from '../../src/micros.ts'
 
 test('partition values are zero-padded UTC date parts of ts, then source and crypto', () => {
   const ts = Date.UTC(2024, 0, 5, 23, 59, 59) * 1000

@@ -1,7 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { parquetReadObjects } from 'hyparquet'
-import { isoFromMicros, type Quote } from '../../src/model/quote.ts'
+import { type Quote } from '../../src/model/quote.ts'
+import { isoFromMicros } from '../../src/micros.ts'
 import { DAY_US, END_US, HOUR_US, openFixture, START_US } from './fixture.ts'
 import { makeQuote } from '../harness/quote-fixture.ts'
 

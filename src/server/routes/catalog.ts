@@ -10,7 +10,7 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { CryptoVizError } from '../../errors.ts'
-import { isoFromMicros } from '../../model/quote.ts'
+import { isoFromMicros } from '../../micros.ts'
 import type { PartitionNode, QueryEngine, TableCatalog } from '../../query/index.ts'
 import { asOfParam, intParam, slugListParam, timeParam, type AsOfParam } from '../params.ts'
 import { isoTimeJson } from '../quote-json.ts'

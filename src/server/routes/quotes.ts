@@ -13,7 +13,8 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { CryptoVizError } from '../../errors.ts'
-import { isoFromMicros, QUOTE_FIELDS, slugSchema, type Quote } from '../../model/quote.ts'
+import { QUOTE_FIELDS, slugSchema, type Quote } from '../../model/quote.ts'
+import { isoFromMicros } from '../../micros.ts'
 import {
   CANDLE_INTERVALS,
   INTERVAL_MICROS,
