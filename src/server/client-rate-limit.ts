@@ -1,6 +1,6 @@
 /**
- * Per-client rate limiting: one token bucket per client IP, refilled continuously at
- * `perSecond` up to `burst`. A request takes one token; without one it gets a 429
+ * Per-client rate limiting: one token bucket (`src/token-bucket.ts`) per client IP, refilled
+ * continuously at `perSecond` up to `burst`. A request takes one token; without one it gets a 429
  * `RATE_LIMITED` with `retry-after` (whole seconds until a token is back).
  *
  * Invariants:
@@ -10,31 +10,25 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { CryptoVizError } from '../errors.ts'
+import { TokenBucket, type TakeResult, type TokenBucketOptions } from '../token-bucket.ts'
 
-export interface RateLimitOptions {
-  perSecond: number // refill rate; 0 turns limiting off
-  burst: number // bucket capacity
-  maxClients?: number // buckets kept, default 10_000
-  now?: () => number // clock in milliseconds
+export interface RateLimitOptions extends TokenBucketOptions {
+  /** Buckets kept, default 10_000. */
+  maxClients?: number
+  /** Clock in milliseconds; default `Date.now`. */
+  now?: () => number
 }
 
-interface Bucket {
-  tokens: number
-  at: number
-}
-
-export type TakeResult = { ok: true; remaining: number } | { ok: false; retryAfterMs: number }
+export type { TakeResult }
 
 export class ClientRateLimiter {
-  private readonly buckets = new Map<string, Bucket>()
-  private readonly perSecond: number
-  private readonly burst: number
+  private readonly buckets = new Map<string, TokenBucket>()
+  private readonly options: TokenBucketOptions
   private readonly maxClients: number
   private readonly now: () => number
 
   constructor(options: RateLimitOptions) {
-    this.perSecond = options.perSecond
-    this.burst = options.burst
+    this.options = { burst: options.burst, perSecond: options.perSecond }
     this.maxClients = options.maxClients ?? 10_000
     this.now = options.now ?? Date.now
   }
@@ -42,9 +36,7 @@ export class ClientRateLimiter {
   take(client: string): TakeResult {
     const now = this.now()
     const seen = this.buckets.get(client)
-    const bucket = seen ?? { tokens: this.burst, at: now }
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond)
-    bucket.at = now
+    const bucket = seen ?? new TokenBucket(this.options, now)
     // Re-insert so Map order is least recently seen first.
     this.buckets.delete(client)
     this.buckets.set(client, bucket)
@@ -52,11 +44,7 @@ export class ClientRateLimiter {
       const oldest = this.buckets.keys().next().value
       if (oldest !== undefined) this.buckets.delete(oldest)
     }
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1
-      return { ok: true, remaining: Math.floor(bucket.tokens) }
-    }
-    return { ok: false, retryAfterMs: ((1 - bucket.tokens) / this.perSecond) * 1000 }
+    return bucket.take(now)
   }
 
   get clients(): number {

@@ -16,7 +16,8 @@ export function jitteredBackoff(
   maxMs: number,
   random: () => number,
 ): number {
-  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1))
+  // The exponent is capped so that a long outage cannot overflow to Infinity (or NaN with base 0).
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.min(30, Math.max(0, attempt - 1)))
   return Math.round(exp / 2 + random() * (exp / 2))
 }
 

@@ -15,6 +15,7 @@
  */
 import { isCryptoVizError } from '../errors.ts'
 import type { Quote } from '../model/quote.ts'
+import { jitteredBackoff } from './backoff.ts'
 import { deadLettersOf } from './dead-letters.ts'
 import type { CircuitState } from './circuit-breaker.ts'
 import { collectorOptionsSchema, parseOptions, type CollectorOptions } from './options.ts'
@@ -149,9 +150,8 @@ export class Collector {
   }
 
   private failureDelay(intervalMs: number, failures: number, error: unknown): number {
-    const exp = Math.min(this.options.maxBackoffMs, intervalMs * 2 ** Math.min(30, failures - 1))
-    const jittered = exp / 2 + this.deps.random() * (exp / 2)
-    return Math.round(Math.max(intervalMs, jittered, retryAfterOf(error) ?? 0))
+    const backoff = jitteredBackoff(failures, intervalMs, this.options.maxBackoffMs, this.deps.random)
+    return Math.max(intervalMs, backoff, retryAfterOf(error) ?? 0)
   }
 
   private async deliver(

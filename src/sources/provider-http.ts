@@ -18,7 +18,7 @@ import { CircuitBreaker, type CircuitState } from './circuit-breaker.ts'
 import { deadLetter } from './dead-letters.ts'
 import type { CircuitBreakerOptions, RateLimitOptions, RetryOptions } from './options.ts'
 import type { SourceDeps } from './source-deps.ts'
-import { TokenBucket } from './token-bucket.ts'
+import { bucketOptions, RequestPacer } from './request-pacer.ts'
 
 export interface ProviderResponse {
   status: number
@@ -69,7 +69,7 @@ export type Query = Record<string, string | number | undefined>
 
 export class ProviderHttp {
   readonly breaker: CircuitBreaker
-  readonly bucket: TokenBucket
+  readonly bucket: RequestPacer
   private readonly config: ProviderHttpConfig
   private readonly deps: SourceDeps
   private counters = { requests: 0, failures: 0, retries: 0 }
@@ -80,7 +80,7 @@ export class ProviderHttp {
     this.config = config
     this.deps = deps
     this.breaker = new CircuitBreaker(config.provider, config.circuitBreaker, () => deps.now())
-    this.bucket = new TokenBucket(config.rateLimit, deps)
+    this.bucket = new RequestPacer(bucketOptions(config.rateLimit), deps)
   }
 
   stats(): ProviderHttpStats {

@@ -4,14 +4,14 @@ import { isCryptoVizError } from '../../src/errors.ts'
 import { jitteredBackoff, parseRetryAfter } from '../../src/sources/backoff.ts'
 import { CircuitBreaker } from '../../src/sources/circuit-breaker.ts'
 import { CoinGeckoSource } from '../../src/sources/coingecko.ts'
-import { TokenBucket } from '../../src/sources/token-bucket.ts'
+import { bucketOptions, RequestPacer } from '../../src/sources/request-pacer.ts'
 import { FakeClock } from './helpers/fake-clock.ts'
 import { cgBitcoin, HTML_502 } from './helpers/fixtures.ts'
 import { startProviderServer } from './helpers/provider-server.ts'
 
 test('the token bucket lets a burst through, then paces requests at the refill rate', async () => {
   const clock = new FakeClock(0)
-  const bucket = new TokenBucket({ requestsPerMinute: 30, burst: 2 }, clock)
+  const bucket = new RequestPacer(bucketOptions({ requestsPerMinute: 30, burst: 2 }), clock)
   for (let i = 0; i < 4; i++) await bucket.take()
   // Two back to back, then one every 2 s (30 a minute).
   assert.deepEqual(clock.sleeps, [2000, 2000])
@@ -20,7 +20,7 @@ test('the token bucket lets a burst through, then paces requests at the refill r
 
 test('the token bucket refills while idle but never beyond its burst', async () => {
   const clock = new FakeClock(0)
-  const bucket = new TokenBucket({ requestsPerMinute: 60, burst: 3 }, clock)
+  const bucket = new RequestPacer(bucketOptions({ requestsPerMinute: 60, burst: 3 }), clock)
   await bucket.take()
   clock.advance(3_600_000)
   assert.equal(bucket.available(), 3)
@@ -28,7 +28,7 @@ test('the token bucket refills while idle but never beyond its burst', async () 
 
 test('a request waiting for a token gives up when its signal aborts', async () => {
   const clock = new FakeClock(0)
-  const bucket = new TokenBucket({ requestsPerMinute: 1, burst: 1 }, clock)
+  const bucket = new RequestPacer(bucketOptions({ requestsPerMinute: 1, burst: 1 }), clock)
   await bucket.take()
   const ctrl = new AbortController()
   clock.onSleep = () => ctrl.abort(new Error('stopping'))
@@ -159,7 +159,7 @@ test('the rate limit paces the requests of one poll over several pages', async (
 
 test('a request queued behind another leaves the queue at once when its signal aborts', async () => {
   const clock = new FakeClock(0)
-  const bucket = new TokenBucket({ requestsPerMinute: 1, burst: 1 }, clock)
+  const bucket = new RequestPacer(bucketOptions({ requestsPerMinute: 1, burst: 1 }), clock)
   await bucket.take()
   const first = bucket.take()
   const ctrl = new AbortController()
