@@ -100,7 +100,7 @@ const tableDir = warehouse.quotesStore.localPath('')!
 const glob = sqlString(join(tableDir, 'year=*', 'month=*', 'day=*', 'source=*', 'crypto=*', '*.parquet'))
 const engineDb = await DuckDb.open({ poolSize: 2 })
 const globDb = await DuckDb.open({ poolSize: 2 })
-const engine = new QueryEngine({ table: warehouse.quotes, store: warehouse.quotesStore, duckdb: engineDb })
+const engine = new QueryEngine({ table: warehouse.quotes, duckdb: engineDb })
 const snapshot = await engine.snapshot()
 const cryptos = [...new Set(snapshot.files().map((f) => f.partitionValues['crypto']!))].sort()
 

@@ -60,7 +60,7 @@ async function measure(ctx: BenchContext, point: Point, index: number, reads: nu
     const table = await DeltaTable.open(store)
     const duckdb = await DuckDb.open()
     try {
-      const engine = new QueryEngine({ table, store, duckdb })
+      const engine = new QueryEngine({ table, duckdb })
       // The middle day of the table (the whole table when it is shorter than a day).
       const start = BENCH_START + Math.floor(point.days / 2) * DAY
       const q = { crypto: 'bitcoin', start, end: Math.min(start + DAY, end) - 1 }

@@ -158,7 +158,7 @@ async function query(argv: string[]): Promise<void> {
   const warehouse = await openWarehouseForReading(store)
   const duckdb = await DuckDb.open()
   try {
-    const engine = new QueryEngine({ table: warehouse.quotes, store: warehouse.quotesStore, duckdb })
+    const engine = new QueryEngine({ table: warehouse.quotes, duckdb })
     const result = await engine.readRange({
       crypto: q.crypto,
       ...(q.start !== undefined && { start: q.start }),

@@ -5,32 +5,48 @@
  */
 import { readFileSync } from 'node:fs'
 import { CryptoVizError } from '../errors.ts'
+import type { z } from 'zod'
 import { SETTINGS, type Setting } from './settings.ts'
 
-export interface Config {
-  warehouse: string
-  host: string
-  port: number
-  source: string
-  simulator: { assets: number; seed: number; intervalMs: number }
-  processor: { flushIntervalMs: number; flushMaxRows: number }
-  lake: { compression: 'snappy' | 'zstd' }
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
-  sources: {
-    coingecko: { apiKey?: string; plan: 'public' | 'demo' | 'pro'; baseUrl?: string; intervalMs?: number }
-    coinmarketcap: { apiKey?: string; baseUrl?: string; intervalMs?: number; dailyCreditBudget?: number }
-  }
-  api: {
-    token?: string
-    /** Comma-separated origins or `*`; CORS is off when absent. */
-    corsOrigins?: string
-    rateLimitPerSecond: number
-    rateLimitBurst: number
-    maxStreams: number
-    sqlTimeoutMs: number
-    bodyLimitBytes: number
-  }
+type SettingEntry = { key: string; schema: z.ZodType }
+
+/** The settings below a key prefix, with the prefix removed (`sources.coingecko.plan` under `sources`). */
+type Below<E extends SettingEntry, H extends string> = E extends {
+  key: `${H}.${infer Rest}`
+  schema: infer S
 }
+  ? { key: Rest; schema: S }
+  : never
+
+/** The first part of a dotted key. */
+type HeadOf<K extends string> = K extends `${infer Head}.${string}` ? Head : never
+
+/**
+ * The configuration as a nested object, derived from SETTINGS: a setting keyed `a.b` is `config.a.b`,
+ * typed by its schema's output; an optional schema makes an optional field.
+ */
+type ConfigTree<E extends SettingEntry> = {
+  [
+    P in E as P['key'] extends `${string}.${string}`
+      ? never
+      : undefined extends z.output<P['schema']>
+        ? never
+        : P['key']
+  ]: z.output<P['schema']>
+} & {
+  [
+    P in E as P['key'] extends `${string}.${string}`
+      ? never
+      : undefined extends z.output<P['schema']>
+        ? P['key']
+        : never
+  ]?: Exclude<z.output<P['schema']>, undefined>
+} & {
+  [H in HeadOf<E['key']>]: ConfigTree<Below<E, H>>
+}
+
+/** The validated configuration (see SETTINGS for each field's meaning, default and origin). */
+export type Config = ConfigTree<(typeof SETTINGS)[number]>
 
 export interface ConfigInputs {
   /** Parsed CLI flags by flag name (`warehouse`, `sim-assets`, …). */
@@ -109,10 +125,11 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
     }
     setPath(out, setting.key, parsed.data)
   }
-  return deepFreeze(out) as unknown as Readonly<Config>
+  // `out` holds each setting's parsed value at its key, which is what `Config` derives from SETTINGS.
+  return deepFreeze(out as Config)
 }
 
-function deepFreeze<T>(o: T): T {
+function deepFreeze<T>(o: T): Readonly<T> {
   if (o !== null && typeof o === 'object') {
     for (const v of Object.values(o)) deepFreeze(v)
     Object.freeze(o)

@@ -22,7 +22,6 @@ import {
   type Snapshot,
 } from '../lake/index.ts'
 import type { Quote, QuoteField } from '../model/quote.ts'
-import type { ObjectStore } from '../storage/object-store.ts'
 import { candles, type CandlesQuery, type CandlesResult } from './candles.ts'
 import { catalog, files, type CatalogResult, type FilesQuery, type FilesResult } from './catalog.ts'
 import { compare, type CompareQuery, type CompareResult } from './compare.ts'
@@ -48,10 +47,8 @@ export type { RangeQuery, RangeResult } from './range-read.ts'
 export { timestampLiteral } from './file-scan.ts'
 
 export interface QueryEngineOptions {
-  /** The quotes table. */
+  /** The quotes table; its store must be local (DuckDB reads files in place). */
   table: DeltaTable
-  /** The quotes table's store (`table.store`); must be local (DuckDB reads files in place). */
-  store: ObjectStore
   duckdb: DuckDb
   /** Enables dead_letters in catalog, history, files and the SQL console. */
   deadLetters?: DeltaTable

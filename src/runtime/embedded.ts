@@ -84,7 +84,6 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
   const duckdb = await DuckDb.open()
   const engine = new QueryEngine({
     table: warehouse.quotes,
-    store: warehouse.quotesStore,
     duckdb,
     deadLetters: warehouse.deadLetters,
     // The hot tail: reads include quotes received but not committed yet.

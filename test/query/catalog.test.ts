@@ -24,7 +24,6 @@ before(async () => {
   fx = await quoteFixture()
   engine = new QueryEngine({
     table: fx.warehouse.quotes,
-    store: fx.warehouse.quotesStore,
     duckdb: fx.duckdb,
     deadLetters: fx.warehouse.deadLetters,
   })
@@ -145,7 +144,7 @@ test('after schema evolution, since_version names the version that added a colum
     schema: QUOTES_SCHEMA,
   })
   assert.equal(evolved.status, 'committed')
-  const evolvedEngine = new QueryEngine({ table, store: table.store, duckdb: fx.duckdb })
+  const evolvedEngine = new QueryEngine({ table, duckdb: fx.duckdb })
   t.after(() => evolvedEngine.close())
   const { tables } = await evolvedEngine.catalog()
   const since = Object.fromEntries(tables[0]!.columns.map((c) => [c.name, c.since_version]))

@@ -22,7 +22,7 @@ let timestamps: Map<number, number>
 
 before(async () => {
   fx = await quoteFixture()
-  engine = new QueryEngine({ table: fx.warehouse.quotes, store: fx.warehouse.quotesStore, duckdb: fx.duckdb })
+  engine = new QueryEngine({ table: fx.warehouse.quotes, duckdb: fx.duckdb })
   const all = await rowsAt(await fx.warehouse.quotes.snapshot())
   cryptos = [...new Set(all.map((q) => q.crypto))].sort()
   timestamps = new Map((await fx.warehouse.quotes.history()).map((h) => [h.version, h.timestamp]))

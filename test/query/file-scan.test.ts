@@ -68,7 +68,6 @@ test('without hive paths (the join on file names) reads still equal the brute-fo
   const fx = await quoteFixture({ prefix: 'cryptoviz-root=join-' })
   const engine = new QueryEngine({
     table: fx.warehouse.quotes,
-    store: fx.warehouse.quotesStore,
     duckdb: fx.duckdb,
   })
   t.after(() => {

@@ -16,7 +16,6 @@ before(async () => {
   committed = await allRows(fx.duckdb, fx.warehouse.quotes, await fx.warehouse.quotes.snapshot())
   engine = new QueryEngine({
     table: fx.warehouse.quotes,
-    store: fx.warehouse.quotesStore,
     duckdb: fx.duckdb,
     pending: () => pending,
     snapshotTtlMs: 60_000,
@@ -124,13 +123,11 @@ test('with the hot tail, a batch that leaves the buffer is visible at once despi
 test('without the hot tail, the latest snapshot is reused for snapshotTtlMs (a documented lag)', async () => {
   const cached = new QueryEngine({
     table: fx.warehouse.quotes,
-    store: fx.warehouse.quotesStore,
     duckdb: fx.duckdb,
     snapshotTtlMs: 60_000,
   })
   const fresh = new QueryEngine({
     table: fx.warehouse.quotes,
-    store: fx.warehouse.quotesStore,
     duckdb: fx.duckdb,
     snapshotTtlMs: 0,
   })

@@ -24,7 +24,7 @@ async function manyDays(t: { after: (fn: () => void) => void }): Promise<QueryEn
     compression: 'snappy',
   })
   const duckdb = await DuckDb.open({ threads: 1 })
-  const engine = new QueryEngine({ table: w.quotes, store: w.quotesStore, duckdb })
+  const engine = new QueryEngine({ table: w.quotes, duckdb })
   t.after(() => {
     engine.close()
     duckdb.close()

@@ -13,7 +13,6 @@ before(async () => {
   fx = await quoteFixture()
   engine = new QueryEngine({
     table: fx.warehouse.quotes,
-    store: fx.warehouse.quotesStore,
     duckdb: fx.duckdb,
     deadLetters: fx.warehouse.deadLetters,
     sql: { maxMaxRows: 500 },

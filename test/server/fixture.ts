@@ -59,7 +59,7 @@ async function buildWarehouse(): Promise<{ dir: string; rows: number }> {
   })
   // A second source quoting bitcoin 1 % higher on the last day.
   const duckdb = await DuckDb.open({ threads: 1 })
-  const engine = new QueryEngine({ table: warehouse.quotes, store: warehouse.quotesStore, duckdb })
+  const engine = new QueryEngine({ table: warehouse.quotes, duckdb })
   const btc = await engine.readRange({ crypto: 'bitcoin', start: END_US - DAY_US, end: END_US })
   engine.close()
   duckdb.close()
@@ -76,7 +76,6 @@ export async function openFixture(t: TestContext, options: FixtureOptions = {}):
   const duckdb = await DuckDb.open({ threads: 1 })
   const engine = new QueryEngine({
     table: warehouse.quotes,
-    store: warehouse.quotesStore,
     duckdb,
     deadLetters: warehouse.deadLetters,
     ...(pending && { pending }),
