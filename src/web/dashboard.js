@@ -96,7 +96,7 @@ const setText = (id, text) => {
 /** "coingecko: request failed; coinmarketcap: no API key", from the auto source's state. @param {any} auto */
 function fallbackReason(auto) {
   /** @type {[string, string][]} */
-  const entries = [...Object.entries(auto.down ?? {}), ...Object.entries(auto.notConfigured ?? {})]
+  const entries = [...Object.entries(auto.down ?? {}), ...Object.entries(auto.not_configured ?? {})]
   const reasons = entries.map(([name, why]) => (why.startsWith(`${name}:`) ? why : `${name}: ${why}`))
   return reasons.length > 0 ? reasons.join('; ') : (auto.message ?? 'no reason given')
 }

@@ -3,14 +3,17 @@
  * serve reads: the lake answers and no component is down), `/stats` (counters), `/metrics`
  * (Prometheus) and `/api/v1/openapi.json` (this API's description).
  *
+ * Payload keys are snake_case (`snake-case.ts`), whatever the providers' objects use.
+ *
  * Probes and scrapers are exempt from rate limiting; none of these routes exposes secrets (the
  * providers return counters and states, never configuration values).
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import type { QueryEngine } from '../../query/index.ts'
 import type { ServerMetrics } from '../metrics.ts'
 import { buildOpenApi, type OpenApiInfo } from '../openapi.ts'
+import { snakeCaseKeys } from '../snake-case.ts'
 import { defineRoute, type DocumentedRoute } from '../typed-route.ts'
 
 export interface ComponentStatus {
@@ -34,6 +37,21 @@ const readyResponse = z.object({
   ready: z.boolean(),
   checks: z.record(z.string(), componentJson),
 })
+
+/**
+ * The lake as readers find it: the latest version and its live files as the query engine reads
+ * them (so a store that cannot be listed or a log that cannot be read shows as down), never a
+ * status taken on trust.
+ */
+async function checkLake(engine: QueryEngine, log: FastifyBaseLogger): Promise<ComponentStatus> {
+  try {
+    const snapshot = await engine.snapshot()
+    return { status: 'ok', version: snapshot.version, files: snapshot.files().length }
+  } catch (err) {
+    log.warn({ err }, 'the lake is not readable')
+    return { status: 'down', error: 'the quotes table cannot be read' }
+  }
+}
 
 function overall(components: Record<string, ComponentStatus>): ComponentStatus['status'] {
   const statuses = Object.values(components).map((c) => c.status)
@@ -62,10 +80,12 @@ export function opsRoutes(
       tag: 'operations',
       unlimited: true,
     },
-    handler: async ({ reply }) => {
-      const components = await ops.health()
+    handler: async ({ reply, request }) => {
+      const [components, lake] = await Promise.all([ops.health(), checkLake(engine, request.log)])
+      // What the runtime knows of the lake (its warehouse) stays; whether it answers is checked here.
+      components['lake'] = { ...components['lake'], ...lake }
       const status = overall(components)
-      return reply.code(status === 'down' ? 503 : 200).send({ status, components })
+      return reply.code(status === 'down' ? 503 : 200).send({ status, components: snakeCaseKeys(components) })
     },
   })
 
@@ -81,14 +101,7 @@ export function opsRoutes(
       unlimited: true,
     },
     handler: async ({ reply, request }) => {
-      const checks: Record<string, ComponentStatus> = {}
-      try {
-        const snapshot = await engine.snapshot()
-        checks['lake'] = { status: 'ok', version: snapshot.version, files: snapshot.files().length }
-      } catch (err) {
-        request.log.warn({ err }, 'readiness: the lake is not readable')
-        checks['lake'] = { status: 'down', error: 'the quotes table cannot be read' }
-      }
+      const checks: Record<string, ComponentStatus> = { lake: await checkLake(engine, request.log) }
       try {
         Object.assign(checks, await ops.health(), { lake: checks['lake'] })
       } catch (err) {
@@ -96,7 +109,7 @@ export function opsRoutes(
         checks['components'] = { status: 'down', error: 'component health unavailable' }
       }
       const ready = overall(checks) !== 'down'
-      return reply.code(ready ? 200 : 503).send({ ready, checks })
+      return reply.code(ready ? 200 : 503).send({ ready, checks: snakeCaseKeys(checks) })
     },
   })
 
@@ -110,7 +123,7 @@ export function opsRoutes(
       tag: 'operations',
       unlimited: true,
     },
-    handler: async () => ops.stats(),
+    handler: async () => snakeCaseKeys(await ops.stats()) as Record<string, unknown>,
   })
 
   defineRoute(app, {
