@@ -138,7 +138,8 @@ export const SETTINGS = [
     flag: 'coingecko-base-url',
     schema: z.url().optional(),
     default: undefined,
-    description: 'Override of the CoinGecko base URL (proxies, mirrors, tests).',
+    description:
+      'Override of the CoinGecko base URL, as CoinGecko documents it (`https://api.coingecko.com/api/v3`, `https://pro-api.coingecko.com/api/v3`) or as the origin before `/api/v3` (proxies, mirrors, tests).',
   },
   {
     key: 'sources.coingecko.intervalMs',

@@ -92,11 +92,23 @@ export const coingeckoDefaults = {
   futureToleranceMs: 120_000, // two minutes of provider clock skew accepted
 } as const
 
+/**
+ * The origin (plus any proxy prefix) in front of CoinGecko's `/api/v3/…` paths: a base URL given
+ * in the documented form (ending in `/api/v3`) loses that suffix, so requests do not go to
+ * `/api/v3/api/v3/…`; any other URL is kept as it is.
+ */
+export const withoutApiVersion = (baseUrl: string): string => baseUrl.replace(/\/api\/v3\/*$/, '')
+
 export const coingeckoOptionsSchema = z
   .object({
     plan: z.enum(COINGECKO_PLANS).default(coingeckoDefaults.plan),
     apiKey: z.string().min(1).optional(), // demo or pro key; sent as x-cg-demo-api-key / x-cg-pro-api-key
-    baseUrl: z.url().optional(), // origin (plus any proxy prefix) before /api/v3; default by plan
+    /**
+     * The API's base URL as CoinGecko documents it (`https://api.coingecko.com/api/v3`,
+     * `https://pro-api.coingecko.com/api/v3`) or, as before, the origin (plus any proxy prefix)
+     * without `/api/v3`; default by plan.
+     */
+    baseUrl: z.url().optional(),
     intervalMs: positiveInt.optional(), // between polls; default by plan
     perPage: positiveInt.max(250).default(coingeckoDefaults.perPage),
     pages: positiveInt.max(40).default(coingeckoDefaults.pages),
@@ -121,7 +133,7 @@ export const coingeckoOptionsSchema = z
     const plan = coingeckoPlanDefaults[o.plan]
     return {
       ...o,
-      baseUrl: o.baseUrl ?? plan.baseUrl,
+      baseUrl: o.baseUrl === undefined ? plan.baseUrl : withoutApiVersion(o.baseUrl),
       intervalMs: o.intervalMs ?? plan.intervalMs,
       rateLimit: o.rateLimit ?? { ...plan.rateLimit },
     }

@@ -378,3 +378,21 @@ test('a JSON answer that is not a list of coins is a shape_invalid dead letter',
     [['shape_invalid', { coins: [] }]],
   )
 })
+
+test('accepts the base URL as CoinGecko documents it (…/api/v3) as well as the bare origin', async (t) => {
+  for (const suffix of ['/api/v3', '/api/v3/', '']) {
+    const server = await startProviderServer(t, sequence({ body: [cgBitcoin()] }))
+    const clock = new FakeClock()
+    const source = new CoinGeckoSource(
+      { baseUrl: `${server.baseUrl}${suffix}`, rateLimit: { requestsPerMinute: 6000, burst: 100 } },
+      clock.deps(),
+    )
+    const result = await source.poll(signal())
+    assert.equal(result.quotes.length, 1, `base URL ending in "${suffix}"`)
+    assert.equal(server.requests[0]?.path, MARKETS)
+  }
+  const base = (baseUrl: string): string =>
+    new CoinGeckoClient({ plan: 'pro', apiKey: 'k', baseUrl }).options.baseUrl
+  assert.equal(base('https://pro-api.coingecko.com/api/v3'), 'https://pro-api.coingecko.com')
+  assert.equal(base('http://127.0.0.1:9/proxy/api/v3'), 'http://127.0.0.1:9/proxy')
+})
