@@ -8,7 +8,7 @@
  * volume is invented. Buckets without quotes are omitted.
  */
 import { distinctFiles } from './quote-relation.ts'
-import { assetSlice, num, numOrNull, type ReadContext } from './read-context.ts'
+import { assetSlice, num, numOrNull, sourcesOf, type ReadContext, type SourceFilter } from './read-context.ts'
 import {
   checkInterval,
   checkRange,
@@ -18,10 +18,8 @@ import {
   type ScanInfo,
 } from './types.ts'
 
-export interface CandlesQuery extends ReadOptions {
+export interface CandlesQuery extends ReadOptions, SourceFilter {
   crypto: string
-  /** Omitted: the quotes of every source are pooled. */
-  source?: string
   interval: CandleInterval
   /** Inclusive bounds on quote ts (edge buckets may be partial). */
   start?: number
@@ -58,7 +56,7 @@ export async function candles(ctx: ReadContext, q: CandlesQuery): Promise<Candle
   const step = INTERVAL_MICROS[interval]
   const { files, hot, dedupFiles } = assetSlice(ctx, {
     ...q,
-    sources: q.source === undefined ? undefined : [q.source],
+    sources: sourcesOf(q),
   })
   const rows =
     (await ctx.select(
@@ -92,8 +90,14 @@ export async function candles(ctx: ReadContext, q: CandlesQuery): Promise<Candle
   return {
     ...ctx.info(distinctFiles(files, dedupFiles), pendingRows),
     crypto: q.crypto,
-    source: q.source ?? null,
+    source: singleSource(q),
     interval,
     candles: out,
   }
+}
+
+/** The one source a read was restricted to, or null when several (or all) were pooled. */
+function singleSource(q: SourceFilter): string | null {
+  const sources = sourcesOf(q)
+  return sources?.length === 1 ? sources[0]! : null
 }

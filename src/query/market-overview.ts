@@ -20,7 +20,7 @@ import type { AddFile, Snapshot } from '../lake/index.ts'
 import { QUOTE_FIELDS, type Quote } from '../model/quote.ts'
 import { sqlIdent, sqlString } from './duckdb.ts'
 import { distinctFiles, selectPending } from './quote-relation.ts'
-import { num, numOrNull, type ReadContext } from './read-context.ts'
+import { num, numOrNull, sourcesOf, type ReadContext } from './read-context.ts'
 import { checkLimit, invalid, type ReadOptions, type ScanInfo } from './types.ts'
 
 export const LATEST_SORTS = [
@@ -42,8 +42,10 @@ export interface LatestQuery extends ReadOptions {
   sort?: LatestSort
   /** Default asc for rank and name, desc otherwise; nulls always last. */
   order?: 'asc' | 'desc'
-  /** Omitted: per asset, the source with the newest quote. */
-  source?: string
+  /** Per asset, the source with the newest quote among `sources` (`SourceFilter`; omitted: all). */
+  sources?: readonly string[] | undefined
+  /** @deprecated One source, the same as `sources: [source]`. */
+  source?: string | undefined
 }
 
 export interface MarketRow extends Quote {
@@ -96,7 +98,9 @@ export async function marketOverview(ctx: ReadContext, q: LatestQuery): Promise<
     throw invalid(`sort must be one of ${LATEST_SORTS.join(', ')}, got "${sort}"`)
   }
   const order = q.order ?? (sort === 'rank' || sort === 'name' ? 'asc' : 'desc')
-  const hot = selectPending(ctx.pending, { ...(q.source !== undefined && { sources: new Set([q.source]) }) })
+  const only = sourcesOf(q)
+  const allowed = only && new Set(only)
+  const hot = selectPending(ctx.pending, { ...(allowed && { sources: allowed }) })
 
   // Last day per (source, crypto) from the file index and the hot tail.
   const keys = new Map<
@@ -104,7 +108,7 @@ export async function marketOverview(ctx: ReadContext, q: LatestQuery): Promise<
     { source: string; crypto: string; lastDay: number; files: KeyIndex['files'] }
   >()
   for (const k of keyIndex(ctx.snapshot).values()) {
-    if (q.source === undefined || k.source === q.source) keys.set(keyOf(k.source, k.crypto), { ...k })
+    if (!allowed || allowed.has(k.source)) keys.set(keyOf(k.source, k.crypto), { ...k })
   }
   for (const quote of hot) {
     const key = keyOf(quote.source, quote.crypto)
@@ -113,7 +117,7 @@ export async function marketOverview(ctx: ReadContext, q: LatestQuery): Promise<
     if (!k) keys.set(key, { source: quote.source, crypto: quote.crypto, lastDay: day, files: [] })
     else if (day > k.lastDay) k.lastDay = day
   }
-  // Without a source filter only the sources with the asset's newest day can hold its last quote.
+  // Only the sources with the asset's newest day can hold its last quote.
   const newestDay = new Map<string, number>()
   for (const k of keys.values())
     newestDay.set(k.crypto, Math.max(newestDay.get(k.crypto) ?? -Infinity, k.lastDay))

@@ -35,6 +35,20 @@ export interface ReadContext {
   info(filesScanned: number, pendingRows: number): ScanInfo
 }
 
+/** A read's source filter: `sources`, or the deprecated single `source`; undefined = every source. */
+export interface SourceFilter {
+  /** Only these sources; undefined or empty: every source. */
+  sources?: readonly string[] | undefined
+  /** @deprecated One source, the same as `sources: [source]`. */
+  source?: string | undefined
+}
+
+/** The sources a filter keeps, or undefined for every source. */
+export function sourcesOf(f: SourceFilter): readonly string[] | undefined {
+  const sources = f.sources && f.sources.length > 0 ? f.sources : undefined
+  return sources ?? (f.source === undefined ? undefined : [f.source])
+}
+
 export interface AssetSliceFilter {
   crypto: string
   /** Undefined or empty: every source. */

@@ -80,11 +80,12 @@ function queryParameters(query: z.ZodType, components: Record<string, JsonSchema
   const properties = (schema['properties'] ?? {}) as Record<string, JsonSchema>
   const required = new Set((schema['required'] ?? []) as string[])
   return Object.entries(properties).map(([name, property]) => {
-    const { description, ...rest } = property
+    const { description, deprecated, ...rest } = property
     return {
       name,
       in: 'query',
       required: required.has(name),
+      ...(deprecated === true && { deprecated: true }),
       ...(description !== undefined && { description }),
       schema: rest,
     }

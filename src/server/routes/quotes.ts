@@ -58,6 +58,31 @@ const includePendingParam = z
 
 const orderParam = z.enum(['asc', 'desc'])
 
+/**
+ * Every route filters sources with `sources=a,b`. `source=` (one source) was the name candles and
+ * latest used first: it still works, documented as deprecated.
+ */
+const sourcesParam = (description: string) =>
+  slugListParam.optional().meta({ description: `${description} Comma-separated.` })
+
+const deprecatedSourceParam = slugSchema
+  .optional()
+  .meta({
+    deprecated: true,
+    description: 'Deprecated: use sources. One source, the same as sources=<source>.',
+  })
+
+/** The sources a request names, by `sources` or the deprecated `source` (not both). */
+function requestedSources(q: { sources?: string[]; source?: string }): string[] | undefined {
+  if (q.source !== undefined && q.sources !== undefined) {
+    throw new CryptoVizError('INVALID_ARGUMENT', 'give sources (or the deprecated source), not both', {
+      kind: 'user',
+    })
+  }
+  const sources = q.source === undefined ? q.sources : [q.source]
+  return sources && sources.length > 0 ? sources : undefined
+}
+
 const intervalParam = z.enum(CANDLE_INTERVALS).default('1h').meta({ description: 'Bucket width.' })
 
 const columnsParam = z
@@ -116,7 +141,7 @@ const quotesQuery = z.strictObject({
   crypto: slugSchema.meta({ description: 'Asset slug, e.g. bitcoin.' }),
   start: timeParam.optional(),
   end: timeParam.optional(),
-  sources: slugListParam.optional().meta({ description: 'Only these sources (comma-separated).' }),
+  sources: sourcesParam('Only these sources.'),
   columns: columnsParam.optional(),
   order: orderParam.default('asc').meta({ description: 'By time: asc (oldest first) or desc.' }),
   limit: intParam(1, 100_000, 1_000, 'At most this many rows (truncated says whether more exist).'),
@@ -148,7 +173,8 @@ const candleJson = z.object({
 const candlesQuery = z.strictObject({
   crypto: slugSchema.meta({ description: 'Asset slug.' }),
   interval: intervalParam,
-  source: slugSchema.optional().meta({ description: 'One source; all sources pooled when omitted.' }),
+  sources: sourcesParam('Only these sources, pooled; all sources pooled when omitted.'),
+  source: deprecatedSourceParam,
   start: timeParam.optional(),
   end: timeParam.optional(),
   asOf: asOfParam.optional(),
@@ -171,7 +197,8 @@ const latestQuery = z.strictObject({
   limit: intParam(1, 1_000, 100, 'At most this many assets.'),
   sort: z.enum(LATEST_SORTS).default('rank'),
   order: orderParam.optional().meta({ description: 'Default asc for rank and name, desc otherwise.' }),
-  source: slugSchema.optional().meta({ description: 'One source; else each asset’s freshest source.' }),
+  sources: sourcesParam('Per asset, the freshest of these sources; of all sources when omitted.'),
+  source: deprecatedSourceParam,
   asOf: asOfParam.optional(),
   includePending: includePendingParam,
 })
@@ -196,7 +223,7 @@ const latestResponse = z.object({
 const compareQuery = z.strictObject({
   crypto: slugSchema.meta({ description: 'Asset slug.' }),
   interval: intervalParam,
-  sources: slugListParam.optional().meta({ description: 'Sources to compare (default: all present).' }),
+  sources: sourcesParam('Sources to compare (default: all present).'),
   start: timeParam.optional(),
   end: timeParam.optional(),
   asOf: asOfParam.optional(),
@@ -255,7 +282,7 @@ export function quotesRoutes(
       checkOrder(start, end)
       const result = await engine.readRange({
         crypto: q.crypto,
-        ...(q.sources && q.sources.length > 0 && { sources: q.sources }),
+        sources: requestedSources(q),
         ...(start !== undefined && { start }),
         ...(end !== undefined && { end }),
         ...(q.columns && { columns: q.columns }),
@@ -303,7 +330,7 @@ export function quotesRoutes(
       const { start, end } = bucketRange(q, q.interval, now())
       const result = await engine.candles({
         crypto: q.crypto,
-        ...(q.source !== undefined && { source: q.source }),
+        sources: requestedSources(q),
         interval: q.interval,
         start,
         end,
@@ -357,7 +384,7 @@ export function quotesRoutes(
         limit: q.limit,
         sort: q.sort,
         ...(q.order && { order: q.order }),
-        ...(q.source !== undefined && { source: q.source }),
+        sources: requestedSources(q),
         ...readOptions(q),
       })
       metrics.recordScan('/api/v1/latest', result)
@@ -394,7 +421,7 @@ export function quotesRoutes(
         interval: q.interval,
         start,
         end,
-        ...(q.sources && q.sources.length > 0 && { sources: q.sources }),
+        sources: requestedSources(q),
         ...readOptions(q),
       })
       metrics.recordScan('/api/v1/compare', result)
