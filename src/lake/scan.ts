@@ -35,8 +35,10 @@ export interface ScanSource {
 }
 
 export interface ReadRowsOptions {
-  files?: readonly AddFile[] // read only these files (default: every file of the snapshot)
-  columns?: readonly string[] // project these top-level columns (default: all, in schema order)
+  /** Read only these files (default: every file of the snapshot). */
+  files?: readonly AddFile[]
+  /** Project these top-level columns (default: all, in schema order). */
+  columns?: readonly string[]
 }
 
 /** Files read at once: enough to overlap remote round trips, few enough to bound memory. */

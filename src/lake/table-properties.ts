@@ -23,8 +23,10 @@ const DAY = 86_400_000
 export const defaultTableProperties = {
   checkpointInterval: 10,
   appendOnly: false,
-  deletedFileRetentionMs: 7 * DAY, // one week
-  logRetentionMs: 30 * DAY, // thirty days
+  /** One week. */
+  deletedFileRetentionMs: 7 * DAY,
+  /** Thirty days. */
+  logRetentionMs: 30 * DAY,
   inCommitTimestamps: false,
 } satisfies TableProperties
 

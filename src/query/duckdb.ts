@@ -11,9 +11,12 @@
 import { DuckDBInstance, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api'
 
 export interface DuckDbOptions {
-  threads?: number // DuckDB worker threads; default: DuckDB's (the core count)
-  memoryLimit?: string // e.g. '1GB'; default: DuckDB's (80% of RAM)
-  poolSize?: number // connections kept open; default 4
+  /** DuckDB worker threads; default: DuckDB's (the core count). */
+  threads?: number
+  /** E.g. '1GB'; default: DuckDB's (80% of RAM). */
+  memoryLimit?: string
+  /** Connections kept open; default 4. */
+  poolSize?: number
 }
 
 const DEFAULT_POOL_SIZE = 4

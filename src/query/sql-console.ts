@@ -38,18 +38,25 @@ import { duckType, scanSql, type ScanColumn, type ScanFile } from './file-scan.t
 import { checkAsOf, invalid, type AsOf } from './types.ts'
 
 export interface SqlConsoleOptions {
-  memoryLimit?: string // per console instance; default '256MB'
-  threads?: number // default 1
-  defaultTimeoutMs?: number // default 5_000
-  maxTimeoutMs?: number // larger timeoutMs are clamped; default 30_000
-  defaultMaxRows?: number // default 1_000
-  maxMaxRows?: number // larger maxRows are clamped; default 10_000
+  /** Per console instance; default '256MB'. */
+  memoryLimit?: string
+  /** Default 1. */
+  threads?: number
+  /** Default 5_000. */
+  defaultTimeoutMs?: number
+  /** Larger timeoutMs are clamped; default 30_000. */
+  maxTimeoutMs?: number
+  /** Default 1_000. */
+  defaultMaxRows?: number
+  /** Larger maxRows are clamped; default 10_000. */
+  maxMaxRows?: number
 }
 
 const defaults = {
   memoryLimit: '256MB',
   threads: 1,
-  defaultTimeoutMs: 5_000, // five seconds
+  /** Five seconds. */
+  defaultTimeoutMs: 5_000,
   maxTimeoutMs: 30_000,
   defaultMaxRows: 1_000,
   maxMaxRows: 10_000,

@@ -27,24 +27,30 @@ import { useZodSchemas } from './typed-route.ts'
 
 /** The `api.*` settings (src/config/settings.ts). */
 export interface ApiOptions {
-  token?: string | undefined // bearer token for protected routes; open when absent
-  corsOrigins?: string | undefined // comma-separated origins or `*`; CORS off when absent
-  rateLimitPerSecond: number // per client IP; 0 = off
+  /** Bearer token for protected routes; open when absent. */
+  token?: string | undefined
+  /** Comma-separated origins or `*`; CORS off when absent. */
+  corsOrigins?: string | undefined
+  /** Per client IP; 0 = off. */
+  rateLimitPerSecond: number
   rateLimitBurst: number
   maxStreams: number
   bodyLimitBytes: number
 }
 
 export const API_DEFAULTS = {
-  rateLimitPerSecond: 0, // embedders opt in; the CLI passes its configured 50/s
+  /** Embedders opt in; the CLI passes its configured 50/s. */
+  rateLimitPerSecond: 0,
   rateLimitBurst: 100,
   maxStreams: 1_000,
-  bodyLimitBytes: 65_536, // 64 KiB: the largest body is one SQL statement
+  /** 64 KiB: the largest body is one SQL statement. */
+  bodyLimitBytes: 65_536,
 } satisfies ApiOptions
 
 export const STREAM_DEFAULTS = {
   heartbeatMs: 15_000,
-  maxBufferedBytes: 1_048_576, // 1 MiB queued for one client before it is dropped
+  /** 1 MiB queued for one client before it is dropped. */
+  maxBufferedBytes: 1_048_576,
   retryMs: 2_000,
 } satisfies Partial<StreamOptions>
 

@@ -28,7 +28,8 @@ const PIPELINE_GAUGES = {
 
 export interface MetricsOptions {
   stats: StatsProvider
-  processMetrics?: boolean // Node.js process metrics (CPU, memory, event loop), default true
+  /** Node.js process metrics (CPU, memory, event loop), default true. */
+  processMetrics?: boolean
 }
 
 export class ServerMetrics {

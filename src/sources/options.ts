@@ -20,9 +20,12 @@ const positiveInt = z.number().int().positive()
 const nonNegativeInt = z.number().int().nonnegative()
 
 export const retryDefaults = {
-  maxAttempts: 3, // attempts per request, the first included
-  baseDelayMs: 1_000, // first backoff before jitter
-  maxDelayMs: 30_000, // longest wait inside one poll; a longer Retry-After is left to the collector
+  /** Attempts per request, the first included. */
+  maxAttempts: 3,
+  /** First backoff before jitter. */
+  baseDelayMs: 1_000,
+  /** Longest wait inside one poll; a longer Retry-After is left to the collector. */
+  maxDelayMs: 30_000,
 } as const
 
 export const retryOptionsSchema = z.object({
@@ -33,8 +36,10 @@ export const retryOptionsSchema = z.object({
 export type RetryOptions = z.output<typeof retryOptionsSchema>
 
 export const circuitBreakerDefaults = {
-  failureThreshold: 5, // consecutive failed requests (after retries) that open the circuit
-  openMs: 120_000, // two minutes open before one half-open trial request
+  /** Consecutive failed requests (after retries) that open the circuit. */
+  failureThreshold: 5,
+  /** Two minutes open before one half-open trial request. */
+  openMs: 120_000,
 } as const
 
 export const circuitBreakerOptionsSchema = z.object({
@@ -44,8 +49,10 @@ export const circuitBreakerOptionsSchema = z.object({
 export type CircuitBreakerOptions = z.output<typeof circuitBreakerOptionsSchema>
 
 export const rateLimitOptionsSchema = z.object({
-  requestsPerMinute: z.number().positive(), // sustained refill rate of the token bucket
-  burst: positiveInt, // bucket capacity: requests allowed back to back
+  /** Sustained refill rate of the token bucket. */
+  requestsPerMinute: z.number().positive(),
+  /** Bucket capacity: requests allowed back to back. */
+  burst: positiveInt,
 })
 export type RateLimitOptions = z.output<typeof rateLimitOptionsSchema>
 
@@ -56,17 +63,20 @@ export type CoinGeckoPlan = (typeof COINGECKO_PLANS)[number]
 export const coingeckoPlanDefaults = {
   public: {
     baseUrl: 'https://api.coingecko.com',
-    intervalMs: 60_000, // one minute, just above the endpoint's 45 s update period
+    /** One minute, just above the endpoint's 45 s update period. */
+    intervalMs: 60_000,
     rateLimit: { requestsPerMinute: 5, burst: 2 },
   },
   demo: {
     baseUrl: 'https://api.coingecko.com',
-    intervalMs: 300_000, // five minutes: 288 calls/day within 10,000 calls/month
+    /** Five minutes: 288 calls/day within 10,000 calls/month. */
+    intervalMs: 300_000,
     rateLimit: { requestsPerMinute: 25, burst: 5 },
   },
   pro: {
     baseUrl: 'https://pro-api.coingecko.com',
-    intervalMs: 60_000, // one minute
+    /** One minute. */
+    intervalMs: 60_000,
     rateLimit: { requestsPerMinute: 200, burst: 10 },
   },
 } as const satisfies Record<
@@ -85,11 +95,15 @@ export const COINGECKO_ORDERS = [
 
 export const coingeckoDefaults = {
   plan: 'public',
-  perPage: 250, // coins per page, the API maximum
-  pages: 1, // pages per poll
+  /** Coins per page, the API maximum. */
+  perPage: 250,
+  /** Pages per poll. */
+  pages: 1,
   order: 'market_cap_desc',
-  timeoutMs: 10_000, // ten seconds per request, headers and body
-  futureToleranceMs: 120_000, // two minutes of provider clock skew accepted
+  /** Ten seconds per request, headers and body. */
+  timeoutMs: 10_000,
+  /** Two minutes of provider clock skew accepted. */
+  futureToleranceMs: 120_000,
 } as const
 
 /**
@@ -102,18 +116,21 @@ export const withoutApiVersion = (baseUrl: string): string => baseUrl.replace(/\
 export const coingeckoOptionsSchema = z
   .object({
     plan: z.enum(COINGECKO_PLANS).default(coingeckoDefaults.plan),
-    apiKey: z.string().min(1).optional(), // demo or pro key; sent as x-cg-demo-api-key / x-cg-pro-api-key
+    /** Demo or pro key; sent as x-cg-demo-api-key / x-cg-pro-api-key. */
+    apiKey: z.string().min(1).optional(),
     /**
      * The API's base URL as CoinGecko documents it (`https://api.coingecko.com/api/v3`,
      * `https://pro-api.coingecko.com/api/v3`) or, as before, the origin (plus any proxy prefix)
      * without `/api/v3`; default by plan.
      */
     baseUrl: z.url().optional(),
-    intervalMs: positiveInt.optional(), // between polls; default by plan
+    /** Between polls; default by plan. */
+    intervalMs: positiveInt.optional(),
     perPage: positiveInt.max(250).default(coingeckoDefaults.perPage),
     pages: positiveInt.max(40).default(coingeckoDefaults.pages),
     order: z.enum(COINGECKO_ORDERS).default(coingeckoDefaults.order),
-    rateLimit: rateLimitOptionsSchema.optional(), // default by plan
+    /** Default by plan. */
+    rateLimit: rateLimitOptionsSchema.optional(),
     retry: retryOptionsSchema.prefault({}),
     circuitBreaker: circuitBreakerOptionsSchema.prefault({}),
     timeoutMs: positiveInt.default(coingeckoDefaults.timeoutMs),
@@ -143,17 +160,25 @@ export type CoinGeckoOptions = z.output<typeof coingeckoOptionsSchema>
 
 export const coinmarketcapDefaults = {
   baseUrl: 'https://pro-api.coinmarketcap.com',
-  intervalMs: 300_000, // five minutes
-  start: 1, // 1-based rank offset
-  limit: 200, // coins per call: exactly one credit
-  dailyCreditBudget: 300, // credits per UTC day; 10,000/month ÷ 31 days ≈ 322
-  rateLimit: { requestsPerMinute: 20, burst: 5 }, // Basic allows 30/min
-  timeoutMs: 10_000, // ten seconds per request
-  futureToleranceMs: 120_000, // two minutes of provider clock skew accepted
+  /** Five minutes. */
+  intervalMs: 300_000,
+  /** 1-based rank offset. */
+  start: 1,
+  /** Coins per call: exactly one credit. */
+  limit: 200,
+  /** Credits per UTC day; 10,000/month ÷ 31 days ≈ 322. */
+  dailyCreditBudget: 300,
+  /** Basic allows 30/min. */
+  rateLimit: { requestsPerMinute: 20, burst: 5 },
+  /** Ten seconds per request. */
+  timeoutMs: 10_000,
+  /** Two minutes of provider clock skew accepted. */
+  futureToleranceMs: 120_000,
 } as const
 
 export const coinmarketcapOptionsSchema = z.object({
-  apiKey: z.string().min(1).optional(), // from CRYPTOVIZ_CMC_API_KEY; required to build the source
+  /** From CRYPTOVIZ_CMC_API_KEY; required to build the source. */
+  apiKey: z.string().min(1).optional(),
   baseUrl: z.url().default(coinmarketcapDefaults.baseUrl),
   intervalMs: positiveInt.default(coinmarketcapDefaults.intervalMs),
   start: positiveInt.default(coinmarketcapDefaults.start),
@@ -169,9 +194,12 @@ export type CoinMarketCapOptionsInput = z.input<typeof coinmarketcapOptionsSchem
 export type CoinMarketCapOptions = z.output<typeof coinmarketcapOptionsSchema>
 
 export const simulatedDefaults = {
-  assets: 20, // simulated coins
-  seed: 42, // same seed, same prices
-  intervalMs: 2_000, // two seconds between ticks
+  /** Simulated coins. */
+  assets: 20,
+  /** Same seed, same prices. */
+  seed: 42,
+  /** Two seconds between ticks. */
+  intervalMs: 2_000,
 } as const
 
 export const simulatedOptionsSchema = z.object({
@@ -182,7 +210,8 @@ export const simulatedOptionsSchema = z.object({
 export type SimulatedOptions = z.output<typeof simulatedOptionsSchema>
 
 export const autoDefaults = {
-  fallbackAfterFailures: 3, // consecutive failed polls before a provider that once answered counts as down
+  /** Consecutive failed polls before a provider that once answered counts as down. */
+  fallbackAfterFailures: 3,
 } as const
 
 export const autoOptionsSchema = z.object({
@@ -191,7 +220,8 @@ export const autoOptionsSchema = z.object({
 export type AutoOptions = z.output<typeof autoOptionsSchema>
 
 export const collectorDefaults = {
-  maxBackoffMs: 900_000, // fifteen minutes at most between polls of a failing source
+  /** Fifteen minutes at most between polls of a failing source. */
+  maxBackoffMs: 900_000,
 } as const
 
 export const collectorOptionsSchema = z.object({
@@ -200,7 +230,8 @@ export const collectorOptionsSchema = z.object({
 export type CollectorOptions = z.output<typeof collectorOptionsSchema>
 
 export const backfillDefaults = {
-  windowDays: 90, // the longest range CoinGecko still answers hourly
+  /** The longest range CoinGecko still answers hourly. */
+  windowDays: 90,
 } as const
 
 export const backfillOptionsSchema = z.object({
@@ -209,7 +240,8 @@ export const backfillOptionsSchema = z.object({
 export type BackfillOptions = z.output<typeof backfillOptionsSchema>
 
 export const gapsDefaults = {
-  factor: 3, // a silence longer than this many polling intervals is a gap
+  /** A silence longer than this many polling intervals is a gap. */
+  factor: 3,
 } as const
 
 export const gapsOptionsSchema = z.object({

@@ -21,7 +21,8 @@ export interface LiveEvent {
 export type LiveListener = (event: LiveEvent) => void
 
 export interface LiveFeedOptions {
-  capacity?: number // events kept for resumption, default 10_000
+  /** Events kept for resumption, default 10_000. */
+  capacity?: number
   /**
    * Id of the first event, default 1. A runtime can start from a clock reading (e.g. epoch
    * milliseconds × 1000) so ids keep increasing across restarts.

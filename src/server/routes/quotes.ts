@@ -65,12 +65,10 @@ const orderParam = z.enum(['asc', 'desc'])
 const sourcesParam = (description: string) =>
   slugListParam.optional().meta({ description: `${description} Comma-separated.` })
 
-const deprecatedSourceParam = slugSchema
-  .optional()
-  .meta({
-    deprecated: true,
-    description: 'Deprecated: use sources. One source, the same as sources=<source>.',
-  })
+const deprecatedSourceParam = slugSchema.optional().meta({
+  deprecated: true,
+  description: 'Deprecated: use sources. One source, the same as sources=<source>.',
+})
 
 /** The sources a request names, by `sources` or the deprecated `source` (not both). */
 function requestedSources(q: { sources?: string[]; source?: string }): string[] | undefined {
