@@ -51,37 +51,22 @@ export default tseslint.config(
 )
 
 /**
- * One `no-restricted-imports` block per folder of src/: the folders it must not import. Top-level
- * modules of src/ (errors.ts, micros.ts, …) are neutral: they import no folder, any folder may
- * import them.
+ * One `no-restricted-imports` block per folder of src/. The lower layers list what they MAY import
+ * (so a folder added later is forbidden to them by default); the upper ones what they must not.
+ * Top-level modules of src/ (errors.ts, micros.ts, …) are neutral: they import no folder, and
+ * any folder may import them.
  */
 function layerRules() {
-  const ALL = ['storage', 'lake', 'model', 'config', 'params', 'sources', 'bus', 'stream', 'query']
   const ABOVE = ['server', 'cli', 'runtime']
-  /** @type {Record<string, { forbidden: string[], why: string }>} */
+  /** @type {Record<string, { allowed?: string[], forbidden?: string[], why: string }>} */
   const layers = {
-    '': {
-      forbidden: [...ALL, ...ABOVE, 'web'],
-      why: 'top-level modules of src/ are neutral: they import no folder',
-    },
-    storage: {
-      forbidden: [...ALL, ...ABOVE].filter((f) => f !== 'storage'),
-      why: 'storage imports nothing above it',
-    },
-    lake: {
-      forbidden: [...ALL, ...ABOVE].filter((f) => f !== 'lake' && f !== 'storage'),
-      why: 'the lake imports nothing above it (only storage)',
-    },
-    model: {
-      forbidden: [...ALL, ...ABOVE].filter((f) => f !== 'model'),
-      why: 'the model imports nothing but itself',
-    },
-    config: {
-      forbidden: [...ALL, ...ABOVE].filter((f) => f !== 'config'),
-      why: 'config imports nothing but itself',
-    },
+    '': { allowed: [], why: 'top-level modules of src/ are neutral: they import no folder' },
+    storage: { allowed: [], why: 'storage imports nothing above it' },
+    lake: { allowed: ['storage'], why: 'the lake imports nothing above it (only storage)' },
+    model: { allowed: [], why: 'the model imports nothing but itself' },
+    config: { allowed: [], why: 'config imports nothing but itself' },
     params: {
-      forbidden: [...ALL, ...ABOVE].filter((f) => f !== 'params' && f !== 'model'),
+      allowed: ['model'],
       why: 'parameters shared by the CLI and the server build on the model only',
     },
     sources: { forbidden: ABOVE, why: 'sources never import server, cli or runtime' },
@@ -93,21 +78,20 @@ function layerRules() {
       why: 'the server is handed what it serves; it never imports cli or runtime',
     },
   }
-  return Object.entries(layers).map(([folder, { forbidden, why }]) => ({
-    files: folder === '' ? ['src/*.ts'] : [`src/${folder}/**/*.ts`],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              // From src/x.ts a folder is `./folder/`; from src/folder/… it is `../folder/` (or deeper).
-              regex: `^${folder === '' ? '\\./' : '(\\.\\./)+'}(${forbidden.join('|')})/`,
-              message: `Layer rule: ${why}.`,
-            },
-          ],
-        },
-      ],
-    },
-  }))
+  return Object.entries(layers).map(([folder, { allowed, forbidden, why }]) => {
+    // From src/x.ts a folder is `./folder/`; from src/folder/… it is `../folder/` (or deeper).
+    const up = folder === '' ? '\\./' : '(\\.\\./)+'
+    const target = allowed
+      ? `${allowed.length > 0 ? `(?!(${allowed.join('|')})/)` : ''}[a-z0-9-]+/`
+      : `(${(forbidden ?? []).join('|')})/`
+    return {
+      files: folder === '' ? ['src/*.ts'] : [`src/${folder}/**/*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          { patterns: [{ regex: `^${up}${target}`, message: `Layer rule: ${why}.` }] },
+        ],
+      },
+    }
+  })
 }
