@@ -8,7 +8,8 @@
 import { createWriteStream } from 'node:fs'
 import { once } from 'node:events'
 import type { Quote } from '../src/model/quote.ts'
-import { QUOTE_FIELDS } from '../src/model/quote.ts'
+import { QUOTE_COLUMNS, QUOTE_FIELDS, type QuoteField } from '../src/model/quote.ts'
+import type { ColumnType } from '../src/model/table-schema.ts'
 import { MarketSimulator } from '../src/sources/simulated.ts'
 import type { DuckDb } from '../src/query/duckdb.ts'
 import { sqlString } from '../src/query/duckdb.ts'
@@ -54,25 +55,16 @@ export async function writeLines(path: string, lines: Iterable<string>): Promise
   await once(out, 'finish')
 }
 
-/** DuckDB column types of the quote fields (timestamps as TIMESTAMP, like the lake's schema). */
-const DUCKDB_TYPES: Record<(typeof QUOTE_FIELDS)[number], string> = {
-  ts: 'TIMESTAMP',
-  source: 'VARCHAR',
-  crypto: 'VARCHAR',
-  symbol: 'VARCHAR',
-  name: 'VARCHAR',
-  price_usd: 'DOUBLE',
-  market_cap_usd: 'DOUBLE',
-  volume_24h_usd: 'DOUBLE',
-  change_1h_pct: 'DOUBLE',
-  change_24h_pct: 'DOUBLE',
-  change_7d_pct: 'DOUBLE',
-  circulating_supply: 'DOUBLE',
-  total_supply: 'DOUBLE',
-  max_supply: 'DOUBLE',
-  rank: 'INTEGER',
-  ingested_at: 'TIMESTAMP',
+/** DuckDB column types of the quote's stored types (timestamps as TIMESTAMP, like the lake's schema). */
+const DUCKDB_TYPE_OF: Record<ColumnType, string> = {
+  timestamp: 'TIMESTAMP',
+  string: 'VARCHAR',
+  double: 'DOUBLE',
+  integer: 'INTEGER',
 }
+const DUCKDB_TYPES = Object.fromEntries(
+  QUOTE_FIELDS.map((f) => [f, DUCKDB_TYPE_OF[QUOTE_COLUMNS[f].type]]),
+) as Record<QuoteField, string>
 
 /**
  * Loads quotes into a DuckDB table `name` (the quote columns plus year/month/day partition

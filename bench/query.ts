@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { generateHistory, type GenerateResult } from '../src/cli/generate.ts'
-import { QUOTE_FIELDS } from '../src/model/quote.ts'
+import { QUOTE_FIELDS, quoteFieldsOfType } from '../src/model/quote.ts'
 import { DuckDb, QueryEngine, sqlString } from '../src/query/index.ts'
 import { openWarehouse } from '../src/runtime/warehouse.ts'
 import { LocalStore } from '../src/storage/local-store.ts'
@@ -118,9 +118,8 @@ const datePart = (us: number): { year: string; month: string; day: string } => {
   const d = new Date(us / 1000).toISOString()
   return { year: d.slice(0, 4), month: d.slice(5, 7), day: d.slice(8, 10) }
 }
-const fields = QUOTE_FIELDS.map((f) =>
-  f === 'ts' || f === 'ingested_at' ? `epoch_us(${f}) AS ${f}` : f,
-).join(', ')
+const TIMES = new Set(quoteFieldsOfType('timestamp'))
+const fields = QUOTE_FIELDS.map((f) => (TIMES.has(f) ? `epoch_us(${f}) AS ${f}` : f)).join(', ')
 const hive = `read_parquet(${glob}, hive_partitioning = true)`
 
 interface Case {
