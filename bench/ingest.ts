@@ -11,7 +11,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { MemoryBus } from '../src/bus/memory-bus.ts'
+import { MEMORY_DEAD_LETTERS_TOPIC, MEMORY_QUOTES_TOPIC, MemoryBus } from '../src/bus/memory-bus.ts'
 import { loadConfig } from '../src/config/config.ts'
 import { QUOTES_SORT_BY, quoteToRow } from '../src/model/quote-table.ts'
 import { DuckDb, sqlString } from '../src/query/duckdb.ts'
@@ -74,25 +74,27 @@ export async function ingestSection(ctx: BenchContext): Promise<SectionResult> {
         const processor = new MicroBatchProcessor({
           quotes: warehouse.quotes,
           deadLetters: warehouse.deadLetters,
-          appId: 'bench-ingest',
+          writerId: 'bench-ingest',
+          topics: { quotes: MEMORY_QUOTES_TOPIC, deadLetters: MEMORY_DEAD_LETTERS_TOPIC },
+          replayable: false,
           flushIntervalMs,
           flushMaxRows,
+          flushMaxBytes: Number.MAX_SAFE_INTEGER,
+          flushIdleMs: flushIntervalMs,
+          maxBufferRows: 10 * flushMaxRows,
+          maxBufferBytes: Number.MAX_SAFE_INTEGER,
           compression,
           logger: silent,
         })
         await processor.start()
         const feed = new LiveFeed()
         const bus = new MemoryBus()
-        bus.subscribe({
-          onQuotes: (q) => {
-            processor.accept(q)
-            feed.push(q)
-          },
-        })
+        processor.attach(await bus.consume('bench', processor))
+        await bus.subscribeLive((q) => feed.push(q))
         const ticks = simulatedTicks(shape)
         const t0 = performance.now()
         for (const tick of ticks) {
-          bus.publishQuotes(tick)
+          await bus.publishQuotes(tick)
           // Let the flush started by `accept` make progress between ticks, as the event loop does
           // between collector polls in `cryptoviz start`.
           await new Promise((resolve) => setImmediate(resolve))

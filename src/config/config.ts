@@ -13,7 +13,19 @@ export interface Config {
   port: number
   source: string
   simulator: { assets: number; seed: number; intervalMs: number }
-  processor: { flushIntervalMs: number; flushMaxRows: number }
+  processor: {
+    flushIntervalMs: number
+    flushMaxRows: number
+    flushMaxBytes: number
+    flushIdleMs: number
+    maxBufferRows: number
+    maxBufferBytes: number
+    /** Unset: a unique identity per process. */
+    writerId?: string
+  }
+  /** Distributed mode; `broker` unset means the in-process bus. */
+  bus: { broker?: string; group: string; topicPrefix: string; partitions: number; replication: number }
+  collector: { stateFile: string }
   lake: { compression: 'snappy' | 'zstd' }
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   sources: {

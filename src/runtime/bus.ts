@@ -1,0 +1,29 @@
+/**
+ * The bus a runtime uses: Kafka / Redpanda when `--broker` is set, else the in-process bus.
+ */
+import type { Logger } from 'pino'
+import type { QuoteBus } from '../bus/bus.ts'
+import { KafkaBus } from '../bus/kafka-bus.ts'
+import { MEMORY_DEAD_LETTERS_TOPIC, MEMORY_QUOTES_TOPIC, MemoryBus } from '../bus/memory-bus.ts'
+import type { Config } from '../config/config.ts'
+
+export interface OpenedBus {
+  bus: QuoteBus
+  topics: { quotes: string; deadLetters: string }
+}
+
+export async function openBus(config: Readonly<Config>, logger: Logger): Promise<OpenedBus> {
+  if (config.bus.broker === undefined) {
+    const bus = new MemoryBus({ onSubscriberError: (err) => logger.error({ err }, 'bus subscriber failed') })
+    return { bus, topics: { quotes: MEMORY_QUOTES_TOPIC, deadLetters: MEMORY_DEAD_LETTERS_TOPIC } }
+  }
+  const bus = new KafkaBus({
+    brokers: config.bus.broker.split(','),
+    topicPrefix: config.bus.topicPrefix,
+    partitions: config.bus.partitions,
+    replication: config.bus.replication,
+    logger: logger.child({ component: 'kafka' }),
+  })
+  await bus.start()
+  return { bus, topics: { quotes: bus.quotesTopic, deadLetters: bus.deadLettersTopic } }
+}
