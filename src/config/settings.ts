@@ -250,9 +250,7 @@ export const SETTINGS = [
     key: 'bus.broker',
     env: 'CRYPTOVIZ_BROKER',
     flag: 'broker',
-    schema: z
-      .string()
-      .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, { message: 'must be HOST:PORT[,HOST:PORT…]' }),
+    schema: z.string().regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, { message: 'must be HOST:PORT[,HOST:PORT…]' }),
     default: undefined,
     description:
       'Kafka / Redpanda bootstrap brokers (`HOST:PORT`, comma-separated). Unset: `start` uses the in-process bus.',
@@ -280,7 +278,8 @@ export const SETTINGS = [
     flag: 'topic-partitions',
     schema: positiveInt.max(10_000),
     default: 6,
-    description: 'Partitions of the topics when CryptoViz creates them (the most processors that share the load).',
+    description:
+      'Partitions of the topics when CryptoViz creates them (the most processors that share the load).',
   },
   {
     key: 'bus.replication',

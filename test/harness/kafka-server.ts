@@ -39,13 +39,17 @@ export function ensureKafkaJars(): { libs: string; fetched: boolean } {
   const marker = join(libs, '.complete')
   if (existsSync(marker)) return { libs, fetched: false }
   if (!have('java')) {
-    throw new Error('the Kafka test broker needs Java 17+: install it, e.g. `apt-get install -y openjdk-17-jre-headless`')
+    throw new Error(
+      'the Kafka test broker needs Java 17+: install it, e.g. `apt-get install -y openjdk-17-jre-headless`',
+    )
   }
   if (!have('mvn')) {
     if (process.getuid?.() === 0 && have('apt-get')) {
       execFileSync('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq maven'], { stdio: 'inherit' })
     } else {
-      throw new Error('the Kafka test broker jars are fetched with Maven: install it, e.g. `sudo apt-get install -y maven`')
+      throw new Error(
+        'the Kafka test broker jars are fetched with Maven: install it, e.g. `sudo apt-get install -y maven`',
+      )
     }
   }
   const dir = join(cacheRoot(), `kafka-${KAFKA_VERSION}`)
@@ -66,7 +70,16 @@ export function ensureKafkaJars(): { libs: string; fetched: boolean } {
   )
   execFileSync(
     'mvn',
-    ['-B', '-q', '-f', pom, `-Dmaven.repo.local=${join(cacheRoot(), 'm2')}`, DEPENDENCY_PLUGIN, `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'],
+    [
+      '-B',
+      '-q',
+      '-f',
+      pom,
+      `-Dmaven.repo.local=${join(cacheRoot(), 'm2')}`,
+      DEPENDENCY_PLUGIN,
+      `-DoutputDirectory=${libs}`,
+      '-DincludeScope=runtime',
+    ],
     { stdio: 'inherit' },
   )
   writeFileSync(marker, `${new Date().toISOString()}\n`)
@@ -161,9 +174,13 @@ export async function startKafka(): Promise<KafkaServer> {
   )
   const cp = join(libs, '*')
   const logFlag = `-Dlog4j2.configurationFile=${log4j}`
-  execFileSync('java', [logFlag, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props], {
-    stdio: 'ignore',
-  })
+  execFileSync(
+    'java',
+    [logFlag, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props],
+    {
+      stdio: 'ignore',
+    },
+  )
   const logFile = join(dir, 'broker.log')
   let child: ChildProcess | undefined
 
@@ -171,7 +188,17 @@ export async function startKafka(): Promise<KafkaServer> {
     const fd = openSync(logFile, 'a')
     const c = spawn(
       'java',
-      ['-Xms64m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', logFlag, '-cp', cp, 'kafka.Kafka', props],
+      [
+        '-Xms64m',
+        '-Xmx512m',
+        '-XX:+UseSerialGC',
+        '-XX:TieredStopAtLevel=1',
+        logFlag,
+        '-cp',
+        cp,
+        'kafka.Kafka',
+        props,
+      ],
       { stdio: ['ignore', fd, fd] },
     )
     child = c
@@ -182,7 +209,9 @@ export async function startKafka(): Promise<KafkaServer> {
       if (exited) throw new Error(`Kafka exited at start:\n${readFileSync(logFile, 'utf8').slice(-4000)}`)
       if (Date.now() > deadline) {
         c.kill('SIGKILL')
-        throw new Error(`Kafka did not open port ${port} in 90 s:\n${readFileSync(logFile, 'utf8').slice(-4000)}`)
+        throw new Error(
+          `Kafka did not open port ${port} in 90 s:\n${readFileSync(logFile, 'utf8').slice(-4000)}`,
+        )
       }
       await new Promise((r) => setTimeout(r, 50))
     }
