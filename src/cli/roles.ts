@@ -17,24 +17,24 @@ const COMMON_KEYS = /^(logLevel|bus\.(broker|topicPrefix|partitions|replication)
 
 export const ROLE_COMMANDS: Record<RoleCommand, { roles: Roles; summary: string; keys: RegExp[] }> = {
   start: {
-    roles: { collect: true, process: true, serve: true },
+    roles: { collect: true, process: true, serve: true, live: true },
     summary:
       'Run every role in one process: sources, processor, lake, HTTP API and live stream. In-process bus by default; Kafka / Redpanda with --broker.',
     keys: [SOURCE_KEYS, PROCESS_KEYS, SERVE_KEYS, COMMON_KEYS],
   },
   collect: {
-    roles: { collect: true, process: false, serve: false },
+    roles: { collect: true, process: false, serve: false, live: false },
     summary: 'Sources → the quotes topic. Needs --broker.',
     keys: [SOURCE_KEYS, COMMON_KEYS],
   },
   process: {
-    roles: { collect: false, process: true, serve: true },
+    roles: { collect: false, process: true, serve: true, live: false },
     summary:
       'A consumer-group member: the topics → the lake, exactly once. Needs --broker and --warehouse; serves /health, /stats and /metrics on --port.',
     keys: [PROCESS_KEYS, SERVE_KEYS, COMMON_KEYS],
   },
   serve: {
-    roles: { collect: false, process: false, serve: true },
+    roles: { collect: false, process: false, serve: true, live: true },
     summary:
       'HTTP API, dashboard and live stream over --warehouse. With --broker the live stream comes from the topic; without, the lake is served read-only.',
     keys: [SERVE_KEYS, COMMON_KEYS],

@@ -5,7 +5,8 @@
  * Invariants:
  * - Exactly-once: with `txn` (or `txns`, one per input stream, e.g. one per Kafka partition), the
  *   append is skipped when the table already recorded every appId at its version or later, checked
- *   both before writing and against every winning commit. When only some are recorded the append
+ *   both before writing and against every winning commit. When only some are recorded, or a txn's
+ *   recorded version falls inside its batch (after `startsAfter`, before `version`), the append
  *   throws DELTA_COMMIT_CONFLICT (`details.reason: 'txn-partially-committed'`): the caller must drop
  *   what is already in the table and retry, a lake cannot split a batch it did not cut.
  * - Rows are validated before any file is written; data files are written before the commit;
@@ -24,6 +25,12 @@ import { inferIncomingSchema, mergeSchemas } from './schema-evolution.ts'
 export interface AppendTxn {
   appId: string
   version: number
+  /**
+   * The version this batch continues from (what the writer believes the table holds for
+   * `appId`). A table that recorded a version past it but before `version` holds part of this
+   * batch already: the append is refused as partially committed rather than duplicating it.
+   */
+  startsAfter?: number
 }
 
 export interface AppendOptions {
@@ -163,13 +170,18 @@ function alreadyRecorded(
 ): AppendResult | undefined {
   if (txns.length === 0) return undefined
   const txnVersions: Record<string, number> = {}
+  let overlapping = false
   for (const t of txns) {
     const v = recordedVersion(t.appId)
     if (v !== undefined && v >= t.version) txnVersions[t.appId] = v
+    else if (v !== undefined && t.startsAfter !== undefined && v > t.startsAfter) {
+      txnVersions[t.appId] = v
+      overlapping = true
+    }
   }
   const done = Object.keys(txnVersions).length
   if (done === 0) return undefined
-  if (done === txns.length) {
+  if (done === txns.length && !overlapping) {
     return {
       status: 'skipped',
       reason: 'txn-already-committed',
@@ -179,7 +191,9 @@ function alreadyRecorded(
   }
   throw new CryptoVizError(
     'DELTA_COMMIT_CONFLICT',
-    `append: ${done} of ${txns.length} txns are already recorded (${Object.keys(txnVersions).join(', ')})`,
+    `append: the table already holds part of this batch (${Object.entries(txnVersions)
+      .map(([appId, v]) => `${appId}@${v}`)
+      .join(', ')})`,
     { kind: 'external', canRetry: true, details: { reason: 'txn-partially-committed', txnVersions } },
   )
 }

@@ -27,7 +27,10 @@ import { openWarehouse, openWarehouseForReading } from './warehouse.ts'
 export interface Roles {
   collect: boolean
   process: boolean
+  /** HTTP API and dashboard (for `process` alone: the ops endpoints over its warehouse). */
   serve: boolean
+  /** The live stream (SSE) fed from the bus. */
+  live: boolean
 }
 
 export interface RunningApp {
@@ -40,7 +43,7 @@ export interface RunningApp {
   fatal: Promise<CryptoVizError>
 }
 
-export const ALL_ROLES: Roles = { collect: true, process: true, serve: true }
+export const ALL_ROLES: Roles = { collect: true, process: true, serve: true, live: true }
 
 /** `cryptoviz start`: every role in one process. */
 export function startEmbedded(config: Readonly<Config>, logger: Logger): Promise<RunningApp> {
@@ -71,7 +74,7 @@ export async function startRoles(
   // Event ids keep increasing across restarts, so a client's stale Last-Event-ID is never reused.
   const feed = new LiveFeed({ firstId: Date.now() * 1000 })
   const unsubscribeLive =
-    roles.serve && opened ? await opened.bus.subscribeLive((quotes) => feed.push(quotes)) : undefined
+    roles.live && opened ? await opened.bus.subscribeLive((quotes) => feed.push(quotes)) : undefined
 
   const collecting = new AbortController()
   let collector: Collector | undefined

@@ -446,7 +446,13 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     const rows: Row[] = []
     for (const part of cut.parts)
       for (const s of part.segments) for (const item of s.items) rows.push(lane.toRow(item))
-    const txns = cut.parts.map((p) => ({ appId: p.buffer.appId, version: lastOf(p.segments) }))
+    // Each partition's batch continues from what this processor believes the table holds: if
+    // another writer committed past that meanwhile, the lake refuses instead of duplicating.
+    const txns = cut.parts.map((p) => ({
+      appId: p.buffer.appId,
+      version: lastOf(p.segments),
+      startsAfter: p.buffer.committed,
+    }))
     let result
     try {
       result = await lane.table.append(rows, {

@@ -299,3 +299,20 @@ test('an append whose txns are only partly recorded is refused, naming the recor
     (e) => isCryptoVizError(e, 'INVALID_ARGUMENT'),
   )
 })
+
+test('a txn whose recorded version falls inside its batch (after startsAfter) is refused, not duplicated', async () => {
+  const { table } = await smallTable()
+  // Another writer committed offsets 0..100 of the partition; this one holds 0..150.
+  await table.append(smallRows(2), { txn: { appId: 'g:q:0', version: 100 } })
+  await assert.rejects(
+    table.append(smallRows(3), { txns: [{ appId: 'g:q:0', version: 150, startsAfter: -1 }] }),
+    (e) =>
+      isCryptoVizError(e, 'DELTA_COMMIT_CONFLICT') &&
+      e.details?.reason === 'txn-partially-committed' &&
+      JSON.stringify(e.details['txnVersions']) === JSON.stringify({ 'g:q:0': 100 }),
+  )
+  // Continuing from what the table holds commits.
+  const r = await table.append(smallRows(1), { txns: [{ appId: 'g:q:0', version: 150, startsAfter: 100 }] })
+  assert.equal(r.status, 'committed')
+  assert.equal((await table.snapshot()).numRecords(), 3)
+})
