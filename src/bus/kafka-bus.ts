@@ -57,6 +57,8 @@ export interface KafkaBusOptions {
 const IS_CONTROL_BATCH = 0b10_0000
 const OFFSET_OUT_OF_RANGE = 1
 const TOPIC_ALREADY_EXISTS = 36
+const PRODUCE_RETRIES = 120
+const PRODUCE_RETRY_DELAY_MS = 250
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -122,7 +124,12 @@ export class KafkaBus implements QuoteBus {
     )
   }
 
-  /** Sends until the broker acknowledges, retrying through outages (the caller waits: back-pressure). */
+  /**
+   * Sends until the broker acknowledges (the caller waits: back-pressure). The client retries
+   * through a broker outage of up to ~`PRODUCE_RETRIES × PRODUCE_RETRY_DELAY_MS` with the same
+   * idempotent sequence numbers, so a retried batch is never written twice; only past that is
+   * the batch sent again as new records (logged: this one can duplicate).
+   */
   private async send(messages: Array<{ topic: string; key: string; value: Buffer }>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -131,19 +138,17 @@ export class KafkaBus implements QuoteBus {
           bootstrapBrokers: this.options.brokers,
           idempotent: true,
           compression: 'lz4',
+          retries: PRODUCE_RETRIES,
+          retryDelay: PRODUCE_RETRY_DELAY_MS,
           serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
         })
         await this.producer.send({ messages })
-        if (attempt > 1) this.options.logger.info({ attempt }, 'produce recovered')
+        if (attempt > 1) this.options.logger.warn({ attempt }, 'produce recovered after re-sending')
         this.lastError = undefined
         return
       } catch (e) {
         if (this.closed) throw e
         this.noteError('produce', e)
-        // A producer that lost its broker may hold a stale idempotence session: start a new one.
-        const old = this.producer
-        this.producer = undefined
-        await old?.close(true).catch(() => undefined)
         await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)))
       }
     }
