@@ -23,7 +23,18 @@ export async function openBus(config: Readonly<Config>, logger: Logger): Promise
     partitions: config.bus.partitions,
     replication: config.bus.replication,
     logger: logger.child({ component: 'kafka' }),
+    fetchMaxBytesPerPartition: fetchSizeFor(config),
   })
   await bus.start()
   return { bus, topics: { quotes: bus.quotesTopic, deadLetters: bus.deadLettersTopic } }
+}
+
+/**
+ * Bytes fetched per partition per request. One fetch can land after the buffer bound was crossed
+ * (all partitions at once, and batches arrive compressed, ~4× smaller than decoded), so the fetch
+ * size follows the bound: a processor never overshoots it by more than about a quarter.
+ */
+function fetchSizeFor(config: Readonly<Config>): number {
+  const perPartition = config.processor.maxBufferBytes / (4 * 4 * config.bus.partitions)
+  return Math.round(Math.min(1_048_576, Math.max(65_536, perPartition)))
 }

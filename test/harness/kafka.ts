@@ -25,13 +25,14 @@ export const uniquePrefix = (): string => `t-${randomUUID().slice(0, 8)}`
 
 export const silentLogger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' })
 
-export function testBus(prefix: string, partitions = 6): KafkaBus {
+export function testBus(prefix: string, partitions = 6, fetchMaxBytesPerPartition?: number): KafkaBus {
   return new KafkaBus({
     brokers: [kafkaBootstrap()],
     topicPrefix: prefix,
     partitions,
     replication: 1,
     logger: silentLogger,
+    ...(fetchMaxBytesPerPartition !== undefined && { fetchMaxBytesPerPartition }),
   })
 }
 
