@@ -66,7 +66,7 @@ export async function startRoles(
   const warehouse = roles.process ? await openWarehouse(store) : undefined
   if (opened && warehouse) {
     processing = await startProcessing(config, opened, warehouse, logger, {
-      onBatchCommitted: (batch) => metrics.observeFlush(batch.ms / 1000),
+      onBatchCommitted: (batch) => metrics.observeFlush(batch.ms / 1000, batch.rows),
       onFenced: (e) => fatal.resolve(e),
     })
   }

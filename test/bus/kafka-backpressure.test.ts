@@ -34,10 +34,16 @@ test('with a slow lake, the processor pauses its partitions and holds no more th
   await bus.start()
   // 120k quotes (~25 MB of JSON) waiting in the topic before the processor starts.
   let total = 0
+  let chunk = []
   for (const tick of simulatedTicks(150, 800)) {
     total += tick.length
-    await bus.publishQuotes(tick)
+    chunk.push(...tick)
+    if (chunk.length >= 10_000) {
+      await bus.publishQuotes(chunk)
+      chunk = []
+    }
   }
+  await bus.publishQuotes(chunk)
   const maxBufferRows = 20_000
   const maxBufferBytes = 4 << 20
   const warehouse = await openWarehouse(new SlowLake(dir))
