@@ -21,6 +21,7 @@ import { LocalStore } from '../storage/local-store.ts'
 import { LiveFeed } from '../stream/live-feed.ts'
 import type { MicroBatchProcessor } from '../stream/processor.ts'
 import { openBus } from './bus.ts'
+import { fileStateStore } from './collector-state.ts'
 import { startProcessing, type Processing } from './processing.ts'
 import { openWarehouse, openWarehouseForReading } from './warehouse.ts'
 
@@ -81,7 +82,9 @@ export async function startRoles(
   let collected: Promise<void> = Promise.resolve()
   let sourcesHealth = (): ComponentStatus => ({ status: 'ok', mode: 'none' })
   if (roles.collect && opened) {
-    const selection = createSources(config.source, sourcesOptions(config))
+    const selection = createSources(config.source, sourcesOptions(config), {
+      state: fileStateStore(resolve(config.collector.stateFile), logger),
+    })
     const c = new Collector(selection.sources, {
       onQuotes: (quotes) => opened.bus.publishQuotes(quotes),
       onDeadLetters: (deadLetters) => opened.bus.publishDeadLetters(deadLetters),
