@@ -7,7 +7,7 @@
  * interleaved writer by writer, so background noise hits them all alike. Only the write is timed:
  * opening the warehouse, building the simulator and loading DuckDB's table are not.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { readdirSync, statSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pino } from 'pino'
@@ -227,32 +227,5 @@ export async function ingestSection(ctx: BenchContext): Promise<SectionResult> {
       jsonl_quotes_per_s: rates[4]?.median ?? null,
       ingest_vs_copy: ratio(rates[0]?.median, copyRate),
     },
-  }
-}
-
-/**
- * Kafka ingest has nothing to measure until a Kafka transport exists; the row says so instead of
- * showing a number.
- */
-export async function kafkaIngestSection(repoRoot: string): Promise<SectionResult> {
-  const busDir = join(repoRoot, 'src', 'bus')
-  const kafkaFiles = existsSync(busDir) ? readdirSync(busDir).filter((f) => /kafka/i.test(f)) : []
-  const reason =
-    kafkaFiles.length === 0
-      ? 'not measured: no Kafka transport yet'
-      : `not measured: this benchmark does not drive the Kafka transport (${kafkaFiles.join(', ')}) yet`
-  return {
-    section: 'kafka',
-    title: 'Kafka ingest',
-    seconds: 0,
-    tables: [
-      {
-        title: 'Kafka ingest: quotes/s through Kafka to committed Parquet',
-        columns: ['writer', 'quotes/s'],
-        rows: [['CryptoViz over Kafka', reason]],
-        notes: [],
-      },
-    ],
-    metrics: { kafka_quotes_per_s: null },
   }
 }
