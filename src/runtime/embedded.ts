@@ -20,6 +20,7 @@ import { Collector, createSources, type SourcesOptionsInput } from '../sources/i
 import { LocalStore } from '../storage/local-store.ts'
 import { LiveFeed } from '../stream/live-feed.ts'
 import type { MicroBatchProcessor } from '../stream/processor.ts'
+import { RecentQuotes } from '../stream/recent-quotes.ts'
 import { openBus } from './bus.ts'
 import { fileStateStore } from './collector-state.ts'
 import { startProcessing, type Processing } from './processing.ts'
@@ -74,8 +75,21 @@ export async function startRoles(
   const processor = processing?.processor
   // Event ids keep increasing across restarts, so a client's stale Last-Event-ID is never reused.
   const feed = new LiveFeed({ firstId: Date.now() * 1000 })
+  // Without a processor here, the hot tail is what the live subscription saw lately.
+  const recent =
+    roles.live && !processor
+      ? new RecentQuotes({
+          windowMs: 2 * config.processor.flushIntervalMs + 60_000,
+          maxQuotes: config.processor.maxBufferRows,
+        })
+      : undefined
   const unsubscribeLive =
-    roles.live && opened ? await opened.bus.subscribeLive((quotes) => feed.push(quotes)) : undefined
+    roles.live && opened
+      ? await opened.bus.subscribeLive((quotes) => {
+          feed.push(quotes)
+          recent?.push(quotes)
+        })
+      : undefined
 
   const collecting = new AbortController()
   let collector: Collector | undefined
@@ -160,6 +174,7 @@ export async function startRoles(
     ...(readable.deadLetters && { deadLetters: readable.deadLetters }),
     // The hot tail: reads include quotes received but not committed yet.
     ...(processor && { pending: () => processor.pending() }),
+    ...(recent && { pending: () => recent.pending() }),
     sql: { defaultTimeoutMs: config.api.sqlTimeoutMs, maxTimeoutMs: config.api.sqlTimeoutMs },
   })
   const app = buildApp({
