@@ -134,7 +134,7 @@ async function endToEnd(
           '--group',
           `${prefix}-g`,
         ],
-        ...['--port', '0', '--log-level', 'info', '--flush-idle-ms', '250', '--flush-max-rows', '100000'],
+        ...['--port', '0', '--log-level', 'info', '--flush-idle-ms', '250'],
       ]),
   )
   try {

@@ -319,7 +319,7 @@ export const SETTINGS = [
     env: 'CRYPTOVIZ_MAX_BUFFER_ROWS',
     flag: 'max-buffer-rows',
     schema: positiveInt,
-    default: 200_000,
+    default: 100_000,
     description: 'Most quotes a processor holds uncommitted; past it the consumer pauses its partitions.',
   },
   {
@@ -327,7 +327,7 @@ export const SETTINGS = [
     env: 'CRYPTOVIZ_MAX_BUFFER_BYTES',
     flag: 'max-buffer-bytes',
     schema: positiveInt,
-    default: 67_108_864,
+    default: 33_554_432,
     description: 'Most bytes (as received) a processor holds uncommitted; past it the consumer pauses.',
   },
   {
