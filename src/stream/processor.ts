@@ -116,6 +116,8 @@ interface PartitionBuffer<T> extends BusPartition {
   segments: PositionedBatch<T>[]
   /** The lake's txn version for `appId`: items at or below it are already committed. */
   committed: number
+  /** The last offset admitted (buffered, in flight or committed): a re-delivery stops here. */
+  received: number
 }
 
 /** A batch cut from the buffers, retried as is (same txns) until it commits. */
@@ -222,7 +224,14 @@ export class MicroBatchProcessor implements ConsumerHandlers {
       const isDead = p.topic === this.options.topics.deadLetters
       const appId = `${this.options.writerId}:${p.topic}:${p.partition}`
       const committed = (isDead ? dead : quotes).txnVersion(appId) ?? -1
-      const buffer = { topic: p.topic, partition: p.partition, appId, segments: [], committed }
+      const buffer = {
+        topic: p.topic,
+        partition: p.partition,
+        appId,
+        segments: [],
+        committed,
+        received: committed,
+      }
       if (isDead) this.deadLane.buffers.set(key, buffer)
       else this.quoteLane.buffers.set(key, buffer)
       starts.set(key, committed + 1)
@@ -313,10 +322,11 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     const buffer = lane.buffers.get(partitionKey(batch))
     // Not (or no longer) ours: a batch fetched before a revocation.
     if (!buffer) return undefined
-    const floor = Math.max(buffer.committed, buffer.segments.length > 0 ? lastOf(buffer.segments) : -1)
+    const floor = Math.max(buffer.committed, buffer.received)
     if (batch.lastOffset <= floor) return undefined
     const kept = trimSegment(batch, floor)
     buffer.segments.push(kept)
+    buffer.received = kept.lastOffset
     this.heldRows += kept.items.length
     this.heldBytes += kept.bytes
     this.lastArrival = performance.now()
