@@ -11,7 +11,16 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -202,6 +211,9 @@ export async function startKafka(): Promise<KafkaServer> {
       { stdio: ['ignore', fd, fd] },
     )
     child = c
+    // A runner killed from outside cannot stop the broker: .ci/run kills the pids listed here.
+    const pidsFile = process.env['TEST_SERVER_PIDS_FILE']
+    if (pidsFile && c.pid !== undefined) appendFileSync(pidsFile, `${c.pid}\n`)
     let exited = false
     c.once('exit', () => (exited = true))
     const deadline = Date.now() + 90_000
