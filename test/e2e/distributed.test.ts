@@ -12,6 +12,7 @@ import { DeltaTable } from '../../src/lake/index.ts'
 import { LocalStore } from '../../src/storage/local-store.ts'
 import { CryptovizProcess, readSse, runCli } from '../harness/cryptoviz-process.ts'
 import { kafkaBootstrap, uniquePrefix, waitFor } from '../harness/kafka.ts'
+import { startKafka } from '../harness/kafka-server.ts'
 
 const FAST = [
   '--sim-interval-ms',
@@ -235,4 +236,34 @@ test('two embedded writers given the same --writer-id: the second is fenced loud
     await (await DeltaTable.open(new LocalStore(join(warehouse, 'quotes')))).snapshot()
   ).numRecords()
   assert.equal(rows, written + fencedWritten, 'what each reports written is what the table holds')
+})
+
+test('/health is degraded with the reason while the broker is unreachable, and ok again after', async (t) => {
+  const kafka = await startKafka()
+  t.after(() => kafka.stop())
+  const warehouse = mkdtempSync(join(tmpdir(), 'cryptoviz-health-'))
+  const p = spawnRole(t, [
+    'start',
+    '--broker',
+    kafka.bootstrap,
+    '--warehouse',
+    warehouse,
+    '--port',
+    '0',
+    ...FAST,
+  ])
+  const url = await runningUrl(p)
+  const bus = async (): Promise<{ status: string; reason?: string }> =>
+    ((await json(`${url}/health`))['components'] as Record<string, { status: string; reason?: string }>)[
+      'bus'
+    ]!
+  await waitFor('bus ok', async () => (await bus()).status === 'ok', 30_000)
+  await kafka.kill()
+  await waitFor('bus degraded', async () => (await bus()).status === 'degraded', 60_000)
+  assert.match((await bus()).reason ?? '', /broker unreachable since \d{4}-/)
+  assert.equal((await json(`${url}/health`))['status'], 'degraded')
+  await kafka.restart()
+  await waitFor('bus ok again', async () => (await bus()).status === 'ok', 60_000)
+  p.child.kill('SIGTERM')
+  assert.equal((await p.exited).code, 0)
 })
