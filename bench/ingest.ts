@@ -7,11 +7,11 @@
  * interleaved writer by writer, so background noise hits them all alike. Only the write is timed:
  * opening the warehouse, building the simulator and loading DuckDB's table are not.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { readdirSync, statSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { MemoryBus } from '../src/bus/memory-bus.ts'
+import { MEMORY_DEAD_LETTERS_TOPIC, MEMORY_QUOTES_TOPIC, MemoryBus } from '../src/bus/memory-bus.ts'
 import { loadConfig } from '../src/config/config.ts'
 import { QUOTES_SORT_BY, quoteToRow } from '../src/model/quote-table.ts'
 import { DuckDb, sqlString } from '../src/query/duckdb.ts'
@@ -74,25 +74,27 @@ export async function ingestSection(ctx: BenchContext): Promise<SectionResult> {
         const processor = new MicroBatchProcessor({
           quotes: warehouse.quotes,
           deadLetters: warehouse.deadLetters,
-          appId: 'bench-ingest',
+          writerId: 'bench-ingest',
+          topics: { quotes: MEMORY_QUOTES_TOPIC, deadLetters: MEMORY_DEAD_LETTERS_TOPIC },
+          replayable: false,
           flushIntervalMs,
           flushMaxRows,
+          flushMaxBytes: Number.MAX_SAFE_INTEGER,
+          flushIdleMs: flushIntervalMs,
+          maxBufferRows: 10 * flushMaxRows,
+          maxBufferBytes: Number.MAX_SAFE_INTEGER,
           compression,
           logger: silent,
         })
         await processor.start()
         const feed = new LiveFeed()
         const bus = new MemoryBus()
-        bus.subscribe({
-          onQuotes: (q) => {
-            processor.accept(q)
-            feed.push(q)
-          },
-        })
+        processor.attach(await bus.consume('bench', processor))
+        await bus.subscribeLive((q) => feed.push(q))
         const ticks = simulatedTicks(shape)
         const t0 = performance.now()
         for (const tick of ticks) {
-          bus.publishQuotes(tick)
+          await bus.publishQuotes(tick)
           // Let the flush started by `accept` make progress between ticks, as the event loop does
           // between collector polls in `cryptoviz start`.
           await new Promise((resolve) => setImmediate(resolve))
@@ -225,32 +227,5 @@ export async function ingestSection(ctx: BenchContext): Promise<SectionResult> {
       jsonl_quotes_per_s: rates[4]?.median ?? null,
       ingest_vs_copy: ratio(rates[0]?.median, copyRate),
     },
-  }
-}
-
-/**
- * Kafka ingest has nothing to measure until a Kafka transport exists; the row says so instead of
- * showing a number.
- */
-export async function kafkaIngestSection(repoRoot: string): Promise<SectionResult> {
-  const busDir = join(repoRoot, 'src', 'bus')
-  const kafkaFiles = existsSync(busDir) ? readdirSync(busDir).filter((f) => /kafka/i.test(f)) : []
-  const reason =
-    kafkaFiles.length === 0
-      ? 'not measured: no Kafka transport yet'
-      : `not measured: this benchmark does not drive the Kafka transport (${kafkaFiles.join(', ')}) yet`
-  return {
-    section: 'kafka',
-    title: 'Kafka ingest',
-    seconds: 0,
-    tables: [
-      {
-        title: 'Kafka ingest: quotes/s through Kafka to committed Parquet',
-        columns: ['writer', 'quotes/s'],
-        rows: [['CryptoViz over Kafka', reason]],
-        notes: [],
-      },
-    ],
-    metrics: { kafka_quotes_per_s: null },
   }
 }

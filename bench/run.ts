@@ -31,7 +31,6 @@ const USAGE = `Usage: node bench/run.ts [--quick] [--only ${SECTION_NAMES.join('
   --markdown   write the tables as Markdown (the body of docs/benchmarks.md)`
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
-const repoRoot = dirname(benchDir)
 
 function parse(): { quick: boolean; only: SectionName[]; json?: string; markdown?: string } {
   const { values } = parseArgs({
@@ -99,7 +98,7 @@ async function runSection(name: SectionName, ctx: BenchContext): Promise<Section
     case 'lake':
       return (await import('./lake.ts')).lakeSection(ctx)
     case 'kafka':
-      return (await import('./ingest.ts')).kafkaIngestSection(repoRoot)
+      return (await import('./kafka.ts')).kafkaSection(ctx)
     case 'freshness':
       return (await import('./freshness.ts')).freshnessSection(ctx)
     case 'queries':

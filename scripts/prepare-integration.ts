@@ -3,6 +3,7 @@
  * are fast. Each step says exactly what to install when a system prerequisite is missing.
  */
 import { ensureChromium } from '../test/harness/chromium.ts'
+import { ensureKafkaJars, kafkaLibs } from '../test/harness/kafka-server.ts'
 import { ensurePythonEnv, PYTHON_REQUIREMENTS, VENV_DIR } from '../test/harness/python.ts'
 
 try {
@@ -13,6 +14,11 @@ try {
   const browser = await ensureChromium()
   process.stdout.write(
     `chromium ${browser.installed ? 'installed' : 'found'} at ${browser.path} in ${browser.seconds}s\n`,
+  )
+  const kafkaStarted = performance.now()
+  const kafka = ensureKafkaJars()
+  process.stdout.write(
+    `kafka broker jars ${kafka.fetched ? 'fetched' : 'reused'} at ${kafkaLibs()} in ${((performance.now() - kafkaStarted) / 1000).toFixed(1)}s\n`,
   )
 } catch (e) {
   process.stderr.write(`integration prerequisites: ${(e as Error).message}\n`)

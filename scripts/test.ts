@@ -25,6 +25,8 @@ run('prepare integration prerequisites', process.execPath, ['scripts/prepare-int
 run('node --test', process.execPath, [
   '--test',
   '--test-concurrency=2',
+  // One real Kafka broker for the whole run (test/global-setup.ts).
+  '--test-global-setup=test/global-setup.ts',
   '--test-timeout=600000',
   ...(only.length > 0 ? only : ['test/**/*.test.ts']),
 ])

@@ -17,7 +17,10 @@ import { z } from 'zod'
 const USAGE = `Usage: cryptoviz <command> [options]
 
 Commands:
-  start      Run the embedded pipeline: sources, processor, lake, HTTP API and live stream
+  start      Run the whole pipeline in one process (in-process bus, or Kafka with --broker HOST:PORT)
+  collect    Sources → Kafka topic:  --broker HOST:PORT [--source …]
+  process    Kafka consumer group → lake, exactly once:  --broker HOST:PORT --warehouse DIR [--group NAME]
+  serve      API, dashboard and live stream:  --warehouse DIR [--broker HOST:PORT] (read-only without a broker)
   generate   Write deterministic simulated history:  --warehouse DIR --assets N --days D --interval SECONDS --seed S [--end ISO]
   query      Print one asset's quotes:  --warehouse DIR --crypto C [--start T] [--end T] [--sources a,b] [--limit N] [--format json|csv]
   backfill   CoinGecko history into the lake, idempotent and resumable:  --crypto bitcoin,ethereum --days 365
@@ -25,7 +28,7 @@ Commands:
   check      Verify a warehouse's tables: log contiguous, every live file present with its size; orphans listed
   config     Print the configuration table (--markdown) or the effective configuration
 
-Every option of start also reads its CRYPTOVIZ_* environment variable; see README.md.`
+Every option also reads its CRYPTOVIZ_* environment variable; \`cryptoviz <command> --help\` lists a command's options.`
 
 const settingFlags = Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }]))
 
@@ -46,29 +49,13 @@ function configFrom(values: Record<string, unknown>): Readonly<Config> {
 
 const stderrLogger = (level: Config['logLevel']): Logger => pino({ level }, pino.destination(2))
 
-async function start(argv: string[]): Promise<void> {
-  const { values } = parse(argv)
-  const config = configFrom(values)
-  const logger = pino({ level: config.logLevel })
-  const { startEmbedded } = await import('../runtime/embedded.ts')
-  const running = await startEmbedded(config, logger)
-  let signals = 0
-  const shutdown = (signal: string): void => {
-    if (++signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting without waiting')
-      process.exit(130)
-    }
-    logger.info({ signal }, 'shutting down: committing buffered quotes')
-    running.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed')
-        process.exit(1)
-      },
-    )
+function roleCommand(command: 'start' | 'collect' | 'process' | 'serve') {
+  return async (argv: string[]): Promise<void> => {
+    const { values } = parse(argv)
+    const config = configFrom(values)
+    const { runRoles } = await import('./roles.ts')
+    await runRoles(command, config, pino({ level: config.logLevel }))
   }
-  process.on('SIGINT', () => shutdown('SIGINT'))
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
 }
 
 async function generate(argv: string[]): Promise<void> {
@@ -284,7 +271,10 @@ function configCommand(argv: string[]): void {
 }
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void> | void> = {
-  start,
+  start: roleCommand('start'),
+  collect: roleCommand('collect'),
+  process: roleCommand('process'),
+  serve: roleCommand('serve'),
   generate,
   query,
   check,
@@ -302,6 +292,12 @@ async function main(): Promise<void> {
   const run = COMMANDS[command]
   if (!run)
     throw new CryptoVizError('INVALID_ARGUMENT', `unknown command "${command}"\n\n${USAGE}`, { kind: 'user' })
+  // Help never starts anything, whatever else is on the line.
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const { ROLE_COMMANDS, roleHelp } = await import('./roles.ts')
+    process.stdout.write(`${command in ROLE_COMMANDS ? roleHelp(command as 'start') : USAGE}\n`)
+    return
+  }
   await run(rest)
 }
 

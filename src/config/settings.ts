@@ -246,4 +246,99 @@ export const SETTINGS = [
     default: 65_536,
     description: 'Largest accepted request body, in bytes (larger bodies get a 413).',
   },
+  // ── Distributed mode (Kafka / Redpanda) and writer identity ──
+  {
+    key: 'bus.broker',
+    env: 'CRYPTOVIZ_BROKER',
+    flag: 'broker',
+    schema: z.string().regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, { message: 'must be HOST:PORT[,HOST:PORT…]' }),
+    default: undefined,
+    description:
+      'Kafka / Redpanda bootstrap brokers (`HOST:PORT`, comma-separated). Unset: `start` uses the in-process bus.',
+  },
+  {
+    key: 'bus.group',
+    env: 'CRYPTOVIZ_GROUP',
+    flag: 'group',
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, { message: 'must be 1-100 of A-Z a-z 0-9 . _ -' }),
+    default: 'cryptoviz-processors',
+    description:
+      'Consumer group of the processors; also the prefix of their lake txn ids (`<group>:<topic>:<partition>`).',
+  },
+  {
+    key: 'bus.topicPrefix',
+    env: 'CRYPTOVIZ_TOPIC_PREFIX',
+    flag: 'topic-prefix',
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, { message: 'must be 1-100 of A-Z a-z 0-9 . _ -' }),
+    default: 'cryptoviz',
+    description: 'Topics are `<prefix>.quotes` and `<prefix>.dead-letters`.',
+  },
+  {
+    key: 'bus.partitions',
+    env: 'CRYPTOVIZ_TOPIC_PARTITIONS',
+    flag: 'topic-partitions',
+    schema: positiveInt.max(10_000),
+    default: 6,
+    description:
+      'Partitions of the topics when CryptoViz creates them (the most processors that share the load).',
+  },
+  {
+    key: 'bus.replication',
+    env: 'CRYPTOVIZ_TOPIC_REPLICATION',
+    flag: 'topic-replication',
+    schema: positiveInt.max(100),
+    default: 1,
+    description: 'Replication factor of the topics when CryptoViz creates them.',
+  },
+  {
+    key: 'processor.writerId',
+    env: 'CRYPTOVIZ_WRITER_ID',
+    flag: 'writer-id',
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, { message: 'must be 1-100 of A-Z a-z 0-9 . _ -' }),
+    default: undefined,
+    description:
+      'Identity of an embedded writer in the lake (txn ids). Unset: unique per process. Two live writers must never share one: the second is fenced.',
+  },
+  {
+    key: 'processor.flushMaxBytes',
+    env: 'CRYPTOVIZ_FLUSH_MAX_BYTES',
+    flag: 'flush-max-bytes',
+    schema: positiveInt,
+    default: 33_554_432,
+    description: 'A batch is committed early when its quotes take this many bytes (as received).',
+  },
+  {
+    key: 'processor.flushIdleMs',
+    env: 'CRYPTOVIZ_FLUSH_IDLE_MS',
+    flag: 'flush-idle-ms',
+    schema: positiveInt,
+    default: 2_000,
+    description: 'A buffer that received nothing new for this long is committed (quiet topics still flush).',
+  },
+  {
+    key: 'processor.maxBufferRows',
+    env: 'CRYPTOVIZ_MAX_BUFFER_ROWS',
+    flag: 'max-buffer-rows',
+    schema: positiveInt,
+    default: 100_000,
+    description: 'Most quotes a processor holds uncommitted; past it the consumer pauses its partitions.',
+  },
+  {
+    key: 'processor.maxBufferBytes',
+    env: 'CRYPTOVIZ_MAX_BUFFER_BYTES',
+    flag: 'max-buffer-bytes',
+    schema: positiveInt,
+    default: 33_554_432,
+    description: 'Most bytes (as received) a processor holds uncommitted; past it the consumer pauses.',
+  },
+  {
+    key: 'collector.stateFile',
+    env: 'CRYPTOVIZ_COLLECTOR_STATE',
+    flag: 'collector-state',
+    schema: z.string().min(1),
+    default: './cryptoviz-collector.json',
+    description:
+      'File where a collector keeps what must survive restarts (the CoinMarketCap credits spent today).',
+  },
+  // ── end of distributed mode ──
 ] as const satisfies readonly Setting[]

@@ -3,8 +3,12 @@
  * with `mergeSchema`, the evolved `metaData`).
  *
  * Invariants:
- * - Exactly-once: with `txn`, the append is skipped when the table already recorded that appId
- *   at this version or later, checked both before writing and against every winning commit.
+ * - Exactly-once: with `txn` (or `txns`, one per input stream, e.g. one per Kafka partition), the
+ *   append is skipped when the table already recorded every appId at its version or later, checked
+ *   both before writing and against every winning commit. When only some are recorded, or a txn's
+ *   recorded version falls inside its batch (after `startsAfter`, before `version`), the append
+ *   throws DELTA_COMMIT_CONFLICT (`details.reason: 'txn-partially-committed'`): the caller must drop
+ *   what is already in the table and retry, a lake cannot split a batch it did not cut.
  * - Rows are validated before any file is written; data files are written before the commit;
  *   files of an append that did not commit are deleted (best effort, vacuum covers the rest).
  */
@@ -19,9 +23,23 @@ import { inferIncomingSchema, mergeSchemas } from './schema-evolution.ts'
 import type { Snapshot } from './snapshot.ts'
 import type { CheckpointOutcome, CommitOptions, CommitResult } from './transaction.ts'
 
+/** An exactly-once marker: `appId` has committed everything up to `version`. */
+export interface AppendTxn {
+  appId: string
+  version: number
+  /**
+   * The version this batch continues from (what the writer believes the table holds for
+   * `appId`). A table that recorded a version past it but before `version` holds part of this
+   * batch already: the append is refused as partially committed rather than duplicating it.
+   */
+  startsAfter?: number
+}
+
 export interface AppendOptions {
   /** Exactly-once marker committed with the files. */
-  txn?: { appId: string; version: number }
+  txn?: AppendTxn
+  /** Several markers in the one commit (distinct appIds); not with `txn`. */
+  txns?: readonly AppendTxn[]
   /** Rows sorted within each file, e.g. ['crypto', 'ts']. */
   sortBy?: string[]
   /** Default snappy (`dataFileDefaults`). */
@@ -60,7 +78,14 @@ export type AppendResult =
       attempts: number
       checkpoint?: CheckpointOutcome
     }
-  | { status: 'skipped'; reason: 'txn-already-committed'; txnVersion: number }
+  | {
+      status: 'skipped'
+      reason: 'txn-already-committed'
+      /** The recorded version of the (first) txn's appId. */
+      txnVersion: number
+      /** appId → recorded version, for every txn of the append. */
+      txnVersions: Record<string, number>
+    }
   | { status: 'skipped'; reason: 'no-rows' }
 
 /** Data files written at once. */
@@ -71,14 +96,11 @@ export async function appendRows(
   rows: readonly Row[],
   o: AppendOptions,
 ): Promise<AppendResult> {
+  const txns = appendTxns(o)
   const snapshot = await table.snapshot()
-  if (o.txn) {
-    const recorded = snapshot.txnVersion(o.txn.appId)
-    if (recorded !== undefined && recorded >= o.txn.version) {
-      return { status: 'skipped', reason: 'txn-already-committed', txnVersion: recorded }
-    }
-  }
-  if (rows.length === 0 && !o.txn) return { status: 'skipped', reason: 'no-rows' }
+  const recorded = alreadyRecorded(txns, (appId) => snapshot.txnVersion(appId))
+  if (recorded) return recorded
+  if (rows.length === 0 && txns.length === 0) return { status: 'skipped', reason: 'no-rows' }
 
   let schema = snapshot.schema
   let newMetadata: Metadata | undefined
@@ -107,7 +129,8 @@ export async function appendRows(
 
   const actions: Action[] = []
   if (newMetadata) actions.push({ metaData: newMetadata })
-  if (o.txn) actions.push({ txn: { appId: o.txn.appId, version: o.txn.version, lastUpdated: table.now() } })
+  for (const t of txns)
+    actions.push({ txn: { appId: t.appId, version: t.version, lastUpdated: table.now() } })
   for (const f of files) actions.push({ add: f.add })
   const bytes = files.reduce((s, f) => s + f.bytes.length, 0)
   const result = await table.commitAt(snapshot, actions, {
@@ -134,17 +157,64 @@ export async function appendRows(
   }
   // Not committed, for certain: the files are unreferenced and can go.
   await mapLimit(files, WRITE_CONCURRENCY, (f) => table.store.delete(f.storePath).catch(() => undefined))
-  if (
-    result.reason === 'txn' &&
-    o.txn &&
-    result.txnVersion !== undefined &&
-    result.txnVersion >= o.txn.version
-  ) {
-    return { status: 'skipped', reason: 'txn-already-committed', txnVersion: result.txnVersion }
+  if (result.reason === 'txn') {
+    // A winner recorded one of our appIds: skipped when that settles every txn, else partial.
+    const latest = await table.snapshot()
+    const settled = alreadyRecorded(txns, (appId) => latest.txnVersion(appId))
+    if (settled) return settled
   }
   throw new CryptoVizError('DELTA_COMMIT_CONFLICT', `append could not commit: ${result.message}`, {
     kind: 'external',
     canRetry: true,
     details: { reason: result.reason, winningVersion: result.winningVersion, attempts: result.attempts },
   })
+}
+
+function appendTxns(o: AppendOptions): readonly AppendTxn[] {
+  if (o.txn && o.txns) {
+    throw new CryptoVizError('INVALID_ARGUMENT', 'append: give `txn` or `txns`, not both', { kind: 'user' })
+  }
+  const txns = o.txns ?? (o.txn ? [o.txn] : [])
+  if (new Set(txns.map((t) => t.appId)).size !== txns.length) {
+    throw new CryptoVizError('INVALID_ARGUMENT', 'append: txns repeat an appId', { kind: 'user' })
+  }
+  return txns
+}
+
+/**
+ * The skip result when the table recorded every txn at its version or later; undefined when none
+ * is recorded; DELTA_COMMIT_CONFLICT when only some are (the batch overlaps committed data).
+ */
+function alreadyRecorded(
+  txns: readonly AppendTxn[],
+  recordedVersion: (appId: string) => number | undefined,
+): AppendResult | undefined {
+  if (txns.length === 0) return undefined
+  const txnVersions: Record<string, number> = {}
+  let overlapping = false
+  for (const t of txns) {
+    const v = recordedVersion(t.appId)
+    if (v !== undefined && v >= t.version) txnVersions[t.appId] = v
+    else if (v !== undefined && t.startsAfter !== undefined && v > t.startsAfter) {
+      txnVersions[t.appId] = v
+      overlapping = true
+    }
+  }
+  const done = Object.keys(txnVersions).length
+  if (done === 0) return undefined
+  if (done === txns.length && !overlapping) {
+    return {
+      status: 'skipped',
+      reason: 'txn-already-committed',
+      txnVersion: txnVersions[txns[0]!.appId]!,
+      txnVersions,
+    }
+  }
+  throw new CryptoVizError(
+    'DELTA_COMMIT_CONFLICT',
+    `append: the table already holds part of this batch (${Object.entries(txnVersions)
+      .map(([appId, v]) => `${appId}@${v}`)
+      .join(', ')})`,
+    { kind: 'external', canRetry: true, details: { reason: 'txn-partially-committed', txnVersions } },
+  )
 }

@@ -12,7 +12,7 @@ export type {
   RemoveFile,
   Txn,
 } from './actions.ts'
-export type { AppendOptions, AppendResult, AppendTarget } from './append.ts'
+export type { AppendOptions, AppendResult, AppendTarget, AppendTxn } from './append.ts'
 export { checkTable, type CheckProblem, type CheckReport } from './check.ts'
 export type { ConflictReason } from './conflicts.ts'
 export type { Compression, Row } from './data-files.ts'

@@ -1,13 +1,14 @@
 /**
- * The embedded runtime (`cryptoviz start`): sources → in-process bus → micro-batch processor →
- * Delta tables in a local warehouse, plus the HTTP API and the live stream, in one process.
+ * The runtime, in roles: `collect` (sources → bus), `process` (bus → lake, a consumer-group
+ * member) and `serve` (HTTP API, dashboard, live stream). `cryptoviz start` runs all three in one
+ * process, on the in-process bus by default or on Kafka with `--broker`; `collect`, `process` and
+ * `serve` run one role each. `serve` without a processor reads the lake read-only.
  *
  * Shutdown order matters for "no received quote is lost": stop the sources first (nothing new
  * arrives), then flush and commit the processor's buffer, then close the server and DuckDB.
  */
 import { resolve } from 'node:path'
 import type { Logger } from 'pino'
-import { MemoryBus } from '../bus/memory-bus.ts'
 import type { Config } from '../config/config.ts'
 import { CryptoVizError } from '../errors.ts'
 import { DuckDb } from '../query/duckdb.ts'
@@ -18,84 +19,162 @@ import type { ComponentStatus } from '../server/routes/ops.ts'
 import { Collector, createSources, type SourcesOptionsInput } from '../sources/index.ts'
 import { LocalStore } from '../storage/local-store.ts'
 import { LiveFeed } from '../stream/live-feed.ts'
-import { MicroBatchProcessor } from '../stream/processor.ts'
-import { openWarehouse } from './warehouse.ts'
+import type { MicroBatchProcessor } from '../stream/processor.ts'
+import { RecentQuotes } from '../stream/recent-quotes.ts'
+import { openBus } from './bus.ts'
+import { fileStateStore } from './collector-state.ts'
+import { startProcessing, type Processing } from './processing.ts'
+import { openWarehouse, openWarehouseForReading } from './warehouse.ts'
 
-export interface RunningApp {
-  url: string
-  processor: MicroBatchProcessor
-  /** Stops sources, commits buffered quotes, closes the server. Idempotent. */
-  stop(): Promise<void>
+export interface Roles {
+  collect: boolean
+  process: boolean
+  /** HTTP API and dashboard (for `process` alone: the ops endpoints over its warehouse). */
+  serve: boolean
+  /** The live stream (SSE) fed from the bus. */
+  live: boolean
 }
 
-export async function startEmbedded(config: Readonly<Config>, logger: Logger): Promise<RunningApp> {
+export interface RunningApp {
+  /** The HTTP address; undefined for a role that serves nothing (collect). */
+  url: string | undefined
+  processor: MicroBatchProcessor | undefined
+  /** Stops sources, commits buffered quotes, closes the server. Idempotent. */
+  stop(): Promise<void>
+  /** Resolves when a fatal condition (a fenced writer) requires the process to exit. */
+  fatal: Promise<CryptoVizError>
+}
+
+export const ALL_ROLES: Roles = { collect: true, process: true, serve: true, live: true }
+
+/** `cryptoviz start`: every role in one process. */
+export function startEmbedded(config: Readonly<Config>, logger: Logger): Promise<RunningApp> {
+  return startRoles(config, logger, ALL_ROLES)
+}
+
+export async function startRoles(
+  config: Readonly<Config>,
+  logger: Logger,
+  roles: Roles,
+): Promise<RunningApp> {
   const started = Date.now()
+  const fatal = Promise.withResolvers<CryptoVizError>()
   const store = new LocalStore(resolve(config.warehouse))
-  const warehouse = await openWarehouse(store)
+  const needsBus = roles.collect || roles.process || config.bus.broker !== undefined
+  const opened = needsBus ? await openBus(config, logger) : undefined
   // Scraped only once the server listens, when every component below exists.
   const metrics = new ServerMetrics({ stats: () => stats() })
-  const processor = new MicroBatchProcessor({
-    quotes: warehouse.quotes,
-    deadLetters: warehouse.deadLetters,
-    appId: 'cryptoviz-embedded',
-    flushIntervalMs: config.processor.flushIntervalMs,
-    flushMaxRows: config.processor.flushMaxRows,
-    compression: config.lake.compression,
-    logger: logger.child({ component: 'processor' }),
-    onBatchCommitted: (batch) => metrics.observeFlush(batch.ms / 1000),
-  })
-  await processor.start()
+  let processing: Processing | undefined
+  const warehouse = roles.process ? await openWarehouse(store) : undefined
+  if (opened && warehouse) {
+    processing = await startProcessing(config, opened, warehouse, logger, {
+      onBatchCommitted: (batch) => metrics.observeFlush(batch.ms / 1000, batch.rows),
+      onFenced: (e) => fatal.resolve(e),
+    })
+  }
+  const processor = processing?.processor
   // Event ids keep increasing across restarts, so a client's stale Last-Event-ID is never reused.
   const feed = new LiveFeed({ firstId: Date.now() * 1000 })
-  const bus = new MemoryBus({ onSubscriberError: (err) => logger.error({ err }, 'bus subscriber failed') })
-  bus.subscribe({
-    onQuotes: (quotes) => {
-      processor.accept(quotes)
-      feed.push(quotes)
-    },
-    onDeadLetters: (deadLetters) => processor.acceptDeadLetters(deadLetters),
-  })
+  // Without a processor here, the hot tail is what the live subscription saw lately.
+  const recent =
+    roles.live && !processor
+      ? new RecentQuotes({
+          windowMs: 2 * config.processor.flushIntervalMs + 60_000,
+          maxQuotes: config.processor.maxBufferRows,
+        })
+      : undefined
+  const unsubscribeLive =
+    roles.live && opened
+      ? await opened.bus.subscribeLive((quotes) => {
+          feed.push(quotes)
+          recent?.push(quotes)
+        })
+      : undefined
 
-  const selection = createSources(config.source, sourcesOptions(config))
-  const collector = new Collector(selection.sources, {
-    onQuotes: (quotes) => bus.publishQuotes(quotes),
-    onDeadLetters: (deadLetters) => bus.publishDeadLetters(deadLetters),
-    onError: (source, err, phase) => logger.warn({ err, source, phase }, 'source poll failed'),
-  })
-  selection.auto?.onChange((state) =>
-    state.mode === 'fallback'
-      ? logger.warn({ sources: state }, state.message)
-      : logger.info({ sources: state }, state.message),
-  )
   const collecting = new AbortController()
-  const collected = collector.run(collecting.signal)
-  const sourcesHealth = (): ComponentStatus => {
-    const auto = selection.auto?.state()
-    const perSource = collector.health()
-    const failing = perSource.filter((h) => h.consecutiveFailures > 0).map((h) => h.source)
-    return {
-      status: auto?.mode === 'fallback' || failing.length > 0 ? 'degraded' : 'ok',
-      mode: config.source,
-      ...(auto && { auto }),
-      sources: perSource,
+  let collector: Collector | undefined
+  let collected: Promise<void> = Promise.resolve()
+  let sourcesHealth = (): ComponentStatus => ({ status: 'ok', mode: 'none' })
+  if (roles.collect && opened) {
+    const selection = createSources(config.source, sourcesOptions(config), {
+      state: fileStateStore(resolve(config.collector.stateFile), logger),
+    })
+    const c = new Collector(selection.sources, {
+      onQuotes: (quotes) => opened.bus.publishQuotes(quotes),
+      onDeadLetters: (deadLetters) => opened.bus.publishDeadLetters(deadLetters),
+      onError: (source, err, phase) => logger.warn({ err, source, phase }, 'source poll failed'),
+    })
+    collector = c
+    selection.auto?.onChange((state) =>
+      state.mode === 'fallback'
+        ? logger.warn({ sources: state }, state.message)
+        : logger.info({ sources: state }, state.message),
+    )
+    collected = c.run(collecting.signal)
+    sourcesHealth = (): ComponentStatus => {
+      const auto = selection.auto?.state()
+      const perSource = c.health()
+      const failing = perSource.filter((h) => h.consecutiveFailures > 0).map((h) => h.source)
+      return {
+        status: auto?.mode === 'fallback' || failing.length > 0 ? 'degraded' : 'ok',
+        mode: config.source,
+        ...(auto && { auto }),
+        sources: perSource,
+      }
     }
+    logger.info(
+      { sources: selection.sources.map((s) => s.name), mode: config.source, bus: opened.bus.kind },
+      'collecting',
+    )
   }
 
-  const duckdb = await DuckDb.open()
-  const engine = new QueryEngine({
-    table: warehouse.quotes,
-    duckdb,
-    deadLetters: warehouse.deadLetters,
-    // The hot tail: reads include quotes received but not committed yet.
-    pending: () => processor.pending(),
-    sql: { defaultTimeoutMs: config.api.sqlTimeoutMs, maxTimeoutMs: config.api.sqlTimeoutMs },
-  })
   const stats = async (): Promise<Record<string, unknown>> => ({
-    ...processor.stats(),
-    sources: collector.health(),
+    ...(processing ? await processing.stats() : {}),
+    ...(collector && { sources: collector.health() }),
+    ...(opened && { bus: { kind: opened.bus.kind, ...opened.bus.health() } }),
     live_clients: feed.subscriberCount,
     uptime_s: Math.round((Date.now() - started) / 1000),
     memory_mb: memoryMb(),
+  })
+
+  let stopping: Promise<void> | undefined
+  let closeServer = async (): Promise<void> => undefined
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      collecting.abort()
+      await collected.catch((err: unknown) => logger.error({ err }, 'collector failed'))
+      await processing?.stop()
+      await unsubscribeLive?.()
+      await closeServer()
+      await opened?.bus.close()
+      const s = processor?.stats()
+      logger.info(
+        s
+          ? { records_received: s.records_received, records_written: s.records_written, buffered: s.buffered }
+          : {},
+        'CryptoViz stopped',
+      )
+    })()
+    return stopping
+  }
+
+  if (!roles.serve && !roles.process) return { url: undefined, processor, stop, fatal: fatal.promise }
+
+  const readable =
+    warehouse ??
+    (await openWarehouseForReading(store).catch(async (e: unknown) => {
+      await stop()
+      throw e
+    }))
+  const duckdb = await DuckDb.open()
+  const engine = new QueryEngine({
+    table: readable.quotes,
+    duckdb,
+    ...(readable.deadLetters && { deadLetters: readable.deadLetters }),
+    // The hot tail: reads include quotes received but not committed yet.
+    ...(processor && { pending: () => processor.pending() }),
+    ...(recent && { pending: () => recent.pending() }),
+    sql: { defaultTimeoutMs: config.api.sqlTimeoutMs, maxTimeoutMs: config.api.sqlTimeoutMs },
   })
   const app = buildApp({
     engine,
@@ -104,27 +183,40 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     logger: logger.child({ component: 'http' }),
     api: config.api,
     ops: {
-      health: async () => ({
-        lake: { status: 'ok', warehouse: store.url, version: processor.stats().last_table_version },
-        processor: {
-          // Degraded while commits keep failing (quotes wait in memory), ok again once one lands.
-          status: processor.stats().consecutive_flush_errors > 0 ? 'degraded' : 'ok',
-          ...processor.stats(),
-        },
-        sources: sourcesHealth(),
-      }),
+      health: async () => {
+        const s = processor?.stats()
+        const bus = opened?.bus.health()
+        return {
+          lake: {
+            status: 'ok',
+            warehouse: store.url,
+            version: s?.last_table_version ?? (await readable.quotes.snapshot()).version,
+            ...(processor ? {} : { read_only: true }),
+          },
+          ...(s && {
+            processor: {
+              // Degraded while commits keep failing (quotes wait in memory) or when fenced.
+              status: s.consecutive_flush_errors > 0 || s.fenced !== null ? 'degraded' : 'ok',
+              ...s,
+            },
+          }),
+          ...(collector && { sources: sourcesHealth() }),
+          ...(bus && opened && { bus: { ...bus, kind: opened.bus.kind } }),
+        }
+      },
       stats,
     },
   })
+  closeServer = async () => {
+    await app.close()
+    engine.close()
+    duckdb.close()
+  }
   try {
     await app.listen({ host: config.host, port: config.port })
   } catch (e) {
     // Nothing is served: stop what already runs (committing what arrived), then say why.
-    collecting.abort()
-    await collected.catch(() => undefined)
-    await processor.stop()
-    engine.close()
-    duckdb.close()
+    await stop()
     const code = (e as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       throw new CryptoVizError(
@@ -139,28 +231,10 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
   const port = typeof address === 'object' && address !== null ? address.port : config.port
   const url = `http://${config.host}:${port}`
   logger.info(
-    { url, warehouse: store.url, sources: selection.sources.map((s) => s.name), mode: config.source },
+    { url, warehouse: store.url, roles, bus: opened?.bus.kind ?? 'none', writer: processing?.writerId },
     'CryptoViz is running',
   )
-
-  let stopping: Promise<void> | undefined
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      collecting.abort()
-      await collected.catch((err: unknown) => logger.error({ err }, 'collector failed'))
-      await processor.stop()
-      await app.close()
-      engine.close()
-      duckdb.close()
-      const s = processor.stats()
-      logger.info(
-        { records_received: s.records_received, records_written: s.records_written, buffered: s.buffered },
-        'CryptoViz stopped',
-      )
-    })()
-    return stopping
-  }
-  return { url, processor, stop }
+  return { url, processor, stop, fatal: fatal.promise }
 }
 
 /** Process memory in MB, for operators watching /stats. */

@@ -19,11 +19,18 @@ const PIPELINE_COUNTERS = {
   files: 'Data files written.',
   bytes_written: 'Bytes of data files written.',
   flush_errors: 'Micro-batch flushes that failed (and were retried).',
+  pauses: 'Times the processor paused its partitions because its buffer bound was reached.',
+  records_duplicate_skipped:
+    'Quotes dropped because another writer had already committed them (after a rebalance).',
+  dead_letter_flush_errors: 'Dead-letter commits that failed (and were retried; quotes are not held back).',
 } as const
 
 const PIPELINE_GAUGES = {
   buffered: 'Quotes received but not committed yet.',
   last_table_version: 'Latest committed version of the quotes table.',
+  buffered_bytes: 'Bytes (as received) of the quotes and dead letters held uncommitted.',
+  last_batch_rows: 'Rows of the last committed micro-batch.',
+  last_commit_ms: 'Milliseconds the last micro-batch commit took.',
 } as const
 
 export interface MetricsOptions {
@@ -36,6 +43,7 @@ export class ServerMetrics {
   readonly registry = new Registry()
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>
   readonly flushDuration: Histogram
+  readonly batchRows: Histogram
   readonly sseClients: Gauge
   readonly sseDropped: Counter
   readonly sseEvents: Counter
@@ -73,6 +81,27 @@ export class ServerMetrics {
         },
       })
     }
+    const latest = (): Record<string, unknown> => this.latest
+    new Gauge({
+      name: 'cryptoviz_consumer_lag',
+      help: 'Records in each partition not yet read by this processor (log end − position).',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset()
+        const lag = latest()['consumer_lag']
+        if (!Array.isArray(lag)) return
+        for (const l of lag as Array<{ topic: string; partition: number; lag: number }>) {
+          this.set({ topic: l.topic, partition: String(l.partition) }, l.lag)
+        }
+      },
+    })
+    this.batchRows = new Histogram({
+      name: 'cryptoviz_batch_rows',
+      help: 'Rows per committed micro-batch.',
+      buckets: [10, 100, 1_000, 5_000, 10_000, 50_000, 100_000, 500_000],
+      registers,
+    })
     this.flushDuration = new Histogram({
       name: 'cryptoviz_flush_duration_seconds',
       help: 'Time to commit one micro-batch to the lake.',
@@ -128,8 +157,9 @@ export class ServerMetrics {
   }
 
   /** For the runtime to report each committed micro-batch. */
-  observeFlush(seconds: number): void {
+  observeFlush(seconds: number, rows?: number): void {
     this.flushDuration.observe(seconds)
+    if (rows !== undefined) this.batchRows.observe(rows)
   }
 
   /** The text exposition format, with pipeline counters read fresh. */

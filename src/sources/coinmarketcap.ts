@@ -223,7 +223,12 @@ export class CoinMarketCapSource implements ObservableSource {
       )
     this.intervalMs = o.intervalMs
     this.deps = deps
-    this.budget = new DailyCreditBudget(COINMARKETCAP_SOURCE, o.dailyCreditBudget, () => deps.now())
+    this.budget = new DailyCreditBudget(
+      COINMARKETCAP_SOURCE,
+      o.dailyCreditBudget,
+      () => deps.now(),
+      deps.state,
+    )
     this.http = new ProviderHttp(
       {
         provider: COINMARKETCAP_SOURCE,

@@ -4,10 +4,19 @@
  * would take the day's total past the budget is refused before it is sent.
  *
  * Invariants: the total only counts credits the provider reported (or, when it reported none, the
- * expected cost); it resets at 00:00 UTC; the budget is never knowingly exceeded. The count lives
- * in memory: a restart starts the day at zero, so set the budget with restarts in mind.
+ * expected cost); it resets at 00:00 UTC; the budget is never knowingly exceeded. With a state
+ * store the day's count survives restarts (a crash loop cannot overspend a paid plan); without
+ * one it lives in memory and a restart starts the day at zero.
  */
+import { z } from 'zod'
 import { CryptoVizError } from '../errors.ts'
+import type { SourceStateStore } from './source-deps.ts'
+
+const savedBudget = z.object({
+  day: z.number().int(),
+  spent: z.number().nonnegative(),
+  exhausted: z.boolean(),
+})
 
 const DAY_MS = 86_400_000
 
@@ -19,11 +28,27 @@ export class DailyCreditBudget {
   private spent = 0
   private exhaustedByProvider = false
 
-  constructor(provider: string, budget: number, now: () => number) {
+  private readonly state: SourceStateStore | undefined
+
+  constructor(provider: string, budget: number, now: () => number, state?: SourceStateStore) {
     this.provider = provider
     this.budget = budget
     this.now = now
     this.day = Math.floor(now() / DAY_MS)
+    this.state = state
+    const saved = savedBudget.safeParse(state?.get(this.stateKey))
+    if (saved.success && saved.data.day === this.day) {
+      this.spent = saved.data.spent
+      this.exhaustedByProvider = saved.data.exhausted
+    }
+  }
+
+  private get stateKey(): string {
+    return `${this.provider}.credit_budget`
+  }
+
+  private save(): void {
+    this.state?.set(this.stateKey, { day: this.day, spent: this.spent, exhausted: this.exhaustedByProvider })
   }
 
   /** Credits spent today (UTC). */
@@ -60,12 +85,14 @@ export class DailyCreditBudget {
   record(credits: number): void {
     this.roll()
     this.spent += credits
+    this.save()
   }
 
   /** The provider says today's allowance is gone, whatever our count says. */
   markExhausted(): void {
     this.roll()
     this.exhaustedByProvider = true
+    this.save()
   }
 
   private roll(): void {

@@ -14,6 +14,17 @@ export interface SourceDeps {
   /** Uniform in [0, 1); only used for jitter. */
   random(): number
   fetch: typeof globalThis.fetch
+  /**
+   * What a source must remember across restarts (e.g. the credits spent today), by key. Absent:
+   * memory only. `cryptoviz collect` backs it with a small JSON file (`--collector-state`).
+   */
+  state?: SourceStateStore
+}
+
+export interface SourceStateStore {
+  get(key: string): unknown
+  /** Records the value durably before returning. */
+  set(key: string, value: unknown): void
 }
 
 function realSleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,32 +1,67 @@
 /**
- * The micro-batch processor: buffers quotes from the bus and commits them to the quotes table, one
- * Delta commit per batch, flushed on an interval or when the buffer reaches `flushMaxRows`.
+ * The micro-batch processor: a bus consumer that buffers quotes and dead letters per input
+ * partition and commits them to the lake, one Delta commit per batch, flushed on an interval,
+ * on rows, on bytes, and when the input goes idle.
  *
- * Invariants:
- * - Flushes are serialised; a batch is removed from the buffer only after its commit succeeded.
- * - Each batch carries `txn(appId, version)` in the same commit as its files, and a failed flush
- *   is retried with the same version: if the failure happened after the commit landed, the retry
- *   is a no-op instead of a duplicate (exactly once).
- * - `stop()` flushes everything buffered before it resolves (graceful shutdown loses nothing).
- * - Quotes received but not yet committed are visible through `pending()` (the hot tail).
+ * Invariants (exactly once):
+ * - Every commit carries, in the same commit as its files, one `txn(appId, version)` per input
+ *   partition it holds: appId `<writerId>:<topic>:<partition>`, version the last offset it covers.
+ *   The lake's txn versions, not the bus, say what is committed: on every assignment each
+ *   partition starts at its txn version + 1, and items at or below it are dropped on arrival.
+ * - Flushes are serialised per table; a batch leaves the buffer only after its commit succeeded.
+ *   A failed commit is retried with the same txns, so a commit that landed but whose
+ *   acknowledgement was lost is skipped, not duplicated.
+ * - A batch another writer already committed (a previous owner of the partition, after a
+ *   rebalance) is dropped: on a replayable bus (Kafka) it holds the same records. On a bus that
+ *   cannot replay (memory) it means two writers share one identity: the processor is fenced,
+ *   stops committing and reports it loudly (`onFenced`, `/health`).
+ * - Dead letters go to their own table with their own txns, on their own flush chain: a failing
+ *   dead-letter table never blocks quote commits.
+ * - Buffers are bounded in rows and bytes (in-flight batches included): past a bound the consumer
+ *   pauses its partitions, and resumes them once commits brought the buffer back under.
+ * - On revocation, what belongs to the revoked partitions is dropped uncommitted (the next owner
+ *   reads it again from the lake's txn version + 1): a rebalance neither loses nor duplicates.
+ * - `stop()` commits everything buffered before it resolves.
  */
 import type { Logger } from 'pino'
+import {
+  partitionKey,
+  type BusConsumer,
+  type BusPartition,
+  type ConsumerHandlers,
+  type PositionedBatch,
+} from '../bus/bus.ts'
+import { CryptoVizError, isCryptoVizError } from '../errors.ts'
 import type { DeltaTable } from '../lake/index.ts'
+import type { Row } from '../lake/data-files.ts'
 import { deadLetterToRow } from '../model/dead-letter-table.ts'
+import type { DeadLetter } from '../model/dead-letter.ts'
 import type { Quote } from '../model/quote.ts'
 import { QUOTES_SORT_BY, quoteToRow } from '../model/quote-table.ts'
-import type { DeadLetter } from '../model/dead-letter.ts'
 
 export interface ProcessorOptions {
   quotes: DeltaTable
   deadLetters: DeltaTable
-  /** Identity of this writer in the tables' `txn` actions. */
-  appId: string
+  /** This writer's identity, the prefix of its txn appIds (Kafka: the consumer group). */
+  writerId: string
+  /** Which topic feeds which table. */
+  topics: { quotes: string; deadLetters: string }
+  /**
+   * True when the bus re-delivers from an offset (Kafka): a batch already committed by another
+   * writer is dropped as a duplicate. False (memory): that means a shared identity, and fences.
+   */
+  replayable: boolean
   flushIntervalMs: number
   flushMaxRows: number
+  flushMaxBytes: number
+  /** A non-empty buffer with no new input for this long is flushed without waiting the interval. */
+  flushIdleMs: number
+  /** Bounds of what is held (buffered + in flight); past either, the partitions are paused. */
+  maxBufferRows: number
+  maxBufferBytes: number
   compression: 'snappy' | 'zstd'
   logger: Logger
-  /** Called after each committed batch, e.g. to feed a latency histogram. */
+  /** Called after each committed quote batch, e.g. to feed a latency histogram. */
   onBatchCommitted?: (batch: {
     version: number
     rows: number
@@ -34,175 +69,245 @@ export interface ProcessorOptions {
     bytes: number
     ms: number
   }) => void
+  /** Called once when another writer with this identity is detected; the processor stops committing. */
+  onFenced?: (error: CryptoVizError) => void
+}
+
+export interface PartitionStats {
+  topic: string
+  partition: number
+  /** Items held (buffered and in flight). */
+  buffered: number
+  /** The lake's txn version for this partition: the last offset committed. -1 when none. */
+  committed_offset: number
 }
 
 export interface ProcessorStats {
   records_received: number
   records_written: number
   records_rejected: number
+  /** Items dropped because another writer had already committed them (after a rebalance). */
+  records_duplicate_skipped: number
   batches: number
   files: number
   bytes_written: number
   last_table_version: number | null
   last_flush_at: string | null
+  last_batch_rows: number
+  last_commit_ms: number | null
   flush_errors: number
   /** Failed flushes since the last successful one; > 0 means data is waiting on a failing lake. */
   consecutive_flush_errors: number
   last_flush_error: string | null
+  dead_letter_flush_errors: number
+  last_dead_letter_error: string | null
   buffered: number
+  buffered_bytes: number
+  /** Times the consumer was paused because a buffer bound was reached. */
+  pauses: number
+  paused: boolean
+  /** Set when another writer with this identity was detected; nothing is committed any more. */
+  fenced: string | null
+  partitions: PartitionStats[]
 }
 
-interface Batch {
-  version: number
-  quotes: Quote[]
+interface PartitionBuffer<T> extends BusPartition {
+  appId: string
+  segments: PositionedBatch<T>[]
+  /** The lake's txn version for `appId`: items at or below it are already committed. */
+  committed: number
+  /** The last offset admitted (buffered, in flight or committed): a re-delivery stops here. */
+  received: number
 }
 
-export class MicroBatchProcessor {
+/** A batch cut from the buffers, retried as is (same txns) until it commits. */
+interface Cut<T> {
+  parts: Array<{ buffer: PartitionBuffer<T>; segments: PositionedBatch<T>[] }>
+  attempts: number
+}
+
+/** One table's side of the processor: its buffers, its flush chain, its in-flight batch. */
+interface Lane<T> {
+  name: 'quotes' | 'dead_letters'
+  table: DeltaTable
+  toRow: (item: T) => Row
+  sortBy: string[]
+  buffers: Map<string, PartitionBuffer<T>>
+  inFlight: Cut<T> | undefined
+  flushing: Promise<void>
+  sizeFlushQueued: boolean
+}
+
+const lastOf = <T>(segments: readonly PositionedBatch<T>[]): number => segments.at(-1)!.lastOffset
+const countItems = <T>(segments: readonly PositionedBatch<T>[]): number =>
+  segments.reduce((n, s) => n + s.items.length, 0)
+const countBytes = <T>(segments: readonly PositionedBatch<T>[]): number =>
+  segments.reduce((n, s) => n + s.bytes, 0)
+
+export class MicroBatchProcessor implements ConsumerHandlers {
   private readonly options: ProcessorOptions
-  private buffer: Quote[] = []
-  private deadBuffer: DeadLetter[] = []
-  /** A batch cut from the buffer but not yet committed (retried with the same txn version). */
-  private inFlight: Batch | undefined
-  private nextVersion = 0
+  private readonly quoteLane: Lane<Quote>
+  private readonly deadLane: Lane<DeadLetter>
+  private consumer: BusConsumer | undefined
   private timer: NodeJS.Timeout | undefined
-  /** A flush triggered by buffer size is queued or running; don't queue another per arrival. */
-  private sizeFlushQueued = false
-  private flushing: Promise<void> = Promise.resolve()
-  private readonly counters: ProcessorStats = {
+  private lastArrival = 0
+  private lastQuoteFlush = performance.now()
+  private heldRows = 0
+  private heldBytes = 0
+  private readonly counters = {
     records_received: 0,
     records_written: 0,
     records_rejected: 0,
+    records_duplicate_skipped: 0,
     batches: 0,
     files: 0,
     bytes_written: 0,
-    last_table_version: null,
-    last_flush_at: null,
+    last_table_version: null as number | null,
+    last_flush_at: null as string | null,
+    last_batch_rows: 0,
+    last_commit_ms: null as number | null,
     flush_errors: 0,
     consecutive_flush_errors: 0,
-    last_flush_error: null,
-    buffered: 0,
+    last_flush_error: null as string | null,
+    dead_letter_flush_errors: 0,
+    last_dead_letter_error: null as string | null,
+    pauses: 0,
+    paused: false,
+    fenced: null as string | null,
   }
 
   constructor(options: ProcessorOptions) {
     this.options = options
+    this.quoteLane = {
+      name: 'quotes',
+      table: options.quotes,
+      toRow: quoteToRow,
+      sortBy: QUOTES_SORT_BY,
+      buffers: new Map(),
+      inFlight: undefined,
+      flushing: Promise.resolve(),
+      sizeFlushQueued: false,
+    }
+    this.deadLane = {
+      name: 'dead_letters',
+      table: options.deadLetters,
+      toRow: deadLetterToRow,
+      sortBy: [],
+      buffers: new Map(),
+      inFlight: undefined,
+      flushing: Promise.resolve(),
+      sizeFlushQueued: false,
+    }
   }
 
-  /** Resumes the txn sequence from the table, then starts the flush timer. */
+  /** Starts the flush timer; `attach` the bus consumer once `consume` returned it. */
   async start(): Promise<void> {
-    const snapshot = await this.options.quotes.snapshot()
-    this.nextVersion = (snapshot.txnVersion(this.options.appId) ?? -1) + 1
-    this.counters.last_table_version = snapshot.version
-    this.timer = setInterval(() => void this.flush(), this.options.flushIntervalMs)
+    this.counters.last_table_version = (await this.options.quotes.snapshot()).version
+    const tick = Math.max(10, Math.min(this.options.flushIntervalMs, this.options.flushIdleMs) / 2)
+    this.timer = setInterval(() => this.onTick(), tick)
     this.timer.unref()
   }
 
-  accept(quotes: readonly Quote[]): void {
-    for (const q of quotes) this.buffer.push(q)
-    this.counters.records_received += quotes.length
-    if (this.buffer.length >= this.options.flushMaxRows && !this.sizeFlushQueued) {
-      this.sizeFlushQueued = true
-      void this.flush().finally(() => (this.sizeFlushQueued = false))
+  /** The consumer whose partitions this processor pauses, resumes and reports as committed. */
+  attach(consumer: BusConsumer): void {
+    this.consumer = consumer
+  }
+
+  async onAssigned(partitions: readonly BusPartition[]): Promise<ReadonlyMap<string, number>> {
+    const [quotes, dead] = await Promise.all([
+      this.options.quotes.snapshot(),
+      this.options.deadLetters.snapshot(),
+    ])
+    const starts = new Map<string, number>()
+    for (const p of partitions) {
+      const key = partitionKey(p)
+      const isDead = p.topic === this.options.topics.deadLetters
+      const appId = `${this.options.writerId}:${p.topic}:${p.partition}`
+      const committed = (isDead ? dead : quotes).txnVersion(appId) ?? -1
+      const buffer = {
+        topic: p.topic,
+        partition: p.partition,
+        appId,
+        segments: [],
+        committed,
+        received: committed,
+      }
+      if (isDead) this.deadLane.buffers.set(key, buffer)
+      else this.quoteLane.buffers.set(key, buffer)
+      starts.set(key, committed + 1)
     }
+    this.options.logger.info(
+      { partitions: partitions.map((p) => `${partitionKey(p)}@${starts.get(partitionKey(p))}`) },
+      'partitions assigned: starting each at its lake txn version + 1',
+    )
+    return starts
   }
 
-  acceptDeadLetters(deadLetters: readonly DeadLetter[]): void {
-    for (const d of deadLetters) this.deadBuffer.push(d)
-    this.counters.records_rejected += deadLetters.length
+  async onRevoked(partitions: readonly BusPartition[]): Promise<void> {
+    // Let a running commit finish (it may hold these partitions), then drop what is left of them:
+    // the next owner reads it again from the lake's txn version + 1.
+    await Promise.all([this.quoteLane.flushing, this.deadLane.flushing])
+    let dropped = 0
+    for (const p of partitions) {
+      const key = partitionKey(p)
+      for (const lane of [this.quoteLane, this.deadLane] as Lane<unknown>[]) {
+        const buffer = lane.buffers.get(key)
+        if (!buffer) continue
+        dropped += this.release(buffer.segments)
+        lane.buffers.delete(key)
+        if (lane.inFlight) {
+          const kept = lane.inFlight.parts.filter((part) => part.buffer !== buffer)
+          for (const part of lane.inFlight.parts)
+            if (part.buffer === buffer) dropped += this.release(part.segments)
+          lane.inFlight = kept.length > 0 ? { ...lane.inFlight, parts: kept } : undefined
+        }
+      }
+    }
+    this.options.logger.info(
+      { partitions: partitions.map(partitionKey), dropped_uncommitted: dropped },
+      'partitions revoked: uncommitted items dropped for the next owner to re-read',
+    )
+    this.maybeResume()
   }
 
-  /** Quotes received but not committed yet, oldest first. */
+  onQuotes(batch: PositionedBatch<Quote>): void {
+    const kept = this.admit(this.quoteLane, batch)
+    if (kept) this.counters.records_received += kept.items.length
+  }
+
+  onDeadLetters(batch: PositionedBatch<DeadLetter>): void {
+    const kept = this.admit(this.deadLane, batch)
+    if (kept) this.counters.records_rejected += kept.items.length
+  }
+
+  /** Quotes received but not committed yet, oldest first per partition. */
   pending(): Quote[] {
-    return this.inFlight ? [...this.inFlight.quotes, ...this.buffer] : [...this.buffer]
+    const out: Quote[] = []
+    for (const part of this.quoteLane.inFlight?.parts ?? [])
+      for (const s of part.segments) out.push(...s.items)
+    for (const b of this.quoteLane.buffers.values()) for (const s of b.segments) out.push(...s.items)
+    return out
   }
 
   stats(): ProcessorStats {
-    return { ...this.counters, buffered: this.buffer.length + (this.inFlight?.quotes.length ?? 0) }
-  }
-
-  /** Commits what is buffered; concurrent calls queue behind the running flush. */
-  flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushOnce())
-    return this.flushing
-  }
-
-  private async flushOnce(): Promise<void> {
-    try {
-      await this.flushDeadLetters()
-      // Drain only what was buffered when this flush started: quotes arriving during the commits
-      // wait for the next flush, so batches stay large under load instead of shrinking to one
-      // commit per arrival.
-      let remaining = this.buffer.length
-      while (this.inFlight !== undefined || remaining > 0) {
-        if (this.inFlight === undefined) {
-          const quotes = this.buffer.splice(0, Math.min(remaining, this.options.flushMaxRows))
-          remaining -= quotes.length
-          this.inFlight = { version: this.nextVersion++, quotes }
-        }
-        await this.commit(this.inFlight)
-        this.inFlight = undefined
+    const partitions: PartitionStats[] = []
+    for (const lane of [this.quoteLane, this.deadLane] as Lane<unknown>[]) {
+      for (const b of lane.buffers.values()) {
+        const inFlight = lane.inFlight?.parts.find((p) => p.buffer === b)?.segments ?? []
+        partitions.push({
+          topic: b.topic,
+          partition: b.partition,
+          buffered: countItems(b.segments) + countItems(inFlight),
+          committed_offset: b.committed,
+        })
       }
-      this.counters.consecutive_flush_errors = 0
-    } catch (e) {
-      this.counters.flush_errors++
-      this.counters.consecutive_flush_errors++
-      this.counters.last_flush_error = e instanceof Error ? e.message : String(e)
-      this.options.logger.error({ err: e }, 'flush failed; the batch stays buffered and is retried')
     }
+    return { ...this.counters, buffered: this.heldRows, buffered_bytes: this.heldBytes, partitions }
   }
 
-  private async commit(batch: Batch): Promise<void> {
-    const started = performance.now()
-    const result = await this.options.quotes.append(batch.quotes.map(quoteToRow), {
-      txn: { appId: this.options.appId, version: batch.version },
-      sortBy: QUOTES_SORT_BY,
-      compression: this.options.compression,
-      operation: 'STREAMING UPDATE',
-    })
-    this.counters.last_flush_at = new Date().toISOString()
-    if (result.status === 'committed') {
-      this.counters.records_written += result.rows
-      this.counters.batches++
-      this.counters.files += result.files.length
-      this.counters.bytes_written += result.bytes
-      this.counters.last_table_version = result.version
-      this.options.onBatchCommitted?.({
-        version: result.version,
-        rows: result.rows,
-        files: result.files.length,
-        bytes: result.bytes,
-        ms: performance.now() - started,
-      })
-      this.options.logger.info(
-        {
-          version: result.version,
-          rows: result.rows,
-          files: result.files.length,
-          bytes: result.bytes,
-          ms: Math.round(performance.now() - started),
-        },
-        'batch committed',
-      )
-    } else if (result.reason === 'txn-already-committed') {
-      // Already committed by an earlier attempt whose acknowledgement was lost.
-      this.counters.records_written += batch.quotes.length
-      this.options.logger.warn(
-        { txnVersion: result.txnVersion, batch: batch.version },
-        'batch already committed',
-      )
-    }
-  }
-
-  private async flushDeadLetters(): Promise<void> {
-    if (this.deadBuffer.length === 0) return
-    const batch = this.deadBuffer.slice()
-    const result = await this.options.deadLetters.append(batch.map(deadLetterToRow), {
-      compression: this.options.compression,
-    })
-    this.deadBuffer.splice(0, batch.length)
-    this.options.logger.warn(
-      { rows: batch.length, version: result.status === 'committed' ? result.version : undefined },
-      'dead letters committed',
-    )
+  /** Commits what is buffered in both tables; concurrent calls queue behind the running flush. */
+  async flush(): Promise<void> {
+    await Promise.all([this.flushLane(this.deadLane), this.flushLane(this.quoteLane)])
   }
 
   /** Stops the timer and commits everything buffered. */
@@ -210,6 +315,284 @@ export class MicroBatchProcessor {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
     await this.flush()
-    if (this.buffer.length > 0 || this.inFlight !== undefined) await this.flush()
+    if (this.heldRows > 0) await this.flush()
+  }
+
+  private admit<T>(lane: Lane<T>, batch: PositionedBatch<T>): PositionedBatch<T> | undefined {
+    const buffer = lane.buffers.get(partitionKey(batch))
+    // Not (or no longer) ours: a batch fetched before a revocation.
+    if (!buffer) return undefined
+    const floor = Math.max(buffer.committed, buffer.received)
+    if (batch.lastOffset <= floor) return undefined
+    const kept = trimSegment(batch, floor)
+    buffer.segments.push(kept)
+    buffer.received = kept.lastOffset
+    this.heldRows += kept.items.length
+    this.heldBytes += kept.bytes
+    this.lastArrival = performance.now()
+    if (this.heldRows > this.options.maxBufferRows || this.heldBytes > this.options.maxBufferBytes) {
+      this.pauseAll()
+    }
+    const buffered = this.bufferedTotals(lane)
+    if (
+      !lane.sizeFlushQueued &&
+      (buffered.rows >= this.options.flushMaxRows || buffered.bytes >= this.options.flushMaxBytes)
+    ) {
+      lane.sizeFlushQueued = true
+      void this.flushLane(lane).finally(() => (lane.sizeFlushQueued = false))
+    }
+    return kept
+  }
+
+  private bufferedTotals<T>(lane: Lane<T>): { rows: number; bytes: number } {
+    let rows = 0
+    let bytes = 0
+    for (const b of lane.buffers.values()) {
+      rows += countItems(b.segments)
+      bytes += countBytes(b.segments)
+    }
+    return { rows, bytes }
+  }
+
+  private onTick(): void {
+    const now = performance.now()
+    const held = this.heldRows > 0
+    const idle = held && now - this.lastArrival >= this.options.flushIdleMs
+    if (idle || now - this.lastQuoteFlush >= this.options.flushIntervalMs) void this.flush()
+  }
+
+  private pauseAll(): void {
+    if (this.counters.paused) return
+    this.counters.paused = true
+    this.counters.pauses++
+    this.consumer?.pause(this.consumer.assignment())
+    this.options.logger.warn(
+      { rows: this.heldRows, bytes: this.heldBytes },
+      'buffer bound reached: partitions paused until commits catch up',
+    )
+  }
+
+  private maybeResume(): void {
+    if (!this.counters.paused) return
+    if (this.heldRows > this.options.maxBufferRows / 2 || this.heldBytes > this.options.maxBufferBytes / 2)
+      return
+    this.counters.paused = false
+    this.consumer?.resume(this.consumer.assignment())
+    this.options.logger.info({ rows: this.heldRows, bytes: this.heldBytes }, 'partitions resumed')
+  }
+
+  private release<T>(segments: readonly PositionedBatch<T>[]): number {
+    const rows = countItems(segments)
+    this.heldRows -= rows
+    this.heldBytes -= countBytes(segments)
+    return rows
+  }
+
+  private flushLane<T>(lane: Lane<T>): Promise<void> {
+    lane.flushing = lane.flushing.then(() => this.flushLaneOnce(lane))
+    return lane.flushing
+  }
+
+  private async flushLaneOnce<T>(lane: Lane<T>): Promise<void> {
+    if (lane === (this.quoteLane as Lane<unknown>)) this.lastQuoteFlush = performance.now()
+    if (this.counters.fenced !== null) return
+    try {
+      // Drain only what was buffered when this flush started: items arriving during the commits
+      // wait for the next flush, so batches stay large under load.
+      let remaining = 0
+      for (const b of lane.buffers.values()) remaining += b.segments.length
+      while (lane.inFlight !== undefined || remaining > 0) {
+        if (lane.inFlight === undefined) {
+          const cut = this.cut(lane)
+          if (cut === undefined) break
+          for (const part of cut.parts) remaining -= part.segments.length
+          lane.inFlight = cut
+        }
+        await this.commit(lane, lane.inFlight)
+        lane.inFlight = undefined
+      }
+      if (lane.name === 'quotes') this.counters.consecutive_flush_errors = 0
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e)
+      if (lane.name === 'quotes') {
+        this.counters.flush_errors++
+        this.counters.consecutive_flush_errors++
+        this.counters.last_flush_error = message
+      } else {
+        this.counters.dead_letter_flush_errors++
+        this.counters.last_dead_letter_error = message
+      }
+      this.options.logger.error(
+        { err: e, table: lane.name },
+        'flush failed; the batch stays buffered and is retried',
+      )
+    }
+    this.maybeResume()
+  }
+
+  /** Takes whole segments from the partitions, oldest first, up to `flushMaxRows` rows. */
+  private cut<T>(lane: Lane<T>): Cut<T> | undefined {
+    const parts: Cut<T>['parts'] = []
+    let rows = 0
+    for (const buffer of lane.buffers.values()) {
+      if (buffer.segments.length === 0) continue
+      let n = 0
+      while (
+        n < buffer.segments.length &&
+        (rows < this.options.flushMaxRows || (n === 0 && parts.length === 0))
+      ) {
+        rows += buffer.segments[n]!.items.length
+        n++
+      }
+      if (n === 0) break
+      parts.push({ buffer, segments: buffer.segments.splice(0, n) })
+    }
+    return parts.length > 0 ? { parts, attempts: 0 } : undefined
+  }
+
+  private async commit<T>(lane: Lane<T>, cut: Cut<T>): Promise<void> {
+    const started = performance.now()
+    cut.attempts++
+    const rows: Row[] = []
+    for (const part of cut.parts)
+      for (const s of part.segments) for (const item of s.items) rows.push(lane.toRow(item))
+    // Each partition's batch continues from what this processor believes the table holds: if
+    // another writer committed past that meanwhile, the lake refuses instead of duplicating.
+    const txns = cut.parts.map((p) => ({
+      appId: p.buffer.appId,
+      version: lastOf(p.segments),
+      startsAfter: p.buffer.committed,
+    }))
+    let result
+    try {
+      result = await lane.table.append(rows, {
+        txns,
+        sortBy: lane.sortBy,
+        compression: this.options.compression,
+        operation: 'STREAMING UPDATE',
+      })
+    } catch (e) {
+      if (
+        isCryptoVizError(e, 'DELTA_COMMIT_CONFLICT') &&
+        e.details?.['reason'] === 'txn-partially-committed'
+      ) {
+        // Another writer committed part of this batch: keep only what it did not, and retry.
+        if (!this.options.replayable) this.fence(lane, txns)
+        else await this.trimCommitted(lane, cut)
+      }
+      throw e
+    }
+    const heldBefore = countItems(cut.parts.flatMap((p) => p.segments))
+    this.release(cut.parts.flatMap((p) => p.segments))
+    for (const t of txns) {
+      const part = cut.parts.find((p) => p.buffer.appId === t.appId)!
+      part.buffer.committed = Math.max(part.buffer.committed, t.version)
+    }
+    this.consumer?.committed(
+      cut.parts.map((p) => ({
+        topic: p.buffer.topic,
+        partition: p.buffer.partition,
+        offset: p.buffer.committed + 1,
+      })),
+    )
+    const ms = performance.now() - started
+    if (result.status === 'committed') {
+      if (lane.name === 'quotes') {
+        this.counters.records_written += result.rows
+        this.counters.batches++
+        this.counters.files += result.files.length
+        this.counters.bytes_written += result.bytes
+        this.counters.last_table_version = result.version
+        this.counters.last_flush_at = new Date().toISOString()
+        this.counters.last_batch_rows = result.rows
+        this.counters.last_commit_ms = Math.round(ms)
+        this.options.onBatchCommitted?.({
+          version: result.version,
+          rows: result.rows,
+          files: result.files.length,
+          bytes: result.bytes,
+          ms,
+        })
+      }
+      this.options.logger.info(
+        {
+          table: lane.name,
+          version: result.version,
+          rows: result.rows,
+          files: result.files.length,
+          bytes: result.bytes,
+          partitions: txns.length,
+          ms: Math.round(ms),
+        },
+        'batch committed',
+      )
+    } else if (result.status === 'skipped' && result.reason === 'txn-already-committed') {
+      if (cut.attempts > 1) {
+        // An earlier attempt of ours landed; its acknowledgement was lost.
+        if (lane.name === 'quotes') this.counters.records_written += heldBefore
+        this.options.logger.warn({ table: lane.name, txns }, 'batch already committed by an earlier attempt')
+      } else if (this.options.replayable) {
+        this.counters.records_duplicate_skipped += heldBefore
+        this.options.logger.warn(
+          { table: lane.name, txns, rows: heldBefore },
+          'batch already committed by another writer (a previous owner of the partition): dropped',
+        )
+      } else {
+        this.fence(lane, txns)
+      }
+    }
+  }
+
+  /** Drops from `cut` what the table already holds per partition (after a partial txn conflict). */
+  private async trimCommitted<T>(lane: Lane<T>, cut: Cut<T>): Promise<void> {
+    const snapshot = await lane.table.snapshot()
+    const parts: Cut<T>['parts'] = []
+    for (const part of cut.parts) {
+      const recorded = snapshot.txnVersion(part.buffer.appId) ?? -1
+      part.buffer.committed = Math.max(part.buffer.committed, recorded)
+      const before = countItems(part.segments)
+      const kept = part.segments
+        .filter((seg) => seg.lastOffset > recorded)
+        .map((seg) => trimSegment(seg, recorded))
+      this.release(part.segments)
+      this.heldRows += countItems(kept)
+      this.heldBytes += countBytes(kept)
+      this.counters.records_duplicate_skipped += before - countItems(kept)
+      if (kept.length > 0) parts.push({ buffer: part.buffer, segments: kept })
+    }
+    cut.parts = parts
+    cut.attempts = 0
+    if (parts.length === 0) lane.inFlight = undefined
+  }
+
+  private fence(lane: { name: string }, txns: ReadonlyArray<{ appId: string; version: number }>): never {
+    const error = new CryptoVizError(
+      'WRITER_FENCED',
+      `another writer committed ${txns.map((t) => `${t.appId}@${t.version}`).join(', ')} to ${lane.name}: ` +
+        `two writers share the identity "${this.options.writerId}"; this one stops committing (give each writer its own --writer-id)`,
+      { kind: 'user', details: { writerId: this.options.writerId, txns } },
+    )
+    if (this.counters.fenced === null) {
+      this.counters.fenced = error.message
+      this.options.logger.fatal({ err: error }, 'writer fenced')
+      this.options.onFenced?.(error)
+    }
+    throw error
+  }
+}
+
+/** The part of a segment after `floor` (offsets ≤ floor are already committed). */
+function trimSegment<T>(s: PositionedBatch<T>, floor: number): PositionedBatch<T> {
+  if (s.offsets.length === 0 || s.offsets[0]! > floor) return s
+  let i = 0
+  while (i < s.offsets.length && s.offsets[i]! <= floor) i++
+  const share = s.items.length === 0 ? 0 : (s.items.length - i) / s.items.length
+  return {
+    topic: s.topic,
+    partition: s.partition,
+    items: s.items.slice(i),
+    offsets: s.offsets.slice(i),
+    lastOffset: s.lastOffset,
+    bytes: Math.round(s.bytes * share),
   }
 }

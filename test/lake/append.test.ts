@@ -229,7 +229,12 @@ test('an append with a txn already recorded at that version or later is a no-op'
   const files = (await store.list('')).length
   for (const version of [7, 3]) {
     const again = await table.append(smallRows(5), { txn: { appId: 'partition-0', version } })
-    assert.deepEqual(again, { status: 'skipped', reason: 'txn-already-committed', txnVersion: 7 })
+    assert.deepEqual(again, {
+      status: 'skipped',
+      reason: 'txn-already-committed',
+      txnVersion: 7,
+      txnVersions: { 'partition-0': 7 },
+    })
   }
   assert.equal((await store.list('')).length, files, 'nothing written for a skipped append')
   const other = await table.append(smallRows(5), { txn: { appId: 'partition-1', version: 7 } })
@@ -243,4 +248,71 @@ test('an append with a txn already recorded at that version or later is a no-op'
   // A reopened table (fresh replay) knows the markers too.
   const reopened = await (await DeltaTable.open(store)).snapshot()
   assert.equal(reopened.txnVersion('partition-0'), 8)
+})
+
+test('one append carries several txns, one per input stream, all in the same commit', async () => {
+  const { table, store } = await smallTable()
+  const txns = [
+    { appId: 'g:quotes:0', version: 10 },
+    { appId: 'g:quotes:1', version: 3 },
+  ]
+  const r = await table.append(smallRows(4), { txns })
+  assert.equal(r.status, 'committed')
+  const snap = await table.snapshot()
+  assert.equal(snap.txnVersion('g:quotes:0'), 10)
+  assert.equal(snap.txnVersion('g:quotes:1'), 3)
+  const log = new TextDecoder().decode(await store.get('_delta_log/00000000000000000001.json'))
+  assert.equal(log.split('\n').filter((l) => l.includes('"txn"')).length, 2, 'both markers in one commit')
+  const again = await table.append(smallRows(4), { txns })
+  assert.deepEqual(again, {
+    status: 'skipped',
+    reason: 'txn-already-committed',
+    txnVersion: 10,
+    txnVersions: { 'g:quotes:0': 10, 'g:quotes:1': 3 },
+  })
+  assert.equal((await table.snapshot()).numRecords(), 4)
+})
+
+test('an append whose txns are only partly recorded is refused, naming the recorded ones', async () => {
+  const { table } = await smallTable()
+  await table.append(smallRows(2), { txn: { appId: 'g:quotes:0', version: 10 } })
+  await assert.rejects(
+    table.append(smallRows(2), {
+      txns: [
+        { appId: 'g:quotes:0', version: 9 },
+        { appId: 'g:quotes:1', version: 5 },
+      ],
+    }),
+    (e) =>
+      isCryptoVizError(e, 'DELTA_COMMIT_CONFLICT') &&
+      e.details?.reason === 'txn-partially-committed' &&
+      JSON.stringify(e.details['txnVersions']) === JSON.stringify({ 'g:quotes:0': 10 }),
+  )
+  assert.equal((await table.snapshot()).numRecords(), 2, 'nothing of the refused append landed')
+  await assert.rejects(
+    table.append(smallRows(1), {
+      txns: [
+        { appId: 'a', version: 1 },
+        { appId: 'a', version: 2 },
+      ],
+    }),
+    (e) => isCryptoVizError(e, 'INVALID_ARGUMENT'),
+  )
+})
+
+test('a txn whose recorded version falls inside its batch (after startsAfter) is refused, not duplicated', async () => {
+  const { table } = await smallTable()
+  // Another writer committed offsets 0..100 of the partition; this one holds 0..150.
+  await table.append(smallRows(2), { txn: { appId: 'g:q:0', version: 100 } })
+  await assert.rejects(
+    table.append(smallRows(3), { txns: [{ appId: 'g:q:0', version: 150, startsAfter: -1 }] }),
+    (e) =>
+      isCryptoVizError(e, 'DELTA_COMMIT_CONFLICT') &&
+      e.details?.reason === 'txn-partially-committed' &&
+      JSON.stringify(e.details['txnVersions']) === JSON.stringify({ 'g:q:0': 100 }),
+  )
+  // Continuing from what the table holds commits.
+  const r = await table.append(smallRows(1), { txns: [{ appId: 'g:q:0', version: 150, startsAfter: 100 }] })
+  assert.equal(r.status, 'committed')
+  assert.equal((await table.snapshot()).numRecords(), 3)
 })

@@ -61,7 +61,12 @@ test('a winner that recorded our txn appId at our version turns the append into 
   const { a, b, hooked } = await twoWriters()
   raceOnce(hooked, () => b.append(smallRows(2), { txn: { appId: 'p0', version: 5 } }))
   const r = await a.append(smallRows(2), { txn: { appId: 'p0', version: 5 } })
-  assert.deepEqual(r, { status: 'skipped', reason: 'txn-already-committed', txnVersion: 5 })
+  assert.deepEqual(r, {
+    status: 'skipped',
+    reason: 'txn-already-committed',
+    txnVersion: 5,
+    txnVersions: { p0: 5 },
+  })
   assert.equal((await a.snapshot()).numRecords(), 2, 'the batch is in the table once')
 })
 
@@ -180,3 +185,20 @@ test('the metadata replaced by a schema change is visible to the other writer af
 function fakeAdd(path: string): AddFile {
   return { path, partitionValues: { crypto: 'x' }, size: 1, modificationTime: 0, dataChange: true }
 }
+
+test('a winner that recorded one of several txns makes a multi-txn append a partial conflict', async () => {
+  const { a, b, hooked } = await twoWriters()
+  raceOnce(hooked, () => b.append(smallRows(2), { txn: { appId: 'p0', version: 5 } }))
+  await assert.rejects(
+    a.append(smallRows(2), {
+      txns: [
+        { appId: 'p0', version: 5 },
+        { appId: 'p1', version: 9 },
+      ],
+    }),
+    (e) => isCryptoVizError(e, 'DELTA_COMMIT_CONFLICT') && e.details?.reason === 'txn-partially-committed',
+  )
+  const snap = await a.snapshot()
+  assert.equal(snap.numRecords(), 2, "only the winner's rows are in the table")
+  assert.equal(snap.txnVersion('p1'), undefined)
+})

@@ -1,0 +1,563 @@
+/**
+ * `QuoteBus` over a Kafka-compatible broker (Apache Kafka, Redpanda), with @platformatic/kafka.
+ *
+ * Topics `<prefix>.quotes` (key `source:crypto`, so each asset stays in order within its
+ * partition) and `<prefix>.dead-letters`, created at start when missing. One JSON message per
+ * item (`quote-message.ts`), record batches compressed (lz4), produced by an idempotent producer
+ * (broker retries never duplicate a record).
+ *
+ * Consumption is our own fetch loop over the group's assignment rather than the client's stream,
+ * because exactly once needs three things the stream does not give: per-partition start offsets
+ * chosen at every assignment (the lake's txn version + 1, asked of `onAssigned`), per-partition
+ * pause, and knowing which partitions were revoked. Kafka's committed offsets are written after
+ * the lake commit and are only a hint for tools (lag in `kafka-consumer-groups`).
+ *
+ * A poison message (not JSON, unknown schema version, invalid fields) becomes a dead letter on the
+ * dead-letter topic with its reason, before the batch that skips it is delivered; its offset is
+ * still covered by the batch's `lastOffset`, so the partition keeps moving. Dead letters are at
+ * least once: a crash between the two can send one twice.
+ */
+import { randomUUID } from 'node:crypto'
+import { Admin, Consumer, Producer, type RecordsBatch } from '@platformatic/kafka'
+import type { Logger } from 'pino'
+import { CryptoVizError } from '../errors.ts'
+import type { DeadLetter } from '../model/dead-letter.ts'
+import type { Quote } from '../model/quote.ts'
+import {
+  partitionKey,
+  type BusConsumer,
+  type BusHealth,
+  type BusPartition,
+  type ConsumerHandlers,
+  type PartitionLag,
+  type QuoteBus,
+} from './bus.ts'
+import {
+  decodeDeadLetter,
+  decodeQuote,
+  encodeDeadLetter,
+  encodeQuote,
+  quoteKey,
+  type Decoded,
+} from './quote-message.ts'
+
+export interface KafkaBusOptions {
+  /** Bootstrap brokers, `host:port`. */
+  brokers: string[]
+  topicPrefix: string
+  /** Partitions and replication factor of topics this bus creates. */
+  partitions: number
+  replication: number
+  clientId?: string
+  logger: Logger
+  /** Most bytes fetched per partition per request; default 1 MiB. */
+  fetchMaxBytesPerPartition?: number
+}
+
+const IS_CONTROL_BATCH = 0b10_0000
+const OFFSET_OUT_OF_RANGE = 1
+const TOPIC_ALREADY_EXISTS = 36
+const PRODUCE_RETRIES = 120
+const PRODUCE_RETRY_DELAY_MS = 250
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+export class KafkaBus implements QuoteBus {
+  readonly kind = 'kafka'
+  readonly quotesTopic: string
+  readonly deadLettersTopic: string
+  private readonly options: KafkaBusOptions
+  private readonly clientId: string
+  private producer: Producer<string, Buffer, string, string> | undefined
+  private readonly readers = new Set<PartitionReader>()
+  private lastError: { message: string; at: string } | undefined
+  private closed = false
+
+  constructor(options: KafkaBusOptions) {
+    this.options = options
+    this.quotesTopic = `${options.topicPrefix}.quotes`
+    this.deadLettersTopic = `${options.topicPrefix}.dead-letters`
+    this.clientId = options.clientId ?? `cryptoviz-${randomUUID().slice(0, 8)}`
+  }
+
+  /** Creates the topics if missing. Throws BROKER_UNAVAILABLE when the broker cannot be reached. */
+  async start(): Promise<void> {
+    const admin = new Admin({ clientId: `${this.clientId}-admin`, bootstrapBrokers: this.options.brokers })
+    try {
+      const existing = new Set(await admin.listTopics())
+      const missing = [this.quotesTopic, this.deadLettersTopic].filter((t) => !existing.has(t))
+      for (const topic of missing) {
+        try {
+          await admin.createTopics({
+            topics: [topic],
+            partitions: this.options.partitions,
+            replicas: this.options.replication,
+          })
+          this.options.logger.info(
+            { topic, partitions: this.options.partitions, replication: this.options.replication },
+            'topic created',
+          )
+        } catch (e) {
+          if (!hasErrorCode(e, TOPIC_ALREADY_EXISTS)) throw e
+        }
+      }
+    } catch (e) {
+      throw new CryptoVizError(
+        'BROKER_UNAVAILABLE',
+        `cannot set up topics on ${this.options.brokers.join(',')}: ${errorMessage(e)}`,
+        { kind: 'external', canRetry: true, cause: e },
+      )
+    } finally {
+      await admin.close()
+    }
+  }
+
+  async publishQuotes(quotes: readonly Quote[]): Promise<void> {
+    if (quotes.length === 0) return
+    await this.send(quotes.map((q) => ({ topic: this.quotesTopic, key: quoteKey(q), value: encodeQuote(q) })))
+  }
+
+  async publishDeadLetters(deadLetters: readonly DeadLetter[]): Promise<void> {
+    if (deadLetters.length === 0) return
+    await this.send(
+      deadLetters.map((d) => ({ topic: this.deadLettersTopic, key: d.source, value: encodeDeadLetter(d) })),
+    )
+  }
+
+  /**
+   * Sends until the broker acknowledges (the caller waits: back-pressure). The client retries
+   * through a broker outage of up to ~`PRODUCE_RETRIES × PRODUCE_RETRY_DELAY_MS` with the same
+   * idempotent sequence numbers, so a retried batch is never written twice; only past that is
+   * the batch sent again as new records (logged: this one can duplicate).
+   */
+  private async send(messages: Array<{ topic: string; key: string; value: Buffer }>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.producer ??= new Producer({
+          clientId: `${this.clientId}-producer`,
+          bootstrapBrokers: this.options.brokers,
+          idempotent: true,
+          compression: 'lz4',
+          retries: PRODUCE_RETRIES,
+          retryDelay: PRODUCE_RETRY_DELAY_MS,
+          serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
+        })
+        await this.producer.send({ messages })
+        if (attempt > 1) this.options.logger.warn({ attempt }, 'produce recovered after re-sending')
+        this.lastError = undefined
+        return
+      } catch (e) {
+        if (this.closed) throw e
+        this.noteError('produce', e)
+        await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)))
+      }
+    }
+  }
+
+  async consume(group: string, handlers: ConsumerHandlers): Promise<BusConsumer> {
+    const reader = new PartitionReader({
+      bus: this,
+      brokers: this.options.brokers,
+      clientId: `${this.clientId}-${group}`,
+      group,
+      topics: [this.quotesTopic, this.deadLettersTopic],
+      handlers,
+      logger: this.options.logger,
+      maxBytesPerPartition: this.options.fetchMaxBytesPerPartition ?? 1_048_576,
+    })
+    this.readers.add(reader)
+    await reader.start()
+    return reader
+  }
+
+  async subscribeLive(onQuotes: (quotes: readonly Quote[]) => void): Promise<() => Promise<void>> {
+    const reader = new PartitionReader({
+      bus: this,
+      brokers: this.options.brokers,
+      clientId: `${this.clientId}-live`,
+      group: undefined,
+      topics: [this.quotesTopic],
+      handlers: {
+        onQuotes: (b) => onQuotes(b.items),
+        onDeadLetters: () => undefined,
+        onAssigned: async () => new Map(),
+        onRevoked: async () => undefined,
+      },
+      logger: this.options.logger,
+      maxBytesPerPartition: this.options.fetchMaxBytesPerPartition ?? 1_048_576,
+    })
+    this.readers.add(reader)
+    await reader.start()
+    return async () => {
+      this.readers.delete(reader)
+      await reader.close()
+    }
+  }
+
+  health(): BusHealth {
+    return this.lastError
+      ? {
+          status: 'degraded',
+          reason: `broker unreachable since ${this.lastError.at}: ${this.lastError.message}`,
+        }
+      : { status: 'ok' }
+  }
+
+  /** Records a broker failure for `/health`; cleared by the next success. */
+  noteError(what: string, e: unknown): void {
+    const message = `${what}: ${errorMessage(e)}`
+    if (this.lastError?.message !== message)
+      this.options.logger.warn({ err: e }, `broker ${what} failed; retrying`)
+    this.lastError = { message, at: this.lastError?.at ?? new Date().toISOString() }
+  }
+
+  noteOk(): void {
+    this.lastError = undefined
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all([...this.readers].map((r) => r.close()))
+    this.readers.clear()
+    await this.producer?.close().catch(() => undefined)
+  }
+
+  /** A dead letter for a message that did not decode: it keeps the raw bytes and the reason. */
+  poison(
+    topic: string,
+    partition: number,
+    offset: number,
+    value: Buffer | null,
+    d: Decoded<unknown>,
+  ): DeadLetter {
+    const reason = d.ok ? 'ok' : d.reason
+    const detail = d.ok ? '' : d.detail
+    return {
+      source: 'kafka',
+      reason,
+      detail: `${topic}[${partition}]@${offset}: ${detail}`,
+      raw: value === null ? null : value.toString('utf8'),
+      received_at: Date.now() * 1000,
+    }
+  }
+}
+
+const stringSerializer = (s: string | undefined): Buffer | undefined =>
+  s === undefined ? undefined : Buffer.from(s)
+
+interface ReaderOptions {
+  bus: KafkaBus
+  brokers: string[]
+  clientId: string
+  /** Undefined: no group, every partition from the end (live views). */
+  group: string | undefined
+  topics: string[]
+  handlers: ConsumerHandlers
+  logger: Logger
+  maxBytesPerPartition: number
+}
+
+interface Owned extends BusPartition {
+  position: bigint
+  paused: boolean
+  end: bigint
+}
+
+/** The fetch loop of one consumer (a group member, or a group-less live reader). */
+class PartitionReader implements BusConsumer {
+  private readonly o: ReaderOptions
+  private readonly consumer: Consumer
+  private readonly owned = new Map<string, Owned>()
+  private readonly pausedKeys = new Set<string>()
+  private running: Promise<void> | undefined
+  private closed = false
+  private pendingCommits = new Map<
+    string,
+    { topic: string; partition: number; offset: bigint; leaderEpoch: number }
+  >()
+
+  constructor(o: ReaderOptions) {
+    this.o = o
+    this.consumer = new Consumer({
+      clientId: o.clientId,
+      groupId: o.group ?? `cryptoviz-live-${randomUUID()}`,
+      bootstrapBrokers: o.brokers,
+      autocommit: false,
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 15_000,
+      heartbeatInterval: 1_000,
+      retryDelay: 250,
+    })
+  }
+
+  async start(): Promise<void> {
+    if (this.o.group !== undefined) {
+      for (const t of this.o.topics) this.consumer.topics.track(t)
+      await this.consumer.joinGroup({})
+    } else {
+      // Live: every partition, from the end, no group membership.
+      const metadata = await this.consumer.metadata({ topics: this.o.topics })
+      const ends = await this.consumer.listOffsets({ topics: this.o.topics })
+      for (const t of this.o.topics) {
+        const count = metadata.topics.get(t)?.partitionsCount ?? 0
+        for (let p = 0; p < count; p++) {
+          const end = ends.get(t)?.[p] ?? 0n
+          this.owned.set(partitionKey({ topic: t, partition: p }), {
+            topic: t,
+            partition: p,
+            position: end,
+            paused: false,
+            end,
+          })
+        }
+      }
+    }
+    this.running = this.loop()
+  }
+
+  pause(partitions: readonly BusPartition[]): void {
+    for (const p of partitions) this.pausedKeys.add(partitionKey(p))
+  }
+
+  resume(partitions: readonly BusPartition[]): void {
+    for (const p of partitions) this.pausedKeys.delete(partitionKey(p))
+  }
+
+  committed(offsets: ReadonlyArray<BusPartition & { offset: number }>): void {
+    if (this.o.group === undefined) return
+    for (const c of offsets) {
+      this.pendingCommits.set(partitionKey(c), {
+        topic: c.topic,
+        partition: c.partition,
+        offset: BigInt(c.offset),
+        leaderEpoch: -1,
+      })
+    }
+  }
+
+  assignment(): BusPartition[] {
+    return [...this.owned.values()].map((p) => ({ topic: p.topic, partition: p.partition }))
+  }
+
+  async lag(): Promise<PartitionLag[]> {
+    const owned = [...this.owned.values()]
+    if (owned.length === 0) return []
+    const ends = await this.consumer.listOffsets({ topics: [...new Set(owned.map((p) => p.topic))] })
+    return owned.map((p) => {
+      const end = ends.get(p.topic)?.[p.partition] ?? p.position
+      return {
+        topic: p.topic,
+        partition: p.partition,
+        position: Number(p.position),
+        end: Number(end),
+        lag: Math.max(0, Number(end - p.position)),
+        paused: this.pausedKeys.has(partitionKey(p)),
+      }
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.running?.catch(() => undefined)
+    await this.flushCommits()
+    const owned = this.assignment()
+    this.owned.clear()
+    if (this.o.group !== undefined && owned.length > 0) await this.o.handlers.onRevoked(owned)
+    await this.consumer.close(true).catch(() => undefined)
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = 100
+    while (!this.closed) {
+      try {
+        if (this.o.group !== undefined) await this.syncAssignment()
+        await this.flushCommits()
+        const active = [...this.owned.values()].filter((p) => !this.pausedKeys.has(partitionKey(p)))
+        if (active.length === 0) {
+          await sleep(50)
+          continue
+        }
+        await this.fetchOnce(active)
+        this.o.bus.noteOk()
+        backoff = 100
+      } catch (e) {
+        if (this.closed) return
+        this.o.bus.noteError('fetch', e)
+        await sleep(backoff)
+        backoff = Math.min(5_000, backoff * 2)
+      }
+    }
+  }
+
+  /** Diffs the group's assignment with what we own: revoked first, then the newly assigned. */
+  private async syncAssignment(): Promise<void> {
+    const assigned = new Map<string, BusPartition>()
+    for (const a of this.consumer.assignments ?? []) {
+      for (const partition of a.partitions)
+        assigned.set(partitionKey({ topic: a.topic, partition }), { topic: a.topic, partition })
+    }
+    const revoked = [...this.owned.values()].filter((p) => !assigned.has(partitionKey(p)))
+    if (revoked.length > 0) {
+      for (const p of revoked) {
+        this.owned.delete(partitionKey(p))
+        this.pendingCommits.delete(partitionKey(p))
+      }
+      await this.o.handlers.onRevoked(revoked.map((p) => ({ topic: p.topic, partition: p.partition })))
+    }
+    const added = [...assigned.entries()].filter(([k]) => !this.owned.has(k)).map(([, p]) => p)
+    if (added.length === 0) return
+    const starts = await this.o.handlers.onAssigned(added)
+    const earliest = await this.consumer.listOffsets({
+      topics: [...new Set(added.map((p) => p.topic))],
+      timestamp: -2n,
+    })
+    for (const p of added) {
+      const start = starts.get(partitionKey(p))
+      const floor = earliest.get(p.topic)?.[p.partition] ?? 0n
+      const position = start === undefined || BigInt(start) < floor ? floor : BigInt(start)
+      this.owned.set(partitionKey(p), { ...p, position, paused: false, end: position })
+    }
+  }
+
+  private async flushCommits(): Promise<void> {
+    if (this.pendingCommits.size === 0) return
+    const offsets = [...this.pendingCommits.values()].filter((c) => this.owned.has(partitionKey(c)))
+    this.pendingCommits.clear()
+    if (offsets.length === 0) return
+    // Only a hint (the lake's txns decide): a failure, e.g. during a rebalance, is not an error.
+    await this.consumer
+      .commit({ offsets })
+      .catch((e: unknown) => this.o.logger.debug({ err: e }, 'offset commit (hint) failed'))
+  }
+
+  private async fetchOnce(active: Owned[]): Promise<void> {
+    const metadata = await this.consumer.metadata({ topics: this.o.topics })
+    const byNode = new Map<number, Owned[]>()
+    for (const p of active) {
+      const leader = metadata.topics.get(p.topic)?.partitions[p.partition]?.leader ?? -1
+      const list = byNode.get(leader) ?? []
+      list.push(p)
+      byNode.set(leader, list)
+    }
+    const topicOfId = new Map([...metadata.topics].map(([name, t]) => [t.id, name]))
+    await Promise.all(
+      [...byNode].map(async ([node, parts]) => {
+        const requested = new Map(parts.map((p) => [partitionKey(p), p.position]))
+        const topics = new Map<
+          string,
+          {
+            topicId: string
+            partitions: Array<{
+              partition: number
+              fetchOffset: bigint
+              partitionMaxBytes: number
+              currentLeaderEpoch: number
+              lastFetchedEpoch: number
+            }>
+          }
+        >()
+        for (const p of parts) {
+          const topicId = metadata.topics.get(p.topic)!.id
+          const t = topics.get(topicId) ?? { topicId, partitions: [] }
+          t.partitions.push({
+            partition: p.partition,
+            fetchOffset: p.position,
+            partitionMaxBytes: this.o.maxBytesPerPartition,
+            currentLeaderEpoch: -1,
+            lastFetchedEpoch: -1,
+          })
+          topics.set(topicId, t)
+        }
+        const response = await this.consumer.fetch({
+          node,
+          topics: [...topics.values()],
+          maxWaitTime: 200,
+          minBytes: 1,
+          maxBytes: 16 * 1_048_576,
+        })
+        for (const t of response.responses) {
+          const topic = topicOfId.get(t.topicId)
+          if (topic === undefined) continue
+          for (const r of t.partitions) {
+            const key = partitionKey({ topic, partition: r.partitionIndex })
+            const owned = this.owned.get(key)
+            // Revoked or moved while the fetch was in flight: what it returned is not ours.
+            if (!owned || owned.position !== requested.get(key)) continue
+            owned.end = r.highWatermark
+            if (r.errorCode === OFFSET_OUT_OF_RANGE) {
+              owned.position = r.logStartOffset
+              this.o.logger.warn(
+                { partition: key, reset_to: String(r.logStartOffset) },
+                'offset out of range',
+              )
+              continue
+            }
+            if (r.errorCode !== 0) throw new Error(`fetch ${key}: Kafka error code ${r.errorCode}`)
+            if (r.records && r.records.length > 0) await this.deliver(owned, r.records)
+          }
+        }
+      }),
+    )
+  }
+
+  private async deliver(owned: Owned, batches: readonly RecordsBatch[]): Promise<void> {
+    const isDead = owned.topic === this.o.bus.deadLettersTopic
+    const quotes: Quote[] = []
+    const deadLetters: DeadLetter[] = []
+    const offsets: number[] = []
+    const poison: DeadLetter[] = []
+    let bytes = 0
+    let last = owned.position - 1n
+    for (const batch of batches) {
+      const batchLast = batch.firstOffset + BigInt(batch.lastOffsetDelta)
+      if (batchLast < owned.position) continue
+      if (batchLast > last) last = batchLast
+      if (batch.attributes & IS_CONTROL_BATCH) continue
+      for (const record of batch.records) {
+        const offset = batch.firstOffset + BigInt(record.offsetDelta)
+        if (offset < owned.position) continue
+        const decoded = isDead ? decodeDeadLetter(record.value) : decodeQuote(record.value)
+        if (!decoded.ok) {
+          poison.push(this.o.bus.poison(owned.topic, owned.partition, Number(offset), record.value, decoded))
+          continue
+        }
+        bytes += record.value?.length ?? 0
+        offsets.push(Number(offset))
+        if (isDead) deadLetters.push(decoded.value as DeadLetter)
+        else quotes.push(decoded.value as Quote)
+      }
+    }
+    if (last < owned.position) return
+    // The poison goes to the dead-letter topic before the batch that skips it is committed.
+    if (poison.length > 0 && !isDead) await this.o.bus.publishDeadLetters(poison)
+    if (poison.length > 0 && isDead) {
+      this.o.logger.error(
+        { partition: partitionKey(owned), count: poison.length },
+        'undecodable dead letters skipped',
+      )
+    }
+    const base = { topic: owned.topic, partition: owned.partition, offsets, lastOffset: Number(last), bytes }
+    if (isDead) this.o.handlers.onDeadLetters({ ...base, items: deadLetters })
+    else this.o.handlers.onQuotes({ ...base, items: quotes })
+    owned.position = last + 1n
+  }
+}
+
+function errorMessage(e: unknown): string {
+  if (e instanceof AggregateError && e.errors.length > 0) return errorMessage(e.errors[0])
+  return e instanceof Error ? e.message : String(e)
+}
+
+function hasErrorCode(e: unknown, code: number): boolean {
+  const seen = new Set<unknown>()
+  const visit = (x: unknown): boolean => {
+    if (x === null || typeof x !== 'object' || seen.has(x)) return false
+    seen.add(x)
+    const o = x as { errors?: unknown[]; response?: unknown; errorCode?: unknown; cause?: unknown }
+    if (o.errorCode === code) return true
+    if (JSON.stringify(o.response ?? null).includes(`"errorCode":${code}`)) return true
+    return (o.errors ?? []).some(visit) || visit(o.cause)
+  }
+  return visit(e)
+}

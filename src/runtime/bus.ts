@@ -1,0 +1,40 @@
+/**
+ * The bus a runtime uses: Kafka / Redpanda when `--broker` is set, else the in-process bus.
+ */
+import type { Logger } from 'pino'
+import type { QuoteBus } from '../bus/bus.ts'
+import { KafkaBus } from '../bus/kafka-bus.ts'
+import { MEMORY_DEAD_LETTERS_TOPIC, MEMORY_QUOTES_TOPIC, MemoryBus } from '../bus/memory-bus.ts'
+import type { Config } from '../config/config.ts'
+
+export interface OpenedBus {
+  bus: QuoteBus
+  topics: { quotes: string; deadLetters: string }
+}
+
+export async function openBus(config: Readonly<Config>, logger: Logger): Promise<OpenedBus> {
+  if (config.bus.broker === undefined) {
+    const bus = new MemoryBus({ onSubscriberError: (err) => logger.error({ err }, 'bus subscriber failed') })
+    return { bus, topics: { quotes: MEMORY_QUOTES_TOPIC, deadLetters: MEMORY_DEAD_LETTERS_TOPIC } }
+  }
+  const bus = new KafkaBus({
+    brokers: config.bus.broker.split(','),
+    topicPrefix: config.bus.topicPrefix,
+    partitions: config.bus.partitions,
+    replication: config.bus.replication,
+    logger: logger.child({ component: 'kafka' }),
+    fetchMaxBytesPerPartition: fetchSizeFor(config),
+  })
+  await bus.start()
+  return { bus, topics: { quotes: bus.quotesTopic, deadLetters: bus.deadLettersTopic } }
+}
+
+/**
+ * Bytes fetched per partition per request. One fetch can land after the buffer bound was crossed
+ * (all partitions at once, and batches arrive compressed, ~4× smaller than decoded), so the fetch
+ * size follows the bound: a processor never overshoots it by more than about a quarter.
+ */
+function fetchSizeFor(config: Readonly<Config>): number {
+  const perPartition = config.processor.maxBufferBytes / (4 * 4 * config.bus.partitions)
+  return Math.round(Math.min(1_048_576, Math.max(65_536, perPartition)))
+}

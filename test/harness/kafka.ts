@@ -1,0 +1,71 @@
+/**
+ * What Kafka tests share: the broker of the run (started by test/global-setup.ts), unique names
+ * per test (the broker is shared), a pipeline of one KafkaBus + processor into a warehouse, and
+ * reading a table's keys back to compare sets.
+ */
+import { randomUUID } from 'node:crypto'
+import { pino } from 'pino'
+import { KafkaBus } from '../../src/bus/kafka-bus.ts'
+import type { DeltaTable } from '../../src/lake/index.ts'
+import { readRows } from '../../src/lake/scan.ts'
+import type { Quote } from '../../src/model/quote.ts'
+import { MarketSimulator } from '../../src/sources/simulated.ts'
+
+export function kafkaBootstrap(): string {
+  const b = process.env['TEST_KAFKA_BOOTSTRAP']
+  if (!b) {
+    throw new Error(
+      'no test broker: run through `npm test`, or node --test --test-global-setup=test/global-setup.ts <file>',
+    )
+  }
+  return b
+}
+
+export const uniquePrefix = (): string => `t-${randomUUID().slice(0, 8)}`
+
+export const silentLogger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' })
+
+export function testBus(prefix: string, partitions = 6, fetchMaxBytesPerPartition?: number): KafkaBus {
+  return new KafkaBus({
+    brokers: [kafkaBootstrap()],
+    topicPrefix: prefix,
+    partitions,
+    replication: 1,
+    logger: silentLogger,
+    ...(fetchMaxBytesPerPartition !== undefined && { fetchMaxBytesPerPartition }),
+  })
+}
+
+export const quoteId = (q: Pick<Quote, 'source' | 'crypto' | 'ts'>): string =>
+  `${q.source}:${q.crypto}:${q.ts}`
+
+/** `ticks × assets` distinct simulated quotes, in ticks. */
+export function* simulatedTicks(assets: number, ticks: number, seed = 7): Generator<Quote[]> {
+  const start = Date.UTC(2024, 0, 1) * 1000
+  const sim = new MarketSimulator({ assets, seed, startTs: start })
+  for (let i = 0; i < ticks; i++) yield sim.tick(start + i * 1_000_000)
+}
+
+/** Every row's quote id, with the count of each (a duplicate shows as 2). */
+export async function tableKeys(table: DeltaTable): Promise<Map<string, number>> {
+  const snap = await table.snapshot()
+  const rows = await readRows(table.store, snap)
+  const out = new Map<string, number>()
+  for (const r of rows) {
+    const id = quoteId(r as unknown as Quote)
+    out.set(id, (out.get(id) ?? 0) + 1)
+  }
+  return out
+}
+
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 180_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
