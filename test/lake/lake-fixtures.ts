@@ -100,6 +100,9 @@ export class HookStore implements ObjectStore {
   list(prefix: string): Promise<ObjectMeta[]> {
     return this.inner.list(prefix)
   }
+  listFrom(prefix: string, startAfter?: string): AsyncIterable<ObjectMeta> {
+    return this.inner.listFrom(prefix, startAfter)
+  }
   delete(path: string): Promise<void> {
     return this.inner.delete(path)
   }
