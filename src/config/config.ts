@@ -13,7 +13,7 @@ export interface Config {
   port: number
   source: string
   simulator: { assets: number; seed: number; intervalMs: number }
-  processor: { flushIntervalMs: number; flushMaxRows: number }
+  processor: { flushIntervalMs: number; flushMaxRows: number; spoolDir?: string }
   lake: { compression: 'snappy' | 'zstd' }
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   sources: {
@@ -29,6 +29,14 @@ export interface Config {
     maxStreams: number
     sqlTimeoutMs: number
     bodyLimitBytes: number
+  }
+  storage: {
+    s3Endpoint?: string
+    s3ForcePathStyle: 'auto' | 'true' | 'false'
+    s3Region?: string
+    s3TimeoutMs: number
+    readCacheDir?: string
+    readCacheMb: number
   }
 }
 

@@ -5,7 +5,6 @@
  * Shutdown order matters for "no received quote is lost": stop the sources first (nothing new
  * arrives), then flush and commit the processor's buffer, then close the server and DuckDB.
  */
-import { resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { MemoryBus } from '../bus/memory-bus.ts'
 import type { Config } from '../config/config.ts'
@@ -16,9 +15,9 @@ import { buildApp } from '../server/app.ts'
 import { ServerMetrics } from '../server/metrics.ts'
 import type { ComponentStatus } from '../server/routes/ops.ts'
 import { Collector, createSources, type SourcesOptionsInput } from '../sources/index.ts'
-import { LocalStore } from '../storage/local-store.ts'
 import { LiveFeed } from '../stream/live-feed.ts'
 import { MicroBatchProcessor } from '../stream/processor.ts'
+import { openReadCache, openWarehouseStore } from './store.ts'
 import { openWarehouse } from './warehouse.ts'
 
 export interface RunningApp {
@@ -30,7 +29,7 @@ export interface RunningApp {
 
 export async function startEmbedded(config: Readonly<Config>, logger: Logger): Promise<RunningApp> {
   const started = Date.now()
-  const store = new LocalStore(resolve(config.warehouse))
+  const store = await openWarehouseStore(config, { write: true })
   const warehouse = await openWarehouse(store)
   // Scraped only once the server listens, when every component below exists.
   const metrics = new ServerMetrics({ stats: () => stats() })
@@ -86,6 +85,7 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     table: warehouse.quotes,
     store: warehouse.quotesStore,
     duckdb,
+    readCache: openReadCache(config),
     deadLetters: warehouse.deadLetters,
     // The hot tail: reads include quotes received but not committed yet.
     pending: () => processor.pending(),
