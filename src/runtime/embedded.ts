@@ -17,7 +17,8 @@ import type { ComponentStatus } from '../server/routes/ops.ts'
 import { Collector, createSources, type SourcesOptionsInput } from '../sources/index.ts'
 import { LiveFeed } from '../stream/live-feed.ts'
 import { MicroBatchProcessor } from '../stream/processor.ts'
-import { openReadCache, openWarehouseStore } from './store.ts'
+import { QuoteSpool } from '../stream/spool.ts'
+import { lakeHealth, openReadCache, openWarehouseStore, spoolRoot } from './store.ts'
 import { openWarehouse } from './warehouse.ts'
 
 export interface RunningApp {
@@ -41,6 +42,7 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     flushMaxRows: config.processor.flushMaxRows,
     compression: config.lake.compression,
     logger: logger.child({ component: 'processor' }),
+    spool: new QuoteSpool(spoolRoot(config)),
     onBatchCommitted: (batch) => metrics.observeFlush(batch.ms / 1000),
   })
   await processor.start()
@@ -106,7 +108,7 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     api: config.api,
     ops: {
       health: async () => ({
-        lake: { status: 'ok', warehouse: store.url, version: processor.stats().last_table_version },
+        lake: lakeHealth(store.url, processor.stats()),
         processor: {
           // Degraded while commits keep failing (quotes wait in memory), ok again once one lands.
           status: processor.stats().consecutive_flush_errors > 0 ? 'degraded' : 'ok',

@@ -42,3 +42,32 @@ export function openReadCache(config: Readonly<Config>): ReadCache | undefined {
   const dir = config.storage.readCacheDir ?? join(tmpdir(), 'cryptoviz-read-cache')
   return new ReadCache({ dir: resolve(dir), maxBytes: config.storage.readCacheMb * 1024 * 1024 })
 }
+
+/** Root folder of the processor's degraded-mode spool. */
+export function spoolRoot(config: Readonly<Config>): string {
+  return resolve(config.processor.spoolDir ?? join(tmpdir(), 'cryptoviz-spool'))
+}
+
+/**
+ * The lake's /health entry: degraded, with the reason, while commits keep failing (the store is
+ * unreachable or refusing writes) and quotes wait in memory or in the spool.
+ */
+export function lakeHealth(
+  url: string,
+  s: {
+    last_table_version: number | null
+    consecutive_flush_errors: number
+    last_flush_error: string | null
+    buffered: number
+    spooled: number
+  },
+): { status: 'ok' | 'degraded'; [key: string]: unknown } {
+  const base = { warehouse: url, version: s.last_table_version }
+  if (s.consecutive_flush_errors === 0) return { status: 'ok', ...base }
+  return {
+    status: 'degraded',
+    ...base,
+    reason: `commits to ${url} are failing (${s.consecutive_flush_errors} in a row): ${s.last_flush_error ?? 'unknown error'}`,
+    waiting: { memory: s.buffered, spool: s.spooled },
+  }
+}

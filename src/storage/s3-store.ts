@@ -71,6 +71,8 @@ export function createS3Client(o: S3ConnectionOptions): S3Client {
     requestHandler: {
       requestTimeout: o.requestTimeoutMs ?? S3_DEFAULTS.requestTimeoutMs,
       connectionTimeout: S3_DEFAULTS.connectionTimeoutMs,
+      // Without it the SDK only logs a warning and the request hangs on (e.g. a frozen server).
+      throwOnRequestTimeout: true,
     },
     // Checksums on every PUT cost a full extra pass and are not understood by every S3 clone.
     requestChecksumCalculation: 'WHEN_REQUIRED',

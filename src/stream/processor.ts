@@ -8,7 +8,11 @@
  *   is retried with the same version: if the failure happened after the commit landed, the retry
  *   is a no-op instead of a duplicate (exactly once).
  * - `stop()` flushes everything buffered before it resolves (graceful shutdown loses nothing).
- * - Quotes received but not yet committed are visible through `pending()` (the hot tail).
+ * - Quotes received but not yet committed are visible through `pending()` (the hot tail), except
+ *   those spilled to the spool during an outage.
+ * - Degraded mode (the store unreachable): batches stay pending and are retried every interval;
+ *   beyond `memoryBoundRows` the oldest wait in the `spool` on disk and are committed first once
+ *   the store is back (see spool.ts).
  */
 import type { Logger } from 'pino'
 import type { DeltaTable } from '../lake/index.ts'
@@ -16,6 +20,7 @@ import { deadLetterToRow } from '../model/dead-letter-table.ts'
 import type { Quote } from '../model/quote.ts'
 import { QUOTES_SORT_BY, quoteToRow } from '../model/quote-table.ts'
 import type { DeadLetter } from '../model/dead-letter.ts'
+import type { QuoteSpool } from './spool.ts'
 
 export interface ProcessorOptions {
   quotes: DeltaTable
@@ -26,6 +31,10 @@ export interface ProcessorOptions {
   flushMaxRows: number
   compression: 'snappy' | 'zstd'
   logger: Logger
+  /** Where quotes wait beyond `memoryBoundRows` while commits fail; without it all stay in memory. */
+  spool?: QuoteSpool
+  /** Quotes kept in memory while commits fail before the oldest go to the spool (default 4 × flushMaxRows). */
+  memoryBoundRows?: number
   /** Called after each committed batch, e.g. to feed a latency histogram. */
   onBatchCommitted?: (batch: {
     version: number
@@ -50,6 +59,8 @@ export interface ProcessorStats {
   consecutive_flush_errors: number
   last_flush_error: string | null
   buffered: number
+  /** Quotes waiting in the on-disk spool (degraded mode). */
+  spooled: number
 }
 
 interface Batch {
@@ -81,7 +92,10 @@ export class MicroBatchProcessor {
     consecutive_flush_errors: 0,
     last_flush_error: null,
     buffered: 0,
+    spooled: 0,
   }
+  /** Spills in progress, serialised so spool files keep arrival order. */
+  private spilling: Promise<void> = Promise.resolve()
 
   constructor(options: ProcessorOptions) {
     this.options = options
@@ -99,10 +113,28 @@ export class MicroBatchProcessor {
   accept(quotes: readonly Quote[]): void {
     for (const q of quotes) this.buffer.push(q)
     this.counters.records_received += quotes.length
+    this.spillIfDegraded()
     if (this.buffer.length >= this.options.flushMaxRows && !this.sizeFlushQueued) {
       this.sizeFlushQueued = true
       void this.flush().finally(() => (this.sizeFlushQueued = false))
     }
+  }
+
+  /** While commits fail, moves the oldest buffered quotes beyond the memory bound to the spool. */
+  private spillIfDegraded(): void {
+    const spool = this.options.spool
+    const bound = this.options.memoryBoundRows ?? 4 * this.options.flushMaxRows
+    // Whole batches only: a spool file is committed as one batch once the store is back.
+    if (!spool || this.counters.consecutive_flush_errors === 0) return
+    if (this.buffer.length < bound + this.options.flushMaxRows) return
+    const chunk = this.buffer.splice(0, this.options.flushMaxRows)
+    this.spilling = this.spilling.then(() =>
+      spool.spill(chunk).catch((err: unknown) => {
+        // The disk failed too: keep the quotes in memory rather than lose them.
+        this.buffer.unshift(...chunk)
+        this.options.logger.error({ err }, 'spooling to disk failed; quotes stay in memory')
+      }),
+    )
   }
 
   acceptDeadLetters(deadLetters: readonly DeadLetter[]): void {
@@ -116,7 +148,11 @@ export class MicroBatchProcessor {
   }
 
   stats(): ProcessorStats {
-    return { ...this.counters, buffered: this.buffer.length + (this.inFlight?.quotes.length ?? 0) }
+    return {
+      ...this.counters,
+      buffered: this.buffer.length + (this.inFlight?.quotes.length ?? 0),
+      spooled: this.options.spool?.rows ?? 0,
+    }
   }
 
   /** Commits what is buffered; concurrent calls queue behind the running flush. */
@@ -132,14 +168,23 @@ export class MicroBatchProcessor {
       // wait for the next flush, so batches stay large under load instead of shrinking to one
       // commit per arrival.
       let remaining = this.buffer.length
-      while (this.inFlight !== undefined || remaining > 0) {
-        if (this.inFlight === undefined) {
+      // Spooled quotes are older than the buffer's: they go first, one spool file per batch.
+      await this.spilling
+      while (this.inFlight !== undefined || remaining > 0 || (this.options.spool?.rows ?? 0) > 0) {
+        const spooled = this.inFlight === undefined ? await this.options.spool?.takeOldest() : undefined
+        if (spooled !== undefined) this.inFlight = { version: this.nextVersion++, quotes: spooled }
+        else if (this.inFlight === undefined) {
+          // Quotes may have left the buffer for the spool meanwhile.
+          remaining = Math.min(remaining, this.buffer.length)
+          if (remaining === 0) break
           const quotes = this.buffer.splice(0, Math.min(remaining, this.options.flushMaxRows))
           remaining -= quotes.length
           this.inFlight = { version: this.nextVersion++, quotes }
         }
         await this.commit(this.inFlight)
         this.inFlight = undefined
+        // The store answers again: stop spilling while the backlog drains.
+        this.counters.consecutive_flush_errors = 0
       }
       this.counters.consecutive_flush_errors = 0
     } catch (e) {
@@ -210,6 +255,8 @@ export class MicroBatchProcessor {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
     await this.flush()
-    if (this.buffer.length > 0 || this.inFlight !== undefined) await this.flush()
+    if (this.buffer.length > 0 || this.inFlight !== undefined || (this.options.spool?.rows ?? 0) > 0)
+      await this.flush()
+    await this.options.spool?.close()
   }
 }

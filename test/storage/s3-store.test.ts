@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { createServer, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { isCryptoVizError } from '../../src/errors.ts'
 import { DeltaTable } from '../../src/lake/index.ts'
@@ -84,4 +85,25 @@ test('large objects go up in parts; a conditional multipart upload on an existin
   assert.equal(await store.putIfAbsent('big/b.parquet', body), 'created')
   assert.equal(await store.putIfAbsent('big/b.parquet', randomBytes(6 * 1024 * 1024)), 'exists')
   assert.ok(Buffer.from(await store.get('big/b.parquet')).equals(body))
+})
+
+test('a request to a server that never answers fails with a retryable STORAGE_IO after the timeout', async (t) => {
+  // Accepts connections and says nothing, like a frozen server.
+  const sockets: Socket[] = []
+  const silent = createServer((socket) => void sockets.push(socket))
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  t.after(() => {
+    for (const socket of sockets) socket.destroy()
+    silent.close()
+  })
+  const port = (silent.address() as { port: number }).port
+  const store = new S3Store({
+    client: motoClient(`http://127.0.0.1:${port}`, { requestTimeoutMs: 300, maxAttempts: 2 }),
+    bucket: 'silent',
+  })
+  const started = Date.now()
+  const err = await store.get('x').catch((e: unknown) => e)
+  assert.ok(isCryptoVizError(err, 'STORAGE_IO') && err.canRetry, String(err))
+  assert.match((err as Error).message, /TimeoutError/)
+  assert.ok(Date.now() - started < 10_000)
 })
