@@ -128,7 +128,8 @@ const statusOf = (e: unknown): number | undefined => (e as SdkError).$metadata?.
 const nameOf = (e: unknown): string => (e as SdkError).name ?? (e as SdkError).Code ?? 'Error'
 
 const isMissing = (e: unknown): boolean =>
-  statusOf(e) === 404 || nameOf(e) === 'NoSuchKey' || nameOf(e) === 'NotFound'
+  nameOf(e) !== 'NoSuchBucket' &&
+  (statusOf(e) === 404 || nameOf(e) === 'NoSuchKey' || nameOf(e) === 'NotFound')
 const isPreconditionFailed = (e: unknown): boolean =>
   statusOf(e) === 412 || nameOf(e) === 'PreconditionFailed'
 const isConditionalConflict = (e: unknown): boolean =>
@@ -341,6 +342,13 @@ export class S3Store implements ObjectStore {
       })
     }
     const status = statusOf(e)
+    if (nameOf(e) === 'NoSuchBucket') {
+      return new CryptoVizError('STORAGE_IO', `the bucket of ${this.url} does not exist: create it first`, {
+        cause: e,
+        kind: 'user',
+        details: { status, name: nameOf(e) },
+      })
+    }
     return new CryptoVizError(
       'STORAGE_IO',
       `storage error at ${where}: ${nameOf(e)}${status === undefined ? '' : ` (HTTP ${status})`}: ${(e as SdkError).message ?? ''}`,

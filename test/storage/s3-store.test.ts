@@ -107,3 +107,10 @@ test('a request to a server that never answers fails with a retryable STORAGE_IO
   assert.match((err as Error).message, /TimeoutError/)
   assert.ok(Date.now() - started < 10_000)
 })
+
+test('a missing bucket is reported as such, not as a missing object', async () => {
+  const store = new S3Store({ client: motoClient(), bucket: 'no-such-bucket-here' })
+  const err = await store.get('x').catch((e: unknown) => e)
+  assert.ok(isCryptoVizError(err, 'STORAGE_IO'), String(err))
+  assert.match((err as Error).message, /the bucket of s3:\/\/no-such-bucket-here does not exist/)
+})
