@@ -11,6 +11,8 @@ export interface StoreRequest {
   op: StoreOperation
   /** Path from the root of the outermost counting store (child prefixes included). */
   path: string
+  /** For listings: the key the listing started after, if any (relative like `path`). */
+  startAfter?: string
 }
 
 export class CountingStore implements ObjectStore {
@@ -26,8 +28,12 @@ export class CountingStore implements ObjectStore {
     this.prefix = prefix
   }
 
-  private note(op: StoreOperation, path: string): void {
-    this.requests.push({ op, path: this.prefix + path })
+  private note(op: StoreOperation, path: string, startAfter?: string): void {
+    this.requests.push({
+      op,
+      path: this.prefix + path,
+      ...(startAfter === undefined ? {} : { startAfter: this.prefix + startAfter }),
+    })
   }
 
   /** Requests by operation. */
@@ -62,7 +68,7 @@ export class CountingStore implements ObjectStore {
     return this.inner.list(prefix)
   }
   listFrom(prefix: string, startAfter?: string): AsyncIterable<ObjectMeta> {
-    this.note('list', prefix)
+    this.note('list', prefix, startAfter)
     return this.inner.listFrom(prefix, startAfter)
   }
   delete(path: string): Promise<void> {
