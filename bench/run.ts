@@ -109,6 +109,8 @@ async function runSection(name: SectionName, ctx: BenchContext): Promise<Section
       return (await import('./memory.ts')).memorySection(ctx)
     case 'scaling':
       return (await import('./scaling.ts')).scalingSection(ctx)
+    case 'objectstore':
+      return (await import('./object-store.ts')).objectStoreSection(ctx)
   }
 }
 

@@ -4,12 +4,17 @@
  */
 import { ensureChromium } from '../test/harness/chromium.ts'
 import { ensureKafkaJars, kafkaLibs } from '../test/harness/kafka-server.ts'
+import { ensureMotoEnv, MOTO_VENV } from '../test/harness/moto-server.ts'
 import { ensurePythonEnv, PYTHON_REQUIREMENTS, VENV_DIR } from '../test/harness/python.ts'
 
 try {
   const venv = await ensurePythonEnv()
   process.stdout.write(
     `delta-rs venv ${venv.created ? 'created' : 'reused'} at ${VENV_DIR} (${PYTHON_REQUIREMENTS.join(', ')}) in ${venv.seconds}s\n`,
+  )
+  const moto = await ensureMotoEnv()
+  process.stdout.write(
+    `moto venv ${moto.created ? 'created' : 'reused'} at ${MOTO_VENV.dir} (${MOTO_VENV.requirements.join(', ')}) in ${moto.seconds}s\n`,
   )
   const browser = await ensureChromium()
   process.stdout.write(

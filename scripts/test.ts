@@ -28,5 +28,7 @@ run('node --test', process.execPath, [
   // One real Kafka broker for the whole run (test/global-setup.ts).
   '--test-global-setup=test/global-setup.ts',
   '--test-timeout=600000',
+  // One moto S3 server for the run (TEST_S3_ENDPOINT), stopped even when tests fail.
+  '--test-global-setup=test/global-setup.ts',
   ...(only.length > 0 ? only : ['test/**/*.test.ts']),
 ])

@@ -2,11 +2,10 @@
  * `cryptoviz backfill`: CoinGecko history into the quotes table through the same lake writer,
  * idempotent and resumable (each window is one commit with its txn version), with progress.
  */
-import { resolve } from 'node:path'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.ts'
 import { backfill, CoinGeckoClient } from '../sources/index.ts'
-import { LocalStore } from '../storage/local-store.ts'
+import { openWarehouseStore } from '../runtime/store.ts'
 import { quotesTableSink } from '../runtime/lake-sink.ts'
 import { openWarehouse } from '../runtime/warehouse.ts'
 import { progress } from './progress.ts'
@@ -23,7 +22,7 @@ export async function runBackfill(
   o: BackfillCommand,
   logger: Logger,
 ): Promise<boolean> {
-  const warehouse = await openWarehouse(new LocalStore(resolve(config.warehouse)))
+  const warehouse = await openWarehouse(await openWarehouseStore(config, { write: true }))
   const client = new CoinGeckoClient({ ...config.sources.coingecko })
   const to = o.end ?? Date.now()
   let bar: ReturnType<typeof progress> | undefined

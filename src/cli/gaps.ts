@@ -2,13 +2,12 @@
  * `cryptoviz gaps`: per (source, crypto), the intervals with no quotes longer than `factor` ×
  * the polling interval, read from the lake (only the `ts` column of the pruned files).
  */
-import { resolve } from 'node:path'
 import type { Config } from '../config/config.ts'
 import { dataFilePath } from '../lake/index.ts'
 import { isoFromMicros } from '../micros.ts'
 import { DuckDb, sqlString } from '../query/duckdb.ts'
 import { findGaps, type Gap, type TimestampSeries } from '../sources/index.ts'
-import { LocalStore } from '../storage/local-store.ts'
+import { openWarehouseStore } from '../runtime/store.ts'
 import { openWarehouseForReading } from '../runtime/warehouse.ts'
 
 export interface GapsCommand {
@@ -22,7 +21,7 @@ export interface GapsCommand {
 }
 
 export async function runGaps(config: Readonly<Config>, o: GapsCommand): Promise<Gap[]> {
-  const warehouse = await openWarehouseForReading(new LocalStore(resolve(config.warehouse)))
+  const warehouse = await openWarehouseForReading(await openWarehouseStore(config, { write: false }))
   const snapshot = await warehouse.quotes.snapshot()
   const files = snapshot.filesFor({
     partitions: {

@@ -3,7 +3,6 @@
  * The `cryptoviz` command. This is the only module that reads `process.env`: it turns flags,
  * environment and config file into one validated `Config` and hands it down.
  */
-import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { pino, type Logger } from 'pino'
 import { loadConfig, redactedConfig, settingsMarkdown, type Config } from '../config/config.ts'
@@ -80,12 +79,12 @@ async function generate(argv: string[]): Promise<void> {
   const step = o.interval * 1_000_000
   const end = o.end ?? Math.floor((Date.now() * 1000) / step) * step
   const logger = stderrLogger(config.logLevel)
-  const [{ openWarehouse }, { LocalStore }, { generateHistory }] = await Promise.all([
+  const [{ openWarehouse }, { openWarehouseStore }, { generateHistory }] = await Promise.all([
     import('../runtime/warehouse.ts'),
-    import('../storage/local-store.ts'),
+    import('../runtime/store.ts'),
     import('./generate.ts'),
   ])
-  const warehouse = await openWarehouse(new LocalStore(resolve(config.warehouse)))
+  const warehouse = await openWarehouse(await openWarehouseStore(config, { write: true }))
   const total = Math.ceil((o.days * 86_400) / o.interval) * o.assets
   const bar = progress('generate', total)
   const started = performance.now()
@@ -133,19 +132,28 @@ async function query(argv: string[]): Promise<void> {
     }),
     values,
   )
-  const [{ openWarehouseForReading }, { LocalStore }, { DuckDb }, { QueryEngine }, { writeRows }] =
-    await Promise.all([
-      import('../runtime/warehouse.ts'),
-      import('../storage/local-store.ts'),
-      import('../query/duckdb.ts'),
-      import('../query/engine.ts'),
-      import('./output.ts'),
-    ])
-  const store = new LocalStore(resolve(config.warehouse))
+  const [
+    { openWarehouseForReading },
+    { openReadCache, openWarehouseStore },
+    { DuckDb },
+    { QueryEngine },
+    { writeRows },
+  ] = await Promise.all([
+    import('../runtime/warehouse.ts'),
+    import('../runtime/store.ts'),
+    import('../query/duckdb.ts'),
+    import('../query/engine.ts'),
+    import('./output.ts'),
+  ])
+  const store = await openWarehouseStore(config, { write: false })
   const warehouse = await openWarehouseForReading(store)
   const duckdb = await DuckDb.open()
   try {
-    const engine = new QueryEngine({ table: warehouse.quotes, duckdb })
+    const engine = new QueryEngine({
+      table: warehouse.quotes,
+      duckdb,
+      readCache: openReadCache(config),
+    })
     const result = await engine.readRange({
       crypto: q.crypto,
       ...(q.start !== undefined && { start: q.start }),
@@ -166,13 +174,14 @@ async function query(argv: string[]): Promise<void> {
 async function check(argv: string[]): Promise<void> {
   const { values } = parse(argv, { json: { type: 'boolean' } })
   const config = configFrom(values)
-  const [{ checkTable }, { LocalStore }, { QUOTES_TABLE }, { DEAD_LETTERS_TABLE }] = await Promise.all([
-    import('../lake/index.ts'),
-    import('../storage/local-store.ts'),
-    import('../model/quote-table.ts'),
-    import('../model/dead-letter-table.ts'),
-  ])
-  const store = new LocalStore(resolve(config.warehouse))
+  const [{ checkTable }, { openWarehouseStore }, { QUOTES_TABLE }, { DEAD_LETTERS_TABLE }] =
+    await Promise.all([
+      import('../lake/index.ts'),
+      import('../runtime/store.ts'),
+      import('../model/quote-table.ts'),
+      import('../model/dead-letter-table.ts'),
+    ])
+  const store = await openWarehouseStore(config, { write: false })
   let healthy = true
   const reports: Record<string, unknown> = {}
   for (const table of [QUOTES_TABLE, DEAD_LETTERS_TABLE]) {

@@ -28,7 +28,8 @@ export const SETTINGS = [
     flag: 'warehouse',
     schema: z.string().min(1),
     default: './warehouse',
-    description: 'Warehouse folder holding the Delta tables (quotes, dead_letters).',
+    description:
+      'Warehouse holding the Delta tables (quotes, dead_letters): a folder, `file:///path` or `s3://bucket/prefix`.',
   },
   {
     key: 'host',
@@ -341,4 +342,68 @@ export const SETTINGS = [
       'File where a collector keeps what must survive restarts (the CoinMarketCap credits spent today).',
   },
   // ── end of distributed mode ──
+  // --- object storage (S3 / MinIO / R2) and the query engine's read cache ---
+  {
+    key: 'storage.s3Endpoint',
+    env: 'CRYPTOVIZ_S3_ENDPOINT',
+    flag: 's3-endpoint',
+    schema: z.url().optional(),
+    default: undefined,
+    description:
+      'S3 endpoint for `s3://` warehouses (MinIO, R2, Ceph); unset: the AWS chain (`AWS_ENDPOINT_URL_S3`, else AWS).',
+  },
+  {
+    key: 'storage.s3ForcePathStyle',
+    env: 'CRYPTOVIZ_S3_FORCE_PATH_STYLE',
+    flag: 's3-force-path-style',
+    schema: z.enum(['auto', 'true', 'false']),
+    default: 'auto',
+    description:
+      'Path-style S3 addressing (`endpoint/bucket/key`, needed by MinIO); `auto`: on when an endpoint is set.',
+  },
+  {
+    key: 'storage.s3Region',
+    env: 'CRYPTOVIZ_S3_REGION',
+    flag: 's3-region',
+    schema: z.string().min(1).optional(),
+    default: undefined,
+    description:
+      'S3 region; unset: the AWS chain (`AWS_REGION`, profile), or us-east-1 with a custom endpoint.',
+  },
+  {
+    key: 'storage.s3TimeoutMs',
+    env: 'CRYPTOVIZ_S3_TIMEOUT_MS',
+    flag: 's3-timeout-ms',
+    schema: positiveInt.max(600_000),
+    default: 10_000,
+    description:
+      'Time limit of one S3 request (socket inactivity), in milliseconds; failed requests are retried.',
+  },
+  {
+    key: 'storage.readCacheDir',
+    env: 'CRYPTOVIZ_READ_CACHE_DIR',
+    flag: 'read-cache-dir',
+    schema: z.string().min(1).optional(),
+    default: undefined,
+    description:
+      'Folder of the on-disk cache of remote data files read by queries; unset: `cryptoviz-read-cache` in the OS temp folder.',
+  },
+  {
+    key: 'storage.readCacheMb',
+    env: 'CRYPTOVIZ_READ_CACHE_MB',
+    flag: 'read-cache-mb',
+    schema: positiveInt.max(10_000_000),
+    default: 2_048,
+    description: 'Size bound of the read cache in MiB (least recently used files are evicted).',
+  },
+  {
+    key: 'processor.spoolDir',
+    env: 'CRYPTOVIZ_SPOOL_DIR',
+    flag: 'spool-dir',
+    schema: z.string().min(1).optional(),
+    default: undefined,
+    description:
+      'Folder where batches wait on disk while the warehouse is unreachable (beyond the in-memory bound); unset: `cryptoviz-spool` in the OS temp folder.',
+  },
+  // --- end of object storage settings ---
 ] as const satisfies readonly Setting[]

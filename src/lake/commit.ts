@@ -18,7 +18,7 @@ import { encodeCommit } from './commit-file.ts'
 import { findConflict, type Conflict, type TransactionFootprint } from './conflicts.ts'
 import { commitPath } from './log-paths.ts'
 import { readCommit } from './log-replay.ts'
-import { inCommitTimestamp, StateBuilder, type TableState } from './table-state.ts'
+import { commitTimestamp, StateBuilder, type TableState } from './table-state.ts'
 
 export interface CommitRequest {
   store: ObjectStore
@@ -54,9 +54,8 @@ export async function commitWithRetries(req: CommitRequest): Promise<CommitOutco
     const actions = ordered(commitInfo, req.actions)
     const path = commitPath(version)
     if ((await store.putIfAbsent(path, encodeCommit(actions))) === 'created') {
-      const meta = await store.head(path)
       const b = StateBuilder.from(state)
-      b.applyCommit(actions, version, inCommitTimestamp(actions) ?? meta?.modified ?? commitInfo.timestamp!)
+      b.applyCommit(actions, version, commitTimestamp(actions) ?? commitInfo.timestamp!)
       return { status: 'committed', version, attempts: attempt, state: b.finish() }
     }
     // Lost the race: bring the state up to date with every winner, checking each for conflicts.
@@ -70,8 +69,7 @@ export async function commitWithRetries(req: CommitRequest): Promise<CommitOutco
         throw e
       }
       const conflict = findConflict(footprint, winner, version)
-      const meta = await store.head(commitPath(version))
-      b.applyCommit(winner, version, inCommitTimestamp(winner) ?? meta?.modified ?? req.now())
+      b.applyCommit(winner, version, commitTimestamp(winner) ?? req.now())
       if (conflict)
         return { status: 'conflict', conflict, winningVersion: version, attempts: attempt, state: b.finish() }
       version++

@@ -23,14 +23,14 @@ import { commitWithRetries, type CommitOutcome } from './commit.ts'
 import type { Row } from './data-files.ts'
 import { readHistory, type HistoryEntry } from './history.ts'
 import { commitPath } from './log-paths.ts'
-import { loadState, mapLimit, readCommit, updateState } from './log-replay.ts'
+import { loadLatestState, loadState, mapLimit, readCommit, updateState } from './log-replay.ts'
 import { adjustedCommitTimes, listLog } from './log-segment.ts'
 import { runPostCommitHooks } from './post-commit.ts'
 import type { StructType } from './schema.ts'
 import { schemaToString, typeName } from './schema-json.ts'
 import { Snapshot } from './snapshot.ts'
 import { READER_VERSION, WRITER_VERSION } from './table-features.ts'
-import { inCommitTimestamp, StateBuilder, type TableState } from './table-state.ts'
+import { commitTimestamp, StateBuilder, type TableState } from './table-state.ts'
 import {
   commitDefaults,
   prepareCommit,
@@ -150,9 +150,8 @@ export class DeltaTable {
     const actions: Action[] = [{ commitInfo }, { protocol }, { metaData: metadata }]
     const path = commitPath(0)
     if ((await this.store.putIfAbsent(path, encodeCommit(actions))) === 'exists') return 'exists'
-    const meta = await this.store.head(path)
     const b = StateBuilder.empty()
-    b.applyCommit(actions, 0, meta?.modified ?? now)
+    b.applyCommit(actions, 0, now)
     this.remember(new Snapshot(b.finish(), o.schema))
     return 'created'
   }
@@ -178,9 +177,7 @@ export class DeltaTable {
 
   private async refresh(): Promise<Snapshot> {
     const prev = this.latest
-    const state = prev
-      ? await updateState(this.store, prev.state)
-      : await loadState(this.store, await listLog(this.store))
+    const state = prev ? await updateState(this.store, prev.state) : await loadLatestState(this.store)
     if (prev && state === prev.state) return prev
     const schema = prev && prev.metadata === state.metadata ? prev.schema : undefined
     return this.remember(new Snapshot(state, schema))
@@ -194,14 +191,12 @@ export class DeltaTable {
   private async snapshotAsOf(timestamp: number): Promise<Snapshot> {
     const listing = await listLog(this.store)
     const latest = await this.refresh()
-    let raw = new Map<number, number>()
-    if (latest.properties.inCommitTimestamps) {
-      const versions = [...listing.commits.keys()]
-      const times = await mapLimit(versions, 16, async (v) =>
-        inCommitTimestamp(await readCommit(this.store, v)),
-      )
-      raw = new Map(versions.flatMap((v, i) => (times[i] === undefined ? [] : [[v, times[i]]])))
-    }
+    // Commit times come from the commits themselves (see commitTimestamp), as replay uses them.
+    const versions = [...listing.commits.keys()]
+    const recorded = await mapLimit(versions, 16, async (v) =>
+      commitTimestamp(await readCommit(this.store, v)),
+    )
+    const raw = new Map(versions.flatMap((v, i) => (recorded[i] === undefined ? [] : [[v, recorded[i]]])))
     const times = adjustedCommitTimes(listing, (c) => raw.get(c.version) ?? c.modified)
     let pick: number | undefined
     for (const t of times) if (t.timestamp <= timestamp) pick = t.version

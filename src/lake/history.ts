@@ -9,7 +9,7 @@ import { fileStats, parseStats } from './file-stats.ts'
 import { decodeCommit } from './commit-file.ts'
 import { adjustedCommitTimes, listLog } from './log-segment.ts'
 import { mapLimit } from './log-replay.ts'
-import { inCommitTimestamp } from './table-state.ts'
+import { commitTimestamp } from './table-state.ts'
 
 export interface HistoryEntry {
   version: number
@@ -40,7 +40,7 @@ export async function readHistory(store: ObjectStore, o: { limit?: number } = {}
   const times = new Map(
     adjustedCommitTimes(listing, (c) => {
       const actions = decoded.get(c.version)
-      return (actions && inCommitTimestamp(actions)) ?? c.modified
+      return (actions && commitTimestamp(actions)) ?? c.modified
     }).map((t) => [t.version, t.timestamp]),
   )
   return wanted.map((version) => entry(version, times.get(version)!, decoded.get(version)!))

@@ -13,6 +13,9 @@ const pad = (n: number, width: number): string => String(n).padStart(width, '0')
 
 export const commitPath = (version: number): string => `${LOG_DIR}/${pad(version, 20)}.json`
 
+/** The common start of every log file of `version` (sorts before all of them). */
+export const logFilePrefix = (version: number): string => `${LOG_DIR}/${pad(version, 20)}`
+
 export const checkpointPath = (version: number): string => `${LOG_DIR}/${pad(version, 20)}.checkpoint.parquet`
 
 export const checkpointPartPath = (version: number, part: number, parts: number): string =>

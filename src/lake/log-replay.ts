@@ -11,12 +11,12 @@
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
 import type { ObjectStore } from '../storage/object-store.ts'
 import type { Action } from './actions.ts'
-import { readCheckpoint } from './checkpoint.ts'
+import { readCheckpoint, readLastCheckpoint } from './checkpoint.ts'
 import { decodeCommit } from './commit-file.ts'
-import { commitPath, LOG_DIR } from './log-paths.ts'
+import { commitPath } from './log-paths.ts'
 import { adjustedCommitTimes, listLog, segmentFor, type CommitFile, type LogListing } from './log-segment.ts'
 import { assertReadable } from './table-features.ts'
-import { inCommitTimestamp, StateBuilder, type TableState } from './table-state.ts'
+import { commitTimestamp, StateBuilder, type TableState } from './table-state.ts'
 
 /** Reads at once when fetching many commit files. */
 const READ_CONCURRENCY = 16
@@ -86,7 +86,7 @@ async function applyCommits(
       actions: await readCommitFile(store, c),
     }))
     for (const { file, actions } of decoded) {
-      builder.applyCommit(actions, file.version, inCommitTimestamp(actions) ?? file.modified)
+      builder.applyCommit(actions, file.version, commitTimestamp(actions) ?? file.modified)
     }
   }
 }
@@ -110,16 +110,9 @@ async function readCommitFile(store: ObjectStore, c: CommitFile): Promise<Action
  * newer commits are read. Returns `prev` itself when nothing changed.
  */
 export async function updateState(store: ObjectStore, prev: TableState): Promise<TableState> {
-  const next = prev.version + 1
-  // Listing only the "decade" of file names that share the next version's prefix keeps the
-  // common case (zero or a few new commits) to one small listing.
-  const decade = String(next).padStart(20, '0').slice(0, 19)
-  let listing = await listLog(store, `${LOG_DIR}/${decade}`)
-  if (!listing.commits.has(next)) return prev
-  // The decade is complete, so later decades may hold commits too.
-  if (listing.commits.has(Number(`${decade}9`))) listing = await listLog(store)
+  const listing = await listLog(store, { from: prev.version + 1 })
   const commits: CommitFile[] = []
-  for (let v = next; v <= listing.latest; v++) {
+  for (let v = prev.version + 1; v <= listing.latest; v++) {
     const c = listing.commits.get(v)
     // A hole after `prev`: let a full load decide between a cleaned-up log and a damaged one.
     if (!c) return loadState(store, await listLog(store))
@@ -131,4 +124,25 @@ export async function updateState(store: ObjectStore, prev: TableState): Promise
   const state = builder.finish()
   assertReadable(state.protocol)
   return state
+}
+
+/**
+ * The latest state, listing the log only from the checkpoint `_last_checkpoint` names (one
+ * ranged listing instead of the whole log). The hint is only trusted as far as the listing
+ * confirms it: a missing, stale or unreadable checkpoint falls back to listing the whole log.
+ */
+export async function loadLatestState(store: ObjectStore): Promise<TableState> {
+  const hint = await readLastCheckpoint(store)
+  if (hint !== undefined && hint.version > 0) {
+    const listing = await listLog(store, { from: hint.version })
+    if (listing.checkpoints.some((c) => c.version === hint.version)) {
+      try {
+        return await loadState(store, listing)
+      } catch (e) {
+        if (isCryptoVizError(e, 'DELTA_UNSUPPORTED_FEATURE')) throw e
+        // An unreadable checkpoint needs older log files: fall through to the full listing.
+      }
+    }
+  }
+  return loadState(store, await listLog(store))
 }

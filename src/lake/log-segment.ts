@@ -11,7 +11,7 @@
  */
 import { CryptoVizError } from '../errors.ts'
 import type { ObjectStore } from '../storage/object-store.ts'
-import { LOG_DIR, parseLogFile, type LogFile } from './log-paths.ts'
+import { LOG_DIR, logFilePrefix, parseLogFile, type LogFile } from './log-paths.ts'
 
 export type CommitFile = Extract<LogFile, { kind: 'commit' }>
 
@@ -38,11 +38,18 @@ export interface LogSegment {
   commits: CommitFile[]
 }
 
-export async function listLog(store: ObjectStore, prefix = `${LOG_DIR}/`): Promise<LogListing> {
+/**
+ * Lists the log (`_delta_log/`), or only the files of versions at or after `from` (one ranged
+ * listing, S3 `StartAfter`): opening a table lists from its last checkpoint, refreshing it from
+ * the next version, so the cost does not grow with the length of the log.
+ */
+export async function listLog(store: ObjectStore, o: { from?: number } = {}): Promise<LogListing> {
   const commits = new Map<number, CommitFile>()
   const parts = new Map<string, Extract<LogFile, { kind: 'checkpoint' }>[]>()
   let latest = -1
-  for (const meta of await store.list(prefix)) {
+  // Every file of version v starts with `_delta_log/<v padded>`, which sorts strictly before them.
+  const startAfter = o.from === undefined || o.from <= 0 ? undefined : logFilePrefix(o.from)
+  for await (const meta of store.listFrom(`${LOG_DIR}/`, startAfter)) {
     const f = parseLogFile(meta)
     if (!f) continue
     if (f.kind === 'commit') {

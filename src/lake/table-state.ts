@@ -116,6 +116,23 @@ export class StateBuilder {
   }
 }
 
+/**
+ * The commit's time as the writer recorded it: `inCommitTimestamp` when present, else
+ * `commitInfo.timestamp`. Undefined when the commit carries neither (some writers omit
+ * commitInfo); callers then fall back to the file's listed modification time. Reading it from the
+ * commit costs nothing extra (the commit is read anyway) where a HEAD per commit would cost a
+ * request, and S3's LastModified has only one-second precision.
+ */
+export function commitTimestamp(actions: readonly Action[]): number | undefined {
+  for (const a of actions) {
+    if (!('commitInfo' in a)) continue
+    const { inCommitTimestamp, timestamp } = a.commitInfo
+    if (typeof inCommitTimestamp === 'number') return inCommitTimestamp
+    if (typeof timestamp === 'number') return timestamp
+  }
+  return undefined
+}
+
 /** The commit's inCommitTimestamp, if it carries one. */
 export function inCommitTimestamp(actions: readonly Action[]): number | undefined {
   for (const a of actions) {

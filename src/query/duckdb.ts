@@ -35,7 +35,12 @@ export class DuckDb {
   }
 
   static async open(options: DuckDbOptions = {}): Promise<DuckDb> {
-    const config: Record<string, string> = {}
+    // Nothing is ever fetched from the internet at run time: Parquet support is built into the
+    // binary, and remote warehouses are read through the local read cache, not httpfs.
+    const config: Record<string, string> = {
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    }
     if (options.threads !== undefined) config['threads'] = String(options.threads)
     if (options.memoryLimit !== undefined) config['memory_limit'] = options.memoryLimit
     const instance = await DuckDBInstance.create(':memory:', config)

@@ -22,6 +22,8 @@ import {
   type Snapshot,
 } from '../lake/index.ts'
 import type { Quote, QuoteField } from '../model/quote.ts'
+import type { ObjectStore } from '../storage/object-store.ts'
+import type { ReadCache } from '../storage/read-cache.ts'
 import { candles, type CandlesQuery, type CandlesResult } from './candles.ts'
 import { catalog, files, type CatalogResult, type FilesQuery, type FilesResult } from './catalog.ts'
 import { compare, type CompareQuery, type CompareResult } from './compare.ts'
@@ -47,9 +49,14 @@ export type { RangeQuery, RangeResult } from './range-read.ts'
 export { timestampLiteral } from './file-scan.ts'
 
 export interface QueryEngineOptions {
-  /** The quotes table; its store must be local (DuckDB reads files in place). */
+  /** The quotes table. */
   table: DeltaTable
   duckdb: DuckDb
+  /**
+   * Where files of a remote store (S3) are fetched to before DuckDB reads them; required for
+   * remote stores. Local stores are read in place.
+   */
+  readCache?: ReadCache
   /** Enables dead_letters in catalog, history, files and the SQL console. */
   deadLetters?: DeltaTable
   /** The hot tail: quotes received but not committed yet (the processor's `pending()`). */
@@ -76,11 +83,13 @@ export class QueryEngine {
   private readonly deadLetters: TableHandle | undefined
   private readonly console: SqlConsole
   private readonly localPaths = new WeakMap<AddFile, string>()
+  private readonly readCache: ReadCache | undefined
   /** Snapshots whose files turned out to differ in columns (read with union_by_name). */
   private readonly mixedSchemas = new WeakSet<Snapshot>()
 
   constructor(options: QueryEngineOptions) {
     this.duckdb = options.duckdb
+    this.readCache = options.readCache
     this.pending = options.pending
     const ttl = options.snapshotTtlMs ?? DEFAULT_SNAPSHOT_TTL_MS
     const handle = (name: TableName, table: DeltaTable, timeColumn: string): TableHandle => ({
@@ -153,10 +162,15 @@ export class QueryEngine {
   /** A read-only SQL statement over views of the tables (see sql-console.ts for the lockdown). */
   async sql(text: string, o: SqlOptions = {}): Promise<SqlResult> {
     const quotes = await this.quotes.snapshots.get(o.asOf)
-    const views: SqlView[] = [await this.view(this.quotes, quotes)]
+    const views = [await this.view(this.quotes, quotes)]
     if (this.deadLetters)
       views.push(await this.view(this.deadLetters, await this.deadLetters.snapshots.get()))
-    return { version: quotes.version, ...(await this.console.run(text, views, o)) }
+    const release = await this.fetchRemote(views.flatMap((v) => v.remote))
+    try {
+      return { version: quotes.version, ...(await this.console.run(text, views, o)) }
+    } finally {
+      release()
+    }
   }
 
   /** Closes the SQL console's DuckDB instances (the shared `duckdb` belongs to the caller). */
@@ -164,9 +178,12 @@ export class QueryEngine {
     this.console.close()
   }
 
-  private async view(h: TableHandle, snapshot: Snapshot): Promise<SqlView> {
+  private async view(h: TableHandle, snapshot: Snapshot): Promise<SqlView & { remote: RemoteFile[] }> {
     const since = await h.schemaHistory.since(snapshot)
+    // The console's SQL may read any file of the view, so a remote table's files are all fetched.
+    const remote = snapshot.files().flatMap((f) => this.remoteFile(h.table, f))
     return {
+      remote,
       name: h.name,
       key: `${h.name}@${snapshot.version}`,
       schema: snapshot.schema,
@@ -229,13 +246,17 @@ export class QueryEngine {
     wrap: (relations: string[]) => string,
   ): Promise<ColumnResult | undefined> {
     const run = async (unionByName: boolean): Promise<ColumnResult | undefined> => {
+      const remote: RemoteFile[] = []
       const sqls: string[] = []
       const values: DuckDBValue[] = []
       const types: DuckDBType[] = []
       for (const input of inputs) {
         const relation = quoteRelation({
           ...input,
-          localPath: (f) => this.localPath(this.quotes.table, f),
+          localPath: (f) => {
+            remote.push(...this.remoteFile(this.quotes.table, f))
+            return this.localPath(this.quotes.table, f)
+          },
           unionByName,
           firstParam: values.length + 1,
         })
@@ -244,7 +265,13 @@ export class QueryEngine {
         values.push(...relation.values)
         types.push(...relation.types)
       }
-      return this.duckdb.columns(wrap(sqls), values, types)
+      // Only the files the relations selected (after pruning) are fetched, right before the read.
+      const release = await this.fetchRemote(remote)
+      try {
+        return await this.duckdb.columns(wrap(sqls), values, types)
+      } finally {
+        release()
+      }
     }
     const mixed = this.mixedSchemas.has(snapshot)
     try {
@@ -272,22 +299,52 @@ export class QueryEngine {
     )
   }
 
+  /** The local file DuckDB reads for `file`: in place, or its read-cache copy for remote stores. */
   private localPath(table: DeltaTable, file: AddFile): string {
     const cached = this.localPaths.get(file)
     if (cached !== undefined) return cached
-    const path = table.store.localPath(dataFilePath(file))
-    if (path === undefined) {
-      throw new CryptoVizError(
-        'QUERY_INVALID',
-        `the query engine reads local warehouses only (${table.store.url})`,
-        {
-          kind: 'user',
-        },
-      )
-    }
+    const storePath = dataFilePath(file)
+    const path =
+      table.store.localPath(storePath) ?? this.cache(table.store.url).pathFor(table.store, storePath)
     this.localPaths.set(file, path)
     return path
   }
+
+  /** `file` as a fetch to do when its table's store is remote; nothing when it is local. */
+  private remoteFile(table: DeltaTable, file: AddFile): RemoteFile[] {
+    const path = dataFilePath(file)
+    return table.store.localPath(path) === undefined ? [{ store: table.store, path }] : []
+  }
+
+  private cache(url: string): ReadCache {
+    if (this.readCache) return this.readCache
+    throw new CryptoVizError(
+      'QUERY_INVALID',
+      `the query engine needs a read cache to read a remote warehouse (${url})`,
+      { kind: 'user' },
+    )
+  }
+
+  /** Fetches remote files into the read cache, pinned until the returned release is called. */
+  private async fetchRemote(files: readonly RemoteFile[]): Promise<() => void> {
+    if (files.length === 0) return () => undefined
+    const cache = this.cache(files[0]!.store.url)
+    try {
+      return await cache.fill(files)
+    } catch (e) {
+      throw readError(e)
+    }
+  }
+
+  /** Read-cache counters, when the engine has a cache. */
+  readCacheStats(): ReturnType<ReadCache['stats']> | undefined {
+    return this.readCache?.stats()
+  }
+}
+
+interface RemoteFile {
+  store: ObjectStore
+  path: string
 }
 
 /** A DuckDB failure while reading data files: missing or unreadable files are storage errors. */

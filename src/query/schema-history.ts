@@ -56,7 +56,10 @@ export class SchemaHistory {
   private async scan(upTo: number): Promise<void> {
     const store = this.table.store
     const commits = new Map<number, string>()
-    for (const meta of await store.list('_delta_log/')) {
+    // After the first scan only newer commits matter: list from the last scanned one (StartAfter).
+    const startAfter =
+      this.scanned < 0 ? undefined : `_delta_log/${String(this.scanned).padStart(20, '0')}.json`
+    for await (const meta of store.listFrom('_delta_log/', startAfter)) {
       const m = COMMIT_FILE.exec(meta.path)
       if (m) commits.set(Number(m[1]), meta.path)
     }

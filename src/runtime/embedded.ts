@@ -17,7 +17,6 @@ import { buildApp } from '../server/app.ts'
 import { ServerMetrics } from '../server/metrics.ts'
 import type { ComponentStatus } from '../server/routes/ops.ts'
 import { Collector, createSources, type SourcesOptionsInput } from '../sources/index.ts'
-import { LocalStore } from '../storage/local-store.ts'
 import { LiveFeed } from '../stream/live-feed.ts'
 import type { MicroBatchProcessor } from '../stream/processor.ts'
 import { RecentQuotes } from '../stream/recent-quotes.ts'
@@ -25,6 +24,7 @@ import { openBus } from './bus.ts'
 import { fileStateStore } from './collector-state.ts'
 import { startProcessing, type Processing } from './processing.ts'
 import { openWarehouse, openWarehouseForReading } from './warehouse.ts'
+import { lakeHealth, openReadCache, openWarehouseStore } from './store.ts'
 
 export interface Roles {
   collect: boolean
@@ -59,7 +59,7 @@ export async function startRoles(
 ): Promise<RunningApp> {
   const started = Date.now()
   const fatal = Promise.withResolvers<CryptoVizError>()
-  const store = new LocalStore(resolve(config.warehouse))
+  const store = await openWarehouseStore(config, { write: roles.process })
   const needsBus = roles.collect || roles.process || config.bus.broker !== undefined
   const opened = needsBus ? await openBus(config, logger) : undefined
   // Scraped only once the server listens, when every component below exists.
@@ -174,6 +174,7 @@ export async function startRoles(
     // The hot tail: reads include quotes received but not committed yet.
     ...(processor && { pending: () => processor.pending() }),
     ...(recent && { pending: () => recent.pending() }),
+    readCache: openReadCache(config),
     sql: { defaultTimeoutMs: config.api.sqlTimeoutMs, maxTimeoutMs: config.api.sqlTimeoutMs },
   })
   const app = buildApp({
@@ -187,12 +188,9 @@ export async function startRoles(
         const s = processor?.stats()
         const bus = opened?.bus.health()
         return {
-          lake: {
-            status: 'ok',
-            warehouse: store.url,
-            version: s?.last_table_version ?? (await readable.quotes.snapshot()).version,
-            ...(processor ? {} : { read_only: true }),
-          },
+          lake: s
+            ? lakeHealth(store.url, s)
+            : { status: 'ok', warehouse: store.url, version: (await readable.quotes.snapshot()).version, read_only: true },
           ...(s && {
             processor: {
               // Degraded while commits keep failing (quotes wait in memory) or when fenced.

@@ -8,7 +8,13 @@ import { mkdir, open, readFile, readdir, rename, stat, unlink, link, writeFile }
 import { dirname, join, relative, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { CryptoVizError } from '../errors.ts'
-import type { ObjectMeta, ObjectStore, PutIfAbsentResult } from './object-store.ts'
+import {
+  collect,
+  comparePaths,
+  type ObjectMeta,
+  type ObjectStore,
+  type PutIfAbsentResult,
+} from './object-store.ts'
 
 const TMP_PREFIX = '.tmp-'
 const STAT_BATCH = 64
@@ -102,7 +108,11 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  async list(prefix: string): Promise<ObjectMeta[]> {
+  list(prefix: string): Promise<ObjectMeta[]> {
+    return collect(this.listFrom(prefix))
+  }
+
+  async *listFrom(prefix: string, startAfter?: string): AsyncIterable<ObjectMeta> {
     // List the deepest folder the prefix names, then filter by the remaining name prefix.
     const slash = prefix.lastIndexOf('/')
     const dir = slash < 0 ? '' : prefix.slice(0, slash)
@@ -111,6 +121,7 @@ export class LocalStore implements ObjectStore {
     await walk(base, async (file) => {
       const rel = relative(this.root, file).split(sep).join('/')
       if (!rel.startsWith(prefix)) return
+      if (startAfter !== undefined && comparePaths(rel, startAfter) <= 0) return
       const name = rel.slice(rel.lastIndexOf('/') + 1)
       if (!name.startsWith(TMP_PREFIX)) files.push({ path: rel, abs: file })
     })
@@ -124,8 +135,7 @@ export class LocalStore implements ObjectStore {
         if (s?.isFile()) out.push({ path: batch[j]!.path, size: s.size, modified: Math.floor(s.mtimeMs) })
       })
     }
-    out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-    return out
+    yield* out.sort((a, b) => comparePaths(a.path, b.path))
   }
 
   async delete(path: string): Promise<void> {

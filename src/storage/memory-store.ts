@@ -1,6 +1,13 @@
 /** `ObjectStore` in memory, for tests and for callers that want a scratch table. */
 import { CryptoVizError } from '../errors.ts'
-import { joinPath, type ObjectMeta, type ObjectStore, type PutIfAbsentResult } from './object-store.ts'
+import {
+  collect,
+  comparePaths,
+  joinPath,
+  type ObjectMeta,
+  type ObjectStore,
+  type PutIfAbsentResult,
+} from './object-store.ts'
 
 interface Entry {
   bytes: Uint8Array
@@ -59,15 +66,21 @@ export class MemoryStore implements ObjectStore {
     return 'created'
   }
 
-  async list(prefix: string): Promise<ObjectMeta[]> {
+  list(prefix: string): Promise<ObjectMeta[]> {
+    return collect(this.listFrom(prefix))
+  }
+
+  async *listFrom(prefix: string, startAfter?: string): AsyncIterable<ObjectMeta> {
     const base = this.prefix === '' ? '' : `${this.prefix}/`
     const out: ObjectMeta[] = []
     for (const [key, entry] of this.objects) {
       if (!key.startsWith(base)) continue
       const rel = key.slice(base.length)
-      if (rel.startsWith(prefix)) out.push({ path: rel, size: entry.bytes.length, modified: entry.modified })
+      if (!rel.startsWith(prefix)) continue
+      if (startAfter !== undefined && comparePaths(rel, startAfter) <= 0) continue
+      out.push({ path: rel, size: entry.bytes.length, modified: entry.modified })
     }
-    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    yield* out.sort((a, b) => comparePaths(a.path, b.path))
   }
 
   async delete(path: string): Promise<void> {

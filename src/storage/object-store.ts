@@ -13,7 +13,12 @@
  *   place (fails with EEXIST). S3: `PutObject` with `If-None-Match: *` (412 means taken).
  * - `put` replaces the object atomically (readers see the old or the new bytes, never a mix).
  * - `get` of a missing object throws `CryptoVizError('STORAGE_NOT_FOUND')`.
- * - `list` returns every object whose path starts with `prefix`, sorted by path.
+ * - `listFrom(prefix, startAfter)` yields every object whose path starts with `prefix` and sorts
+ *   strictly after `startAfter` (byte order, S3 `StartAfter`), in that order, fetched page by page;
+ *   the Delta log is listed from its last checkpoint with it, never from the beginning.
+ * - `list` is `listFrom(prefix)` collected: every object under `prefix`, sorted by path.
+ * - Data files are immutable: a path under a table's data folders is written once and never
+ *   rewritten, so readers may cache their bytes forever (the query engine's read cache does).
  */
 export interface ObjectMeta {
   path: string
@@ -34,6 +39,8 @@ export interface ObjectStore {
   put(path: string, bytes: Uint8Array): Promise<void>
   putIfAbsent(path: string, bytes: Uint8Array): Promise<PutIfAbsentResult>
   list(prefix: string): Promise<ObjectMeta[]>
+  /** Objects under `prefix` strictly after `startAfter`, in byte order, lazily page by page. */
+  listFrom(prefix: string, startAfter?: string): AsyncIterable<ObjectMeta>
   delete(path: string): Promise<void>
   /**
    * The object's path on the local file system when the store is a local folder, so engines such
@@ -50,3 +57,15 @@ export const joinPath = (...parts: string[]): string =>
     .flatMap((p) => p.split('/'))
     .filter((p) => p.length > 0)
     .join('/')
+
+/** Byte-order comparison of store paths (S3 lists keys in UTF-8 byte order). */
+export function comparePaths(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b))
+}
+
+/** Collects an async listing (for callers that need every entry at once). */
+export async function collect(listing: AsyncIterable<ObjectMeta>): Promise<ObjectMeta[]> {
+  const out: ObjectMeta[] = []
+  for await (const meta of listing) out.push(meta)
+  return out
+}

@@ -77,8 +77,10 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 from deltalake import DeltaTable
 
+STORAGE = ARGS.get('storage_options') or None
+
 def read_version(path, version):
-    dt = DeltaTable(path, version=version)
+    dt = DeltaTable(path, version=version, storage_options=STORAGE)
     fields = [f.name for f in dt.schema().fields]
     adds = pa.table(dt.get_add_actions(flatten=False)).to_pylist()
     files = [{'path': a['path'], 'partition': canon(a.get('partition') or {})} for a in adds]
@@ -94,7 +96,7 @@ def read_version(path, version):
     return result
 
 path = ARGS['path']
-dt = DeltaTable(path)
+dt = DeltaTable(path, storage_options=STORAGE)
 history = sorted(h['version'] for h in dt.history())
 wanted = ARGS['versions'] if ARGS['versions'] is not None else history
 out = []
@@ -107,11 +109,20 @@ emit({'latest': dt.version(), 'history': history, 'versions': out})
 `
 
 /**
- * Reads the table at `path` with delta-rs at each of `versions` (default: every version its
- * history lists). A version delta-rs cannot read is reported with its error, not thrown.
+ * Reads the table at `path` (a folder, or `s3://…` with `storageOptions` such as
+ * `AWS_ENDPOINT_URL`) with delta-rs at each of `versions` (default: every version its history
+ * lists). A version delta-rs cannot read is reported with its error, not thrown.
  */
-export function readWithDeltaRs(path: string, versions?: number[]): Promise<DeltaRsTable> {
-  return runPython<DeltaRsTable>(`${PYTHON_CANON}\n${READ_SCRIPT}`, { path, versions: versions ?? null })
+export function readWithDeltaRs(
+  path: string,
+  versions?: number[],
+  storageOptions?: Record<string, string>,
+): Promise<DeltaRsTable> {
+  return runPython<DeltaRsTable>(`${PYTHON_CANON}\n${READ_SCRIPT}`, {
+    path,
+    versions: versions ?? null,
+    storage_options: storageOptions ?? null,
+  })
 }
 
 const DUCKDB_SCRIPT = String.raw`

@@ -31,25 +31,32 @@ export const PYTHON_REQUIREMENTS = [
   'duckdb-extension-delta==1.5.5',
 ] as const
 
-const MARKER = join(VENV_DIR, 'cryptoviz-requirements.txt')
-const LOCK = join(REPO_ROOT, '.cache', 'venv.lock')
+/** A pinned venv under .cache/: its folder and exact requirements. */
+export interface VenvSpec {
+  dir: string
+  requirements: readonly string[]
+}
+
+const DELTA_RS_VENV: VenvSpec = { dir: VENV_DIR, requirements: PYTHON_REQUIREMENTS }
+const markerOf = (v: VenvSpec): string => join(v.dir, 'cryptoviz-requirements.txt')
+const lockOf = (v: VenvSpec): string => `${v.dir}.lock`
 /** A lock older than this was left by a killed process. */
 const STALE_LOCK_MS = 10 * 60_000 // ten minutes
 const INSTALL_HINT =
   'install Python 3.11+ with venv support, e.g. `apt-get install python3 python3-venv`, then rerun'
 
-export const venvPython = (): string => join(VENV_DIR, 'bin', 'python')
+export const venvPython = (v: VenvSpec = DELTA_RS_VENV): string => join(v.dir, 'bin', 'python')
 
-async function isReady(): Promise<boolean> {
+async function isReady(v: VenvSpec): Promise<boolean> {
   try {
-    const recorded = await readFile(MARKER, 'utf8')
-    return recorded.trim() === PYTHON_REQUIREMENTS.join('\n') && existsSync(venvPython())
+    const recorded = await readFile(markerOf(v), 'utf8')
+    return recorded.trim() === v.requirements.join('\n') && existsSync(venvPython(v))
   } catch {
     return false
   }
 }
 
-async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+async function withLock<T>(LOCK: string, fn: () => Promise<T>): Promise<T> {
   await mkdir(dirname(LOCK), { recursive: true })
   for (;;) {
     try {
@@ -95,20 +102,25 @@ export interface EnsureResult {
   seconds: number
 }
 
-/** Creates the venv with the pinned packages unless a matching one exists. */
-export async function ensurePythonEnv(): Promise<EnsureResult> {
+/** Creates the delta-rs venv with the pinned packages unless a matching one exists. */
+export function ensurePythonEnv(): Promise<EnsureResult> {
+  return ensureVenv(DELTA_RS_VENV)
+}
+
+/** Creates the venv `v` with its pinned packages unless a matching one exists. */
+export async function ensureVenv(v: VenvSpec): Promise<EnsureResult> {
   const started = performance.now()
   const seconds = () => Math.round((performance.now() - started) / 100) / 10
-  if (await isReady()) return { python: venvPython(), created: false, seconds: seconds() }
-  return withLock(async () => {
-    if (await isReady()) return { python: venvPython(), created: false, seconds: seconds() }
+  if (await isReady(v)) return { python: venvPython(v), created: false, seconds: seconds() }
+  return withLock(lockOf(v), async () => {
+    if (await isReady(v)) return { python: venvPython(v), created: false, seconds: seconds() }
     await checkSystemPython()
-    await rm(VENV_DIR, { recursive: true, force: true })
+    await rm(v.dir, { recursive: true, force: true })
     try {
-      await run('python3', ['-m', 'venv', VENV_DIR])
+      await run('python3', ['-m', 'venv', v.dir])
       await run(
-        venvPython(),
-        ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...PYTHON_REQUIREMENTS],
+        venvPython(v),
+        ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...v.requirements],
         {
           maxBuffer: 16 * 1024 * 1024,
         },
@@ -116,14 +128,14 @@ export async function ensurePythonEnv(): Promise<EnsureResult> {
     } catch (e) {
       const err = e as Error & { stderr?: string }
       throw new Error(
-        `could not build ${VENV_DIR} with ${PYTHON_REQUIREMENTS.join(' ')}: ${err.stderr || err.message}`,
+        `could not build ${v.dir} with ${v.requirements.join(' ')}: ${err.stderr || err.message}`,
         {
           cause: e,
         },
       )
     }
-    await writeFile(MARKER, `${PYTHON_REQUIREMENTS.join('\n')}\n`)
-    return { python: venvPython(), created: true, seconds: seconds() }
+    await writeFile(markerOf(v), `${v.requirements.join('\n')}\n`)
+    return { python: venvPython(v), created: true, seconds: seconds() }
   })
 }
 

@@ -20,6 +20,8 @@ import {
   quoteToRow,
 } from '../../src/model/quote-table.ts'
 import { LocalStore } from '../../src/storage/local-store.ts'
+import type { ObjectStore } from '../../src/storage/object-store.ts'
+import { freshBucket, MOTO_CREDENTIALS } from '../harness/moto-server.ts'
 import { assertSameView, ourHistory, readWithOurs } from '../harness/compare-tables.ts'
 import { canonicalRows, readWithDuckDb, readWithDeltaRs, sortCanonical } from '../harness/delta-rs.ts'
 
@@ -62,10 +64,10 @@ const BATCHES: readonly (readonly [number, number])[] = [
 
 /** Version 0 creates the table, each batch appends one version, then (unless `upTo`) a delete. */
 async function writeTable(
-  dir: string,
+  dir: string | ObjectStore,
   o: { upTo?: number; checkpointInterval: number },
 ): Promise<{ expected: Row[][]; table: DeltaTable }> {
-  const store = new LocalStore(dir)
+  const store = typeof dir === 'string' ? new LocalStore(dir) : dir
   const table = await DeltaTable.create(store, {
     schema: QUOTES_SCHEMA,
     partitionColumns: QUOTES_PARTITION_COLUMNS,
@@ -114,6 +116,32 @@ test('delta-rs reads every version of a table we wrote, with our rows and histor
   )
   assert.equal(checkpoint.filter((a) => 'remove' in a).length, 1)
   const theirs = await readWithDeltaRs(dir)
+  assert.deepEqual(theirs.history, [0, 1, 2, 3, 4, 5])
+  assert.deepEqual(await ourHistory(store), theirs.history)
+  for (const v of theirs.versions) {
+    assert.ok(
+      v.ok && v.rows !== null,
+      `delta-rs reads version ${v.version}: ${JSON.stringify(v).slice(0, 300)}`,
+    )
+    assert.deepEqual(
+      sortCanonical(v.rows),
+      canonicalRows(expected[v.version]!, FIELDS),
+      `rows at version ${v.version}`,
+    )
+    assertSameView(await readWithOurs(store, v.version), v, `ours@${v.version}`)
+  }
+})
+
+test('delta-rs reads every version of a table we wrote to S3, straight from the S3 server', async () => {
+  const { store, bucket, endpoint } = await freshBucket({ prefix: 'warehouse/quotes' })
+  const { expected } = await writeTable(store, { checkpointInterval: 3 })
+  const theirs = await readWithDeltaRs(`s3://${bucket}/warehouse/quotes`, undefined, {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+    AWS_ALLOW_HTTP: 'true',
+  })
   assert.deepEqual(theirs.history, [0, 1, 2, 3, 4, 5])
   assert.deepEqual(await ourHistory(store), theirs.history)
   for (const v of theirs.versions) {

@@ -5,14 +5,13 @@ import { compressors } from 'hyparquet-compressors'
 import { isCryptoVizError } from '../../src/errors.ts'
 import { dataFilePath, DeltaTable, fileStats } from '../../src/lake/index.ts'
 import { readRows } from '../../src/lake/scan.ts'
-import { MemoryStore } from '../../src/storage/memory-store.ts'
 import {
   QUOTES_PARTITION_COLUMNS,
   QUOTES_SCHEMA,
   QUOTES_SORT_BY,
   quoteToRow,
 } from '../../src/model/quote-table.ts'
-import { commitActions, smallRows, smallTable, T0 } from './lake-fixtures.ts'
+import { commitActions, smallRows, smallTable, T0, lakeTestStore } from './lake-fixtures.ts'
 
 const arrayBuffer = (b: Uint8Array): ArrayBuffer =>
   b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
@@ -36,13 +35,13 @@ test('create refuses a table that already exists, open refuses a folder without 
   await assert.rejects(DeltaTable.create(store, { schema: QUOTES_SCHEMA, partitionColumns: [] }), (e) =>
     isCryptoVizError(e, 'DELTA_COMMIT_CONFLICT'),
   )
-  await assert.rejects(DeltaTable.open(new MemoryStore()), (e) =>
+  await assert.rejects(DeltaTable.open(await lakeTestStore()), (e) =>
     isCryptoVizError(e, 'DELTA_TABLE_NOT_FOUND'),
   )
 })
 
 test('racing openOrCreate calls produce exactly one version 0 and all see the same table', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   const tables = await Promise.all(
     Array.from({ length: 5 }, () =>
       DeltaTable.openOrCreate(store, { schema: QUOTES_SCHEMA, partitionColumns: QUOTES_PARTITION_COLUMNS }),
@@ -180,7 +179,7 @@ test('large partitions are split into several files and row groups', async () =>
 })
 
 test('quotes rows go to year/month/day/source/crypto folders', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   const table = await DeltaTable.create(store, {
     schema: QUOTES_SCHEMA,
     partitionColumns: QUOTES_PARTITION_COLUMNS,

@@ -13,7 +13,7 @@ import {
   writeCheckpoint,
   type CheckpointState,
 } from '../../src/lake/checkpoint.ts'
-import { MemoryStore } from '../../src/storage/memory-store.ts'
+import { lakeTestStore } from './lake-fixtures.ts'
 import { GOLDEN_MISSING, goldenDir } from '../harness/golden.ts'
 
 const add = (i: number, day: string | null): AddFile => ({
@@ -126,7 +126,7 @@ test('the Parquet file has the protocol column layout: one struct column per act
 })
 
 test('writeCheckpoint writes the file and then a _last_checkpoint without "parts"', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   const last = await writeCheckpoint(store, state())
   const file = await store.head('_delta_log/00000000000000000012.checkpoint.parquet')
   assert.ok(file)
@@ -141,7 +141,7 @@ test('writeCheckpoint writes the file and then a _last_checkpoint without "parts
 })
 
 test('an older checkpoint written late leaves a newer _last_checkpoint in place', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   await writeCheckpoint(store, { ...state(), version: 20 })
   await writeCheckpoint(store, { ...state(), version: 10 })
   assert.ok(await store.head('_delta_log/00000000000000000010.checkpoint.parquet'))
@@ -149,7 +149,7 @@ test('an older checkpoint written late leaves a newer _last_checkpoint in place'
 })
 
 test('readCheckpoint reads a multi-part checkpoint as the concatenation of its parts', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   const whole = state([add(1, 'a'), add(2, 'b'), add(3, 'c')])
   const part1 = { ...whole, adds: whole.adds.slice(0, 1), removes: [], txns: [] }
   const part2 = { ...whole, adds: whole.adds.slice(1) }
@@ -169,7 +169,7 @@ test('readCheckpoint reads a multi-part checkpoint as the concatenation of its p
 })
 
 test('readLastCheckpoint treats a missing or garbage hint as absent', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   assert.equal(await readLastCheckpoint(store), undefined)
   for (const garbage of ['{not json', '{"version":"ten","size":3}', '[]', '', '{"size":3}']) {
     await store.put('_delta_log/_last_checkpoint', new TextEncoder().encode(garbage))

@@ -3,17 +3,25 @@ import { test } from 'node:test'
 import { isCryptoVizError } from '../../src/errors.ts'
 import { DeltaTable, type AddFile } from '../../src/lake/index.ts'
 import { schemaToString } from '../../src/lake/schema-json.ts'
-import { MemoryStore } from '../../src/storage/memory-store.ts'
-import { commitActions, HookStore, raceOnce, SMALL_SCHEMA, smallRows, smallTable } from './lake-fixtures.ts'
+import type { ObjectStore } from '../../src/storage/object-store.ts'
+import {
+  commitActions,
+  HookStore,
+  raceOnce,
+  SMALL_SCHEMA,
+  smallRows,
+  smallTable,
+  lakeTestStore,
+} from './lake-fixtures.ts'
 
 /** Two tables over one store; `a` goes through a HookStore so a test can slip `b`'s commit in. */
 async function twoWriters(): Promise<{
   a: DeltaTable
   b: DeltaTable
   hooked: HookStore
-  inner: MemoryStore
+  inner: ObjectStore
 }> {
-  const inner = new MemoryStore()
+  const inner = await lakeTestStore()
   const hooked = new HookStore(inner)
   await DeltaTable.create(inner, { schema: SMALL_SCHEMA, partitionColumns: ['crypto'] })
   return { a: await DeltaTable.open(hooked), b: await DeltaTable.open(inner), hooked, inner }
@@ -152,7 +160,7 @@ test('committing against a file that is no longer live is a conflict, not a cras
 })
 
 test('retries are bounded: a writer that keeps losing gives up with DELTA_COMMIT_CONFLICT', async () => {
-  const inner = new MemoryStore()
+  const inner = await lakeTestStore()
   const hooked = new HookStore(inner)
   await DeltaTable.create(inner, { schema: SMALL_SCHEMA, partitionColumns: ['crypto'] })
   const a = await DeltaTable.open(hooked)

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { checkTable, dataFilePath } from '../../src/lake/index.ts'
 import { commitPath } from '../../src/lake/log-paths.ts'
-import { MemoryStore } from '../../src/storage/memory-store.ts'
-import { smallRows, smallTable } from './lake-fixtures.ts'
+import { smallRows, smallTable, lakeTestStore } from './lake-fixtures.ts'
 
 test('history lists every version newest first with file and row counts', async () => {
   const { table } = await smallTable()
@@ -82,7 +81,7 @@ test('checkTable reports missing files, wrong sizes, gaps and unparseable commit
 })
 
 test('checkTable on a folder without a log says so', async () => {
-  const report = await checkTable(new MemoryStore())
+  const report = await checkTable(await lakeTestStore())
   assert.equal(report.ok, false)
   assert.deepEqual(
     report.problems.map((p) => p.kind),

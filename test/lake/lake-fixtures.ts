@@ -12,7 +12,12 @@ import {
   type TableOptions,
 } from '../../src/lake/index.ts'
 import type { ObjectMeta, ObjectStore, PutIfAbsentResult } from '../../src/storage/object-store.ts'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LocalStore } from '../../src/storage/local-store.ts'
 import { MemoryStore } from '../../src/storage/memory-store.ts'
+import { freshBucket } from '../harness/moto-server.ts'
 
 export const T0 = Date.UTC(2024, 0, 5) * 1000 // 2024-01-05T00:00:00Z in µs
 
@@ -44,6 +49,19 @@ export class Clock {
   readonly now = (): number => this.t
 }
 
+/**
+ * The store the lake tests run against: memory by default; `CRYPTOVIZ_TEST_LAKE_STORE=local` or
+ * `=s3` (a fresh bucket on the run's moto server) re-run the same suite on a folder or on S3
+ * (test/lake/stores.test.ts does both). `now` drives the memory store's modification times;
+ * the other stores have real ones, and commit times come from the commits anyway.
+ */
+export async function lakeTestStore(o: { now?: () => number } = {}): Promise<ObjectStore> {
+  const kind = process.env.CRYPTOVIZ_TEST_LAKE_STORE ?? 'memory'
+  if (kind === 'local') return new LocalStore(mkdtempSync(join(tmpdir(), 'cryptoviz-lake-test-')))
+  if (kind === 's3') return (await freshBucket({ prefix: 'table' })).store
+  return new MemoryStore(o)
+}
+
 export async function smallTable(
   o: {
     store?: ObjectStore
@@ -53,7 +71,7 @@ export async function smallTable(
   } = {},
 ): Promise<{ table: DeltaTable; store: ObjectStore; clock: Clock }> {
   const clock = o.clock ?? new Clock()
-  const store = o.store ?? new MemoryStore({ now: clock.now })
+  const store = o.store ?? (await lakeTestStore({ now: clock.now }))
   const table = await DeltaTable.create(
     store,
     { schema: SMALL_SCHEMA, partitionColumns: ['crypto'], configuration: o.configuration ?? {} },
@@ -99,6 +117,9 @@ export class HookStore implements ObjectStore {
   }
   list(prefix: string): Promise<ObjectMeta[]> {
     return this.inner.list(prefix)
+  }
+  listFrom(prefix: string, startAfter?: string): AsyncIterable<ObjectMeta> {
+    return this.inner.listFrom(prefix, startAfter)
   }
   delete(path: string): Promise<void> {
     return this.inner.delete(path)

@@ -5,7 +5,6 @@ import { encodeCheckpoint } from '../../src/lake/checkpoint.ts'
 import { checkpointPartPath, checkpointPath, commitPath } from '../../src/lake/log-paths.ts'
 import { dataFilePath, DeltaTable, field, struct, type Action } from '../../src/lake/index.ts'
 import { schemaToString } from '../../src/lake/schema-json.ts'
-import { MemoryStore } from '../../src/storage/memory-store.ts'
 import {
   commitActions,
   HookStore,
@@ -13,6 +12,7 @@ import {
   smallRows,
   smallTable,
   writeCommit,
+  lakeTestStore,
 } from './lake-fixtures.ts'
 
 const paths = (files: readonly { path: string }[]): string[] => files.map((f) => f.path).sort()
@@ -201,7 +201,7 @@ test('delta.appendOnly allows appends and refuses removing data', async () => {
 })
 
 test('a checkpoint is written at every tenth version and loading uses it instead of older commits', async () => {
-  const inner = new MemoryStore()
+  const inner = await lakeTestStore()
   const { table } = await smallTable({ store: inner })
   for (let i = 1; i <= 12; i++) {
     const r = await table.append(smallRows(1, { start: i }))
@@ -220,7 +220,7 @@ test('a checkpoint is written at every tenth version and loading uses it instead
 })
 
 test('a failed checkpoint does not fail the commit that triggered it', async () => {
-  const store = new HookStore(new MemoryStore())
+  const store = new HookStore(await lakeTestStore())
   store.beforePut = (path) => {
     if (path.includes('checkpoint')) throw new Error('disk full')
   }
@@ -266,7 +266,7 @@ test('a multi-part checkpoint found by listing is loaded; an incomplete one is i
 })
 
 test('snapshot() reads only the commits added since the previous snapshot', async () => {
-  const inner = new MemoryStore()
+  const inner = await lakeTestStore()
   const { table: writer } = await smallTable({ store: inner })
   await writer.append(smallRows(1))
   const hooked = new HookStore(inner)
@@ -296,7 +296,7 @@ test('incremental snapshots cross a decade of versions', async () => {
 })
 
 test('paths in the log are decoded once when keying files', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   const table = await DeltaTable.create(store, { schema: SMALL_SCHEMA, partitionColumns: ['crypto'] })
   await table.append(smallRows(1, { crypto: 'a b' }))
   const [f] = (await table.snapshot()).files()

@@ -9,7 +9,7 @@ import {
   partitionValueString,
 } from '../../src/lake/partition-path.ts'
 import { readRows } from '../../src/lake/scan.ts'
-import { MemoryStore } from '../../src/storage/memory-store.ts'
+import { lakeTestStore } from './lake-fixtures.ts'
 
 test('hive escaping follows Spark: / % : = # ? \\ and control characters become %XX', () => {
   assert.equal(hiveEscape('a/b%c:d=e#f?g\\h'), 'a%2Fb%25c%3Ad%3De%23f%3Fg%5Ch')
@@ -43,7 +43,7 @@ test('partition values are serialised as Delta strings per type, with null and e
 })
 
 test('awkward partition values round-trip through folders, the log and the reader', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   const schema = struct([field('key', 'string'), field('v', 'long', false)])
   const table = await DeltaTable.create(store, { schema, partitionColumns: ['key'] })
   const keys = ['a/b', '100%', 'with space', 'ünïcödé ₿', 'x=y:z?#', '%2F', null]

@@ -9,7 +9,8 @@ import type { AddFile } from '../../src/lake/actions.ts'
 import { field, struct, type StructField, type StructType } from '../../src/lake/schema.ts'
 import { readRows, typedPartitionValue, type ScanSource } from '../../src/lake/scan.ts'
 import { LocalStore } from '../../src/storage/local-store.ts'
-import { MemoryStore } from '../../src/storage/memory-store.ts'
+import type { ObjectStore } from '../../src/storage/object-store.ts'
+import { lakeTestStore } from './lake-fixtures.ts'
 import { GOLDEN_MISSING, goldenDir } from '../harness/golden.ts'
 
 const source = (schema: StructType, partitionColumns: string[], files: AddFile[]): ScanSource => ({
@@ -19,7 +20,7 @@ const source = (schema: StructType, partitionColumns: string[], files: AddFile[]
 })
 
 async function putParquet(
-  store: MemoryStore,
+  store: ObjectStore,
   path: string,
   columnData: ColumnSource[],
   schema?: SchemaElement[],
@@ -42,7 +43,7 @@ const opt = (
 })
 
 test('timestamps in millis, micros and nanos all read as integer microseconds', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   const us = 1_704_067_200_123_456n // 2024-01-01T00:00:00.123456Z
   const f = await putParquet(
     store,
@@ -75,7 +76,7 @@ test('timestamps in millis, micros and nanos all read as integer microseconds', 
 })
 
 test('partition values are typed per the schema from their string form, null and "" as null', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   const schema = struct([
     field('v', 'long'),
     field('s', 'string'),
@@ -150,7 +151,7 @@ test('timestamp partition values with a zone offset are converted to UTC', () =>
 })
 
 test('columns added after a file was written read as null in that file', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   const old = await putParquet(store, 'old.parquet', [{ name: 'id', data: [1n], type: 'INT64' }])
   const young = await putParquet(store, 'new.parquet', [
     { name: 'id', data: [2n], type: 'INT64' },
@@ -164,7 +165,7 @@ test('columns added after a file was written read as null in that file', async (
 })
 
 test('projects the requested columns in the requested order and refuses unknown ones', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   const f = await putParquet(
     store,
     'day=2024-01-01/p.parquet',
@@ -187,7 +188,7 @@ test('projects the requested columns in the requested order and refuses unknown 
 })
 
 test('a partition-only projection still yields one row per stored row', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   const f = await putParquet(
     store,
     'p.parquet',
@@ -204,7 +205,7 @@ test('a partition-only projection still yields one row per stored row', async ()
 })
 
 test('add.path is URI-decoded exactly once', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   // The folder of partition value "a/b" is `x=a%2Fb`; in the log that is `x=a%252Fb`.
   const bytes = new Uint8Array(
     parquetWriteBuffer({ columnData: [{ name: 'id', data: [5n], type: 'INT64' }] }),
@@ -222,7 +223,7 @@ test('add.path is URI-decoded exactly once', async () => {
 })
 
 test('reads only the given files, in the given order', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   const files: AddFile[] = []
   for (let i = 0; i < 6; i++)
     files.push(await putParquet(store, `f${i}.parquet`, [{ name: 'id', data: [BigInt(i)], type: 'INT64' }]))
@@ -239,7 +240,7 @@ test('reads only the given files, in the given order', async () => {
 })
 
 test('nested structs, lists and maps keep their shape with typed leaves', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   const f = await putParquet(
     store,
     'n.parquet',
@@ -274,7 +275,7 @@ test('nested structs, lists and maps keep their shape with typed leaves', async 
 })
 
 test('a missing data file is reported as not found', async () => {
-  const store = new MemoryStore()
+  const store = await lakeTestStore()
   const add: AddFile = {
     path: 'gone.parquet',
     partitionValues: {},

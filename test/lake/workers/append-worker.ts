@@ -1,19 +1,27 @@
 /**
- * A writer process for the multi-process lake tests: opens the table in a local folder and
+ * A writer process for the multi-process lake tests: opens the table in a local folder (or at
+ * `s3://bucket/prefix` on the test run's moto server, `TEST_S3_ENDPOINT`) and
  * appends `commits` batches of `rows` rows, each row unique to (worker, batch, index). Prints
  * one JSON line per committed batch so the parent can follow (and kill) it.
  *
- * Usage: node append-worker.ts <tableDir> <workerId> <commits> <rows>
+ * Usage: node append-worker.ts <tableDir | s3://bucket/prefix> <workerId> <commits> <rows>
  */
 import { DeltaTable } from '../../../src/lake/index.ts'
-import { LocalStore } from '../../../src/storage/local-store.ts'
+import { createWarehouseStore } from '../../../src/storage/warehouse-uri.ts'
+import { MOTO_CREDENTIALS } from '../../harness/moto-server.ts'
 
 const [dir, id, commits, rows] = process.argv.slice(2)
 if (dir === undefined || id === undefined)
   throw new Error('usage: append-worker.ts <dir> <id> <commits> <rows>')
 const n = Number(commits ?? 50)
 const perBatch = Number(rows ?? 10)
-const table = await DeltaTable.open(new LocalStore(dir))
+const store = createWarehouseStore(dir, {
+  endpoint: process.env.TEST_S3_ENDPOINT,
+  region: 'us-east-1',
+  forcePathStyle: true,
+  credentials: MOTO_CREDENTIALS,
+})
+const table = await DeltaTable.open(store)
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`)
 const base = Date.UTC(2024, 0, 5) * 1000
 for (let batch = 0; batch < n; batch++) {
