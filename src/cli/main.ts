@@ -6,6 +6,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { pino, type Logger } from 'pino'
+import { isPretty, prettyDestination } from './log-lines.ts'
 import { loadConfig, redactedConfig, settingsMarkdown, type Config } from '../config/config.ts'
 import { SETTINGS } from '../config/settings.ts'
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
@@ -49,7 +50,10 @@ const stderrLogger = (level: Config['logLevel']): Logger => pino({ level }, pino
 async function start(argv: string[]): Promise<void> {
   const { values } = parse(argv)
   const config = configFrom(values)
-  const logger = pino({ level: config.logLevel })
+  const tty = process.stdout.isTTY
+  const logger = isPretty(config.logFormat, tty)
+    ? pino({ level: config.logLevel }, prettyDestination(process.stdout, tty && !('NO_COLOR' in process.env)))
+    : pino({ level: config.logLevel })
   const { startEmbedded } = await import('../runtime/embedded.ts')
   const running = await startEmbedded(config, logger)
   let signals = 0

@@ -16,6 +16,9 @@ export interface Config {
   processor: { flushIntervalMs: number; flushMaxRows: number }
   lake: { compression: 'snappy' | 'zstd' }
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** What `start` puts in an empty warehouse (src/runtime/first-start.ts). */
+  firstStart: { seedDays: number }
+  logFormat: 'auto' | 'pretty' | 'json'
   sources: {
     coingecko: { apiKey?: string; plan: 'public' | 'demo' | 'pro'; baseUrl?: string; intervalMs?: number }
     coinmarketcap: { apiKey?: string; baseUrl?: string; intervalMs?: number; dailyCreditBudget?: number }

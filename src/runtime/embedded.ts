@@ -19,6 +19,7 @@ import { Collector, createSources, type SourcesOptionsInput } from '../sources/i
 import { LocalStore } from '../storage/local-store.ts'
 import { LiveFeed } from '../stream/live-feed.ts'
 import { MicroBatchProcessor } from '../stream/processor.ts'
+import { FirstStart } from './first-start.ts'
 import { openWarehouse } from './warehouse.ts'
 
 export interface RunningApp {
@@ -52,11 +53,19 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     onQuotes: (quotes) => {
       processor.accept(quotes)
       feed.push(quotes)
+      firstStart.observe(quotes)
     },
     onDeadLetters: (deadLetters) => processor.acceptDeadLetters(deadLetters),
   })
 
   const selection = createSources(config.source, sourcesOptions(config))
+  // Seeded or backfilled history for an empty warehouse (first-start.ts); before any source runs.
+  const firstStart = await new FirstStart({
+    config,
+    warehouse,
+    coingecko: selection.coingecko,
+    logger,
+  }).prepare()
   const collector = new Collector(selection.sources, {
     onQuotes: (quotes) => bus.publishQuotes(quotes),
     onDeadLetters: (deadLetters) => bus.publishDeadLetters(deadLetters),
@@ -149,6 +158,7 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     stopping ??= (async () => {
       collecting.abort()
       await collected.catch((err: unknown) => logger.error({ err }, 'collector failed'))
+      await firstStart.stop()
       await processor.stop()
       await app.close()
       engine.close()
