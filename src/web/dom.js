@@ -93,7 +93,11 @@ export function table(caption, columns) {
     ),
     tbody,
   )
-  return { element: h('div', { class: 'scroll' }, element), tbody }
+  // A scrolling region must be reachable by keyboard (it scrolls with the arrow keys).
+  return {
+    element: h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': caption }, element),
+    tbody,
+  }
 }
 
 /**

@@ -75,7 +75,10 @@ export function mountMarket(view, _params, ctx) {
     h('thead', {}, headRow),
     tbody,
   )
-  market.body.append(h('div', { class: 'scroll' }, tableEl), count)
+  market.body.append(
+    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Market table' }, tableEl),
+    count,
+  )
   view.append(h('h1', { class: 'sr-only', text: 'Market' }), movers.section, market.section)
 
   for (const c of [...COLUMNS, { key: 'spark', label: 'Last 7 days', numeric: false, value: () => 0 }]) {
