@@ -48,7 +48,7 @@ export function mountMarket(view, _params, ctx) {
     sort: 'rank',
     descending: false,
     query: '',
-    /** @type {Map<string, { tr: HTMLElement, price: HTMLElement, source: HTMLElement, last: number }>} */
+    /** @type {Map<string, any>} each asset's row elements, kept across refreshes */
     cells: new Map(),
   }
   const search = h('input', {
@@ -127,41 +127,86 @@ export function mountMarket(view, _params, ctx) {
     })
   }
 
+  /**
+   * A row's elements, built once per asset.
+   * @param {any} row
+   */
+  function createRow(row) {
+    const cell = (/** @type {string} */ className) => h('td', { class: className })
+    const name = h(
+      'a',
+      { href: `/asset/${encodeURIComponent(row.crypto)}`, 'data-nav': true, class: 'asset' },
+      h('span', { class: 'name', text: row.name ?? row.crypto }),
+      h('span', { class: 'symbol', text: row.symbol ?? '' }),
+    )
+    const cells = {
+      rank: cell('num muted'),
+      price: cell('num price'),
+      changes: ['1h', '24h', '7d'].map(() => cell('num')),
+      cap: cell('num'),
+      volume: cell('num'),
+      source: cell(''),
+      spark: cell('spark'),
+      sparkKey: '',
+      last: row.price_usd,
+      tr: h('tr', { 'data-crypto': row.crypto }),
+    }
+    cells.tr.append(
+      cells.rank,
+      h('td', {}, name),
+      cells.price,
+      ...cells.changes,
+      cells.cap,
+      cells.volume,
+      cells.source,
+      cells.spark,
+    )
+    state.cells.set(row.crypto, cells)
+    return cells
+  }
+
+  /** Writes only what changed. @param {any} cells @param {any} row */
+  function updateRow(cells, row) {
+    /** @param {HTMLElement} el @param {string} text */
+    const text = (el, text) => {
+      if (el.textContent !== text) el.textContent = text
+    }
+    text(cells.rank, format.integer(row.rank))
+    text(cells.price, format.price(row.price_usd))
+    cells.last = row.price_usd
+    ;['1h', '24h', '7d'].forEach((span, k) => {
+      const v = change(row, span)
+      const el = cells.changes[k]
+      text(el, format.percent(v))
+      const className = `num ${format.trend(v, 0.005)}`
+      if (el.className !== className) el.className = className
+    })
+    text(cells.cap, format.money(row.market_cap_usd))
+    text(cells.volume, format.money(row.volume_24h_usd))
+    if (cells.source.textContent !== row.source) cells.source.replaceChildren(sourceBadge(row.source))
+    const points = row.sparkline ?? []
+    const sparkKey = `${row.sparkline_start}:${points.length}:${points.at(-1)}`
+    if (sparkKey !== cells.sparkKey) {
+      cells.sparkKey = sparkKey
+      cells.spark.replaceChildren(sparkline(points))
+    }
+  }
+
   function draw() {
     for (const th of headRow.children) {
       const key = th.getAttribute('data-key')
       if (key === state.sort) th.setAttribute('aria-sort', state.descending ? 'descending' : 'ascending')
       else th.removeAttribute('aria-sort')
     }
-    state.cells.clear()
     const rows = visibleRows().map((row) => {
-      const price = h('td', { class: 'num price', text: format.price(row.price_usd) })
-      const source = h('td', {}, sourceBadge(row.source))
-      const name = h(
-        'a',
-        { href: `/asset/${encodeURIComponent(row.crypto)}`, 'data-nav': true, class: 'asset' },
-        h('span', { class: 'name', text: row.name ?? row.crypto }),
-        h('span', { class: 'symbol', text: row.symbol ?? '' }),
-      )
-      const tr = h(
-        'tr',
-        { 'data-crypto': row.crypto },
-        h('td', { class: 'num muted', text: format.integer(row.rank) }),
-        h('td', {}, name),
-        price,
-        ...['1h', '24h', '7d'].map((span) => {
-          const v = change(row, span)
-          return h('td', { class: `num ${format.trend(v, 0.005)}`, text: format.percent(v) })
-        }),
-        h('td', { class: 'num', text: format.money(row.market_cap_usd) }),
-        h('td', { class: 'num', text: format.money(row.volume_24h_usd) }),
-        source,
-        h('td', { class: 'spark' }, sparkline(row.sparkline ?? [])),
-      )
-      state.cells.set(row.crypto, { tr, price, source, last: row.price_usd })
-      return tr
+      const cells = state.cells.get(row.crypto) ?? createRow(row)
+      updateRow(cells, row)
+      return cells.tr
     })
-    tbody.replaceChildren(...rows)
+    // Rows are kept and updated in place; the body is rebuilt only when order or set changed.
+    const current = [...tbody.children]
+    if (current.length !== rows.length || rows.some((tr, k) => current[k] !== tr))
+      tbody.replaceChildren(...rows)
     count.textContent =
       state.rows.length === 0
         ? 'No quotes yet: waiting for the first micro-batch…'
@@ -170,8 +215,14 @@ export function mountMarket(view, _params, ctx) {
 
   function drawMovers() {
     const known = state.rows.filter((r) => change(r, '24h') != null)
-    const up = [...known].sort((a, b) => change(b, '24h') - change(a, '24h')).slice(0, 3)
-    const down = [...known].sort((a, b) => change(a, '24h') - change(b, '24h')).slice(0, 3)
+    const up = known
+      .filter((r) => change(r, '24h') > 0)
+      .sort((a, b) => change(b, '24h') - change(a, '24h'))
+      .slice(0, 3)
+    const down = known
+      .filter((r) => change(r, '24h') < 0)
+      .sort((a, b) => change(a, '24h') - change(b, '24h'))
+      .slice(0, 3)
     /** @param {string} title @param {any[]} rows */
     const list = (title, rows) =>
       h(

@@ -11,10 +11,11 @@ import * as format from './format.js'
 
 const TOKEN_KEY = 'cryptoviz.token'
 const QUERY_KEY = 'cryptoviz.sql'
-const DEFAULT_SQL = `SELECT crypto, source, count(*) AS quotes, min(ts) AS first, max(ts) AS last
+// Cheap on any table size (DuckDB stops at the limit): the page shows data at once.
+const DEFAULT_SQL = `-- Ctrl+Enter runs the query. Views: quotes, dead_letters.
+SELECT ts, source, crypto, price_usd
 FROM quotes
-GROUP BY crypto, source
-ORDER BY quotes DESC
+WHERE crypto = 'bitcoin'
 LIMIT 20`
 
 const KEYWORDS = new Set(
