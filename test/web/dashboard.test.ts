@@ -8,10 +8,12 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type { Browser, Page } from 'playwright-core'
 import { simulatedAssets } from '../../src/sources/simulated-assets.ts'
 import { launchChromium } from '../harness/chromium.ts'
-import { startCryptoviz } from '../harness/cryptoviz-process.ts'
+import { CryptovizProcess, startCryptoviz } from '../harness/cryptoviz-process.ts'
 
 const SIM_ARGS = ['--flush-interval-ms', '1000', '--sim-interval-ms', '200', '--sim-assets', '5']
 const SEEDED = { CRYPTOVIZ_SEED_DAYS: '2' }
@@ -347,6 +349,66 @@ test('the SQL page asks for the token when the server requires one, and runs wit
   await until('the query ran', async () => (await page.locator('#sql-results tbody tr').count()) > 0)
   assert.equal(await page.locator('#sql-error').isVisible(), false)
 })
+
+test('the live indicator reconnects by itself after a server restart and resumes from the last event id', async (t) => {
+  const port = await freePort()
+  const first = await startCryptoviz(t, [...SIM_ARGS, '--port', String(port)], SEEDED)
+  const { page, problems } = await watchedPage(await browser(t))
+  const streams: { lastEventId: string | undefined; query: string }[] = []
+  page.on('request', (r) => {
+    const u = new URL(r.url())
+    if (u.pathname !== '/api/v1/stream') return
+    void r.allHeaders().then((headers) =>
+      streams.push({
+        lastEventId: headers['last-event-id'],
+        query: u.searchParams.get('lastEventId') ?? '',
+      }),
+    )
+  })
+  await page.goto(first.url)
+  const live = page.locator('#live')
+  await until('live', async () => (await live.getAttribute('data-state')) === 'live')
+  const price = page.locator('#market-rows tr[data-crypto="bitcoin"] td.price')
+  const before = await price.textContent()
+  await until('quotes arrive', async () => (await price.textContent()) !== before)
+
+  first.proc.child.kill('SIGTERM')
+  await first.proc.exited
+  await until('the indicator shows the stream is down', async () =>
+    ['reconnecting', 'offline'].includes((await live.getAttribute('data-state')) ?? ''),
+  )
+  const again = new CryptovizProcess(
+    ['start', '--warehouse', first.warehouse, '--port', String(port), ...SIM_ARGS],
+    { CRYPTOVIZ_LOG_LEVEL: 'info', CRYPTOVIZ_SOURCE: 'simulated', CRYPTOVIZ_SEED_DAYS: '0' },
+  )
+  t.after(() => again.child.kill('SIGKILL'))
+  await again.waitForLog((l) => l.msg === 'CryptoViz is running', 20_000)
+  await until(
+    'live again without a reload',
+    async () => (await live.getAttribute('data-state')) === 'live',
+    30_000,
+  )
+  assert.ok(
+    streams.some((s) => /^\d+$/.test(s.lastEventId ?? '') || /^\d+$/.test(s.query)),
+    `a reconnection carried the last event id: ${JSON.stringify(streams)}`,
+  )
+  const after = await price.textContent()
+  await until('quotes arrive again', async () => (await price.textContent()) !== after)
+  // Connection-refused lines while the server was down are the browser's own network log.
+  assert.deepEqual(
+    problems.filter((p) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(p)),
+    [],
+  )
+})
+
+/** A port free right now on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
 
 test('the dashboard says loudly when auto mode falls back to simulated data', async (t) => {
   const { url } = await startCryptoviz(t, ['--flush-interval-ms', '1000'], {
