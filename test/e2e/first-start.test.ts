@@ -6,6 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { CryptovizProcess, startCryptoviz } from '../harness/cryptoviz-process.ts'
+import { startProviderServer } from '../sources/helpers/provider-server.ts'
 
 const FAST = ['--flush-interval-ms', '1000', '--sim-interval-ms', '500', '--sim-assets', '4']
 
@@ -55,4 +56,63 @@ test('a second start on the same warehouse does not seed again, and --seed-days 
   const { url, proc: off } = await startCryptoviz(t, FAST, { CRYPTOVIZ_SEED_DAYS: '0' })
   assert.equal(off.logs.filter((l) => l.msg.startsWith('empty warehouse')).length, 0)
   assert.ok((await hourlyCandles(url, 'bitcoin')).length <= 2, 'only the live minutes')
+})
+
+test('with live CoinGecko, start backfills the recent history of the first poll’s top assets in the background', async (t) => {
+  const HOUR = 3_600_000
+  const server = await startProviderServer(t, (req) => {
+    if (req.path === '/api/v3/coins/markets') {
+      const now = new Date().toISOString()
+      return {
+        body: [
+          {
+            id: 'bitcoin',
+            symbol: 'btc',
+            name: 'Bitcoin',
+            current_price: 60_000,
+            market_cap_rank: 1,
+            last_updated: now,
+          },
+          {
+            id: 'ethereum',
+            symbol: 'eth',
+            name: 'Ethereum',
+            current_price: 3_000,
+            market_cap_rank: 2,
+            last_updated: now,
+          },
+        ],
+      }
+    }
+    const m = /^\/api\/v3\/coins\/([a-z0-9-]+)\/market_chart\/range$/.exec(req.path)
+    if (m) {
+      const from = Number(req.query.get('from')) * 1000
+      const to = Number(req.query.get('to')) * 1000
+      const base = m[1] === 'bitcoin' ? 60_000 : 3_000
+      const prices: [number, number][] = []
+      for (let ms = Math.ceil(from / HOUR) * HOUR; ms < to; ms += HOUR)
+        prices.push([ms, base + ((ms / HOUR) % 100)])
+      return {
+        body: {
+          prices,
+          market_caps: prices.map(([ms, p]) => [ms, p * 1e6]),
+          total_volumes: prices.map(([ms]) => [ms, 1e9]),
+        },
+      }
+    }
+    return { status: 404, body: { error: 'not found' } }
+  })
+  const { url, proc } = await startCryptoviz(t, ['--flush-interval-ms', '1000'], {
+    CRYPTOVIZ_SOURCE: 'coingecko',
+    CRYPTOVIZ_COINGECKO_BASE_URL: server.baseUrl,
+    CRYPTOVIZ_SEED_DAYS: '2',
+  })
+  const started = await proc.waitForLog((l) => l.msg.startsWith('empty warehouse: backfilling 2 days'))
+  assert.deepEqual(started['cryptos'], ['bitcoin', 'ethereum'], 'ranked top assets of the first poll')
+  const done = await proc.waitForLog((l) => l.msg === 'backfill finished', 30_000)
+  assert.ok((done['quotes'] as number) >= 2 * 47, `hourly history of both assets: ${done['quotes']}`)
+  assert.deepEqual(done['failed'], [])
+  assert.equal(proc.logs.filter((l) => l.msg.startsWith('seeding simulated')).length, 0, 'nothing simulated')
+  const candles = await hourlyCandles(url, 'ethereum')
+  assert.ok(candles.length >= 47, `two days of hourly ethereum candles, got ${candles.length}`)
 })
