@@ -9,7 +9,8 @@ import { getJson } from './api.js'
 import { guarded, h, panel, table, td } from './dom.js'
 import * as format from './format.js'
 
-const LIMIT = 200
+/** The newest commits listed; older versions are reachable by number or time in the form. */
+const LIMIT = 100
 
 /**
  * @param {HTMLElement} view

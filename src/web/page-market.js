@@ -185,7 +185,9 @@ export function mountMarket(view, _params, ctx) {
     text(cells.volume, format.money(row.volume_24h_usd))
     if (cells.source.textContent !== row.source) cells.source.replaceChildren(sourceBadge(row.source))
     const points = row.sparkline ?? []
-    const sparkKey = `${row.sparkline_start}:${points.length}:${points.at(-1)}`
+    // Redrawn when an hour is added, not on every refresh: a hundred SVGs per refresh is a long
+    // task, and the current hour's point moves by a pixel at most.
+    const sparkKey = `${row.sparkline_start}:${points.length}`
     if (sparkKey !== cells.sparkKey) {
       cells.sparkKey = sparkKey
       cells.spark.replaceChildren(sparkline(points))
