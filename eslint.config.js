@@ -43,6 +43,28 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard runs in the browser (plain ES modules, no build step).
+    files: ['src/web/**/*.js'],
+    languageOptions: {
+      globals: {
+        performance: 'readonly',
+        localStorage: 'readonly',
+        sessionStorage: 'readonly',
+        navigator: 'readonly',
+        Blob: 'readonly',
+        Event: 'readonly',
+        MessageEvent: 'readonly',
+        DOMException: 'readonly',
+        HTMLElement: 'readonly',
+        HTMLInputElement: 'readonly',
+        HTMLAnchorElement: 'readonly',
+        HTMLTextAreaElement: 'readonly',
+        Node: 'readonly',
+        SVGElement: 'readonly',
+      },
+    },
+  },
+  {
     files: ['src/cli/main.ts', 'scripts/**', 'test/**', 'bench/**', '.ci/**'],
     rules: { 'no-restricted-properties': 'off' },
   },

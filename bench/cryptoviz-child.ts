@@ -25,6 +25,9 @@ export async function startChild(args: readonly string[]): Promise<RunningChild>
     '0',
     '--source',
     'simulated',
+    // An empty warehouse stays empty at start (no first-start history): figures stay comparable.
+    '--seed-days',
+    '0',
     // "CryptoViz is running" is an info line; flags win over a CRYPTOVIZ_LOG_LEVEL in the environment.
     '--log-level',
     'info',

@@ -29,6 +29,7 @@ export const SECTION_NAMES = [
   'memory',
   'scaling',
   'objectstore',
+  'dashboard',
 ] as const
 export type SectionName = (typeof SECTION_NAMES)[number]
 

@@ -111,6 +111,8 @@ async function runSection(name: SectionName, ctx: BenchContext): Promise<Section
       return (await import('./scaling.ts')).scalingSection(ctx)
     case 'objectstore':
       return (await import('./object-store.ts')).objectStoreSection(ctx)
+    case 'dashboard':
+      return (await import('./dashboard.ts')).dashboardSection(ctx)
   }
 }
 

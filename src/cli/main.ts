@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util'
 import { pino, type Logger } from 'pino'
+import { isPretty, prettyDestination } from './log-lines.ts'
 import { loadConfig, redactedConfig, settingsMarkdown, type Config } from '../config/config.ts'
 import { SETTINGS } from '../config/settings.ts'
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
@@ -52,8 +53,13 @@ function roleCommand(command: 'start' | 'collect' | 'process' | 'serve') {
   return async (argv: string[]): Promise<void> => {
     const { values } = parse(argv)
     const config = configFrom(values)
+    const tty = process.stdout.isTTY
+    // Human-readable lines on a terminal, JSON when piped or when asked (--log-format).
+    const logger = isPretty(config.logFormat, tty)
+      ? pino({ level: config.logLevel }, prettyDestination(process.stdout, tty && !('NO_COLOR' in process.env)))
+      : pino({ level: config.logLevel })
     const { runRoles } = await import('./roles.ts')
-    await runRoles(command, config, pino({ level: config.logLevel }))
+    await runRoles(command, config, logger)
   }
 }
 

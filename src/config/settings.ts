@@ -406,4 +406,23 @@ export const SETTINGS = [
       'Folder where batches wait on disk while the warehouse is unreachable (beyond the in-memory bound); unset: `cryptoviz-spool` in the OS temp folder.',
   },
   // --- end of object storage settings ---
+  // ── first start and terminal logs (issue 13) ──
+  {
+    key: 'firstStart.seedDays',
+    env: 'CRYPTOVIZ_SEED_DAYS',
+    flag: 'seed-days',
+    schema: z.coerce.number().int().min(0).max(90),
+    default: 3,
+    description:
+      'Days of history `start` puts in an empty warehouse: seeded simulated history with the simulated (or fallback) source, a background CoinGecko backfill with the live one. 0 turns both off.',
+  },
+  {
+    key: 'logFormat',
+    env: 'CRYPTOVIZ_LOG_FORMAT',
+    flag: 'log-format',
+    schema: z.enum(['auto', 'pretty', 'json']),
+    default: 'auto',
+    description:
+      'Log lines of `start`: `pretty` (human-readable), `json` (structured, one object a line) or `auto` (pretty on a terminal, JSON when piped).',
+  },
 ] as const satisfies readonly Setting[]

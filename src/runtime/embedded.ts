@@ -25,6 +25,7 @@ import { fileStateStore } from './collector-state.ts'
 import { startProcessing, type Processing } from './processing.ts'
 import { openWarehouse, openWarehouseForReading } from './warehouse.ts'
 import { lakeHealth, openReadCache, openWarehouseStore } from './store.ts'
+import { FirstStart } from './first-start.ts'
 
 export interface Roles {
   collect: boolean
@@ -93,14 +94,24 @@ export async function startRoles(
 
   const collecting = new AbortController()
   let collector: Collector | undefined
+  let firstStart: FirstStart | undefined
   let collected: Promise<void> = Promise.resolve()
   let sourcesHealth = (): ComponentStatus => ({ status: 'ok', mode: 'none' })
   if (roles.collect && opened) {
     const selection = createSources(config.source, sourcesOptions(config), {
       state: fileStateStore(resolve(config.collector.stateFile), logger),
     })
+    // Seeded or backfilled history for an empty warehouse (first-start.ts), before any source runs;
+    // only where this process both collects and writes the lake.
+    const history = warehouse
+      ? await new FirstStart({ config, warehouse, coingecko: selection.coingecko, logger }).prepare()
+      : undefined
+    firstStart = history
     const c = new Collector(selection.sources, {
-      onQuotes: (quotes) => opened.bus.publishQuotes(quotes),
+      onQuotes: (quotes) => {
+        history?.observe(quotes)
+        return opened.bus.publishQuotes(quotes)
+      },
       onDeadLetters: (deadLetters) => opened.bus.publishDeadLetters(deadLetters),
       onError: (source, err, phase) => logger.warn({ err, source, phase }, 'source poll failed'),
     })
@@ -143,6 +154,7 @@ export async function startRoles(
     stopping ??= (async () => {
       collecting.abort()
       await collected.catch((err: unknown) => logger.error({ err }, 'collector failed'))
+      await firstStart?.stop()
       await processing?.stop()
       await unsubscribeLive?.()
       await closeServer()

@@ -18,6 +18,7 @@ import { useRateLimit } from './client-rate-limit.ts'
 import { errorHandler, sendError } from './errors.ts'
 import { ServerMetrics, useRequestMetrics } from './metrics.ts'
 import { catalogRoutes } from './routes/catalog.ts'
+import { gapsRoutes } from './routes/gaps.ts'
 import { opsRoutes, type OpsProviders } from './routes/ops.ts'
 import { quotesRoutes } from './routes/quotes.ts'
 import { sqlRoutes } from './routes/sql.ts'
@@ -141,6 +142,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       },
     })
     quotesRoutes(scope, options.engine, metrics, now)
+    gapsRoutes(scope, options.engine, now)
     catalogRoutes(scope, options.engine)
     sqlRoutes(scope, options.engine)
     streamRoutes(scope, options.feed, metrics, {

@@ -43,14 +43,6 @@ const timeFormat = new Intl.DateTimeFormat(undefined, {
   second: '2-digit',
   hourCycle: 'h23',
 })
-const tickFormat = new Intl.DateTimeFormat(undefined, {
-  timeZone: 'UTC',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  fractionalSecondDigits: 1,
-  hourCycle: 'h23',
-})
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
   timeZone: 'UTC',
   year: 'numeric',
@@ -61,22 +53,6 @@ const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
   second: '2-digit',
   hourCycle: 'h23',
 })
-const hourMinuteFormat = new Intl.DateTimeFormat(undefined, {
-  timeZone: 'UTC',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-})
-const dayFormat = new Intl.DateTimeFormat(undefined, { timeZone: 'UTC', month: 'short', day: 'numeric' })
-const dayHourFormat = new Intl.DateTimeFormat(undefined, {
-  timeZone: 'UTC',
-  month: 'short',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-})
-
 /** @typedef {number | null | undefined} MaybeNumber */
 
 /** @param {MaybeNumber} v */
@@ -109,21 +85,8 @@ const toDate = (t) => (t == null ? undefined : new Date(t))
 /** "09:26:28" @param {string | number | Date | null | undefined} t */
 export const time = (t) => (t == null ? DASH : timeFormat.format(toDate(t)))
 
-/** "09:26:28.2", for live quotes a fraction of a second apart. @param {string | number | Date} t */
-export const tickTime = (t) => tickFormat.format(toDate(t))
-
 /** "11/28/2026, 09:26:28" in the browser's locale. @param {string | number | Date | null | undefined} t */
 export const dateTime = (t) => (t == null ? DASH : dateTimeFormat.format(toDate(t)))
-
-/**
- * An axis label: the day when ticks are days apart, the hour within a day, both in between.
- * @param {number} ms
- * @param {{ spanMs: number, stepMs: number }} scale
- */
-export function axisTime(ms, { spanMs, stepMs }) {
-  if (stepMs >= 86_400_000) return dayFormat.format(ms)
-  return (spanMs > 86_400_000 ? dayHourFormat : hourMinuteFormat).format(ms)
-}
 
 /**
  * Which way a change went, as a CSS class; changes smaller than `epsilon` (what rounds to 0.00 on

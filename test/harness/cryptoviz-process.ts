@@ -90,6 +90,8 @@ export async function startCryptoviz(
     CRYPTOVIZ_LOG_LEVEL: 'info',
     // Tests never reach the internet: the live providers are opted into per test, with local URLs.
     CRYPTOVIZ_SOURCE: 'simulated',
+    // No first-start history unless a test asks for it (CRYPTOVIZ_SEED_DAYS): counts stay exact.
+    CRYPTOVIZ_SEED_DAYS: '0',
     ...env,
   })
   t.after(() => {

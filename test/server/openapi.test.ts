@@ -9,6 +9,7 @@ const ROUTES = [
   'GET /api/v1/candles',
   'GET /api/v1/latest',
   'GET /api/v1/compare',
+  'GET /api/v1/gaps',
   'GET /api/v1/catalog',
   'GET /api/v1/catalog/partitions',
   'GET /api/v1/history',

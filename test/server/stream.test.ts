@@ -147,6 +147,31 @@ test('a reconnecting client resumes after Last-Event-ID, or is told to reload wh
   assert.equal(fromAnotherProcess.events[0]!.event, 'reset')
 })
 
+test('a resume works with the ids a running server hands out (its start time in microseconds)', async (t) => {
+  const firstId = Date.now() * 1000
+  const feed = new LiveFeed({ firstId })
+  const { url } = await listening(t, { feed })
+  feed.push([1, 2, 3].map((i) => quote('bitcoin', i)))
+  const [a, b, c] = [firstId, firstId + 1, firstId + 2].map(String)
+  assert.equal(a!.length, 16, 'ids have 16 digits')
+  const byHeader = await openSse(`${url}/api/v1/stream`, { 'last-event-id': a! })
+  const byQuery = await openSse(`${url}/api/v1/stream?lastEventId=${b}`)
+  t.after(() => (byHeader.close(), byQuery.close()))
+  await byHeader.waitForEvents(2)
+  await byQuery.waitForEvents(1)
+  assert.deepEqual(
+    byHeader.events.map((e) => e.id),
+    [b, c],
+  )
+  assert.deepEqual(
+    byQuery.events.map((e) => e.id),
+    [c],
+  )
+  const unsafe = await fetch(`${url}/api/v1/stream?lastEventId=9007199254740993`)
+  assert.equal(unsafe.status, 400)
+  await unsafe.body?.cancel()
+})
+
 test('each client gets only the assets and sources it asked for', async (t) => {
   const { url, feed } = await listening(t)
   const eth = await openSse(`${url}/api/v1/stream?crypto=ethereum,tether`)

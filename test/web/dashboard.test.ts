@@ -1,36 +1,98 @@
 /**
  * The dashboard in a real browser (Debian's chromium via playwright-core) against the real
- * `cryptoviz start`: what a user sees, with no console error along the way.
+ * `cryptoviz start` with seeded history: every page renders with data, with no console error,
+ * no request leaving 127.0.0.1 and no serious accessibility violation (axe-core, injected into
+ * the page); live updates, time travel, the SQL console, reloads and the fallback banner.
+ * Screenshots of each page at 1440×900 and 390×844 go to test-output/screenshots/.
  */
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Page } from 'playwright-core'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Browser, Page } from 'playwright-core'
 import { simulatedAssets } from '../../src/sources/simulated-assets.ts'
 import { launchChromium } from '../harness/chromium.ts'
-import { startCryptoviz } from '../harness/cryptoviz-process.ts'
+import { CryptovizProcess, startCryptoviz } from '../harness/cryptoviz-process.ts'
 
 const SIM_ARGS = ['--flush-interval-ms', '1000', '--sim-interval-ms', '200', '--sim-assets', '5']
-const SCREENSHOT = '/tmp/dashboard.png'
+const SEEDED = { CRYPTOVIZ_SEED_DAYS: '2' }
+export const SCREENSHOTS = new URL('../../test-output/screenshots/', import.meta.url).pathname
+export const VIEWPORTS = [
+  { name: 'desktop', width: 1440, height: 900 },
+  { name: 'phone', width: 390, height: 844 },
+] as const
+const AXE = readFileSync(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8')
 
-/** Opens the dashboard; `problems` collects console errors and uncaught page errors. */
-async function openDashboard(t: TestContext, url: string): Promise<{ page: Page; problems: string[] }> {
-  const browser = await launchChromium()
-  t.after(() => browser.close())
-  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
+/** Each page: its URL and a probe that holds once its data is on screen. */
+export const PAGES: { name: string; path: string; ready: (page: Page) => Promise<boolean> }[] = [
+  { name: 'market', path: '/', ready: async (p) => (await p.locator('#market-rows tr').count()) === 5 },
+  {
+    name: 'asset',
+    path: '/asset/bitcoin',
+    ready: async (p) =>
+      Number((await p.locator('#chart').getAttribute('data-candles')) ?? 0) > 0 &&
+      (await p.locator('#recent-rows tr').count()) > 0,
+  },
+  {
+    name: 'lakehouse',
+    path: '/lakehouse',
+    ready: async (p) =>
+      (await p.locator('#partition-tree details').count()) > 0 &&
+      (await p.locator('#schema-rows tr').count()) > 0,
+  },
+  {
+    name: 'history',
+    path: '/history',
+    ready: async (p) => (await p.locator('#history-rows tr').count()) >= 2,
+  },
+  { name: 'sql', path: '/sql', ready: async (p) => (await p.locator('#sql-results tbody tr').count()) > 0 },
+  {
+    name: 'pipeline',
+    path: '/pipeline',
+    ready: async (p) =>
+      (await p.locator('#sources-rows tr[data-source="simulated"]').count()) === 1 &&
+      /^[1-9]/.test((await p.locator('#stat-received').textContent()) ?? ''),
+  },
+]
+
+interface Watched {
+  page: Page
+  /** Console errors, page errors and requests to anything but 127.0.0.1. */
+  problems: string[]
+}
+
+/** A page that records console errors, uncaught errors and any request leaving 127.0.0.1. */
+export async function watchedPage(
+  browser: Browser,
+  viewport: { width: number; height: number } = VIEWPORTS[0],
+): Promise<Watched> {
+  const page = await browser.newPage({ viewport })
   const problems: string[] = []
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console error: ${m.text()} (${m.location().url})`)
   })
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
-  await page.goto(url)
+  page.on('request', (r) => {
+    const url = new URL(r.url())
+    if (url.protocol !== 'blob:' && url.protocol !== 'data:' && url.hostname !== '127.0.0.1') {
+      problems.push(`request left 127.0.0.1: ${r.url()}`)
+    }
+  })
   return { page, problems }
+}
+
+async function browser(t: TestContext): Promise<Browser> {
+  const b = await launchChromium()
+  t.after(() => b.close())
+  return b
 }
 
 /** Polls `probe` until it returns a value (not undefined or false); fails after the timeout. */
 async function until<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
-  timeoutMs = 10_000,
+  timeoutMs = 15_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
@@ -41,70 +103,312 @@ async function until<T>(
   }
 }
 
+/** axe-core's serious and critical violations on the page as it is now. */
+async function accessibilityViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE)
+  const violations = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: unknown[] }> } })
+      .axe
+    const r = await axe.run({ resultTypes: ['violations'] })
+    return r.violations as { id: string; impact: string; nodes: { target: string[] }[] }[]
+  })
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+}
+
 /** The price text of a formatted dollar amount, as a number. */
 const dollars = (text: string): number => Number(text.replace(/[$,]/g, ''))
 
-test('the dashboard lists the market, charts and streams the clicked asset, and shows the catalog', async (t) => {
-  const { url } = await startCryptoviz(t, SIM_ARGS)
-  const { page, problems } = await openDashboard(t, url)
+test('every page renders with data at desktop and phone size: no console error, no request off 127.0.0.1, no serious axe violation, reload restores it', async (t) => {
+  const { url } = await startCryptoviz(t, SIM_ARGS, SEEDED)
+  const b = await browser(t)
+  mkdirSync(SCREENSHOTS, { recursive: true })
+  for (const viewport of VIEWPORTS) {
+    for (const theme of viewport.name === 'desktop' ? ['light', 'dark'] : ['light']) {
+      const { page, problems } = await watchedPage(b, viewport)
+      await page.emulateMedia({ colorScheme: theme as 'light' | 'dark' })
+      for (const p of PAGES) {
+        await page.goto(url + p.path)
+        await until(`${p.name} shows its data (${viewport.name}, ${theme})`, () => p.ready(page))
+        assert.equal(await page.locator('.error:visible').count(), 0, `${p.name}: no panel error`)
+        assert.equal(await page.locator('#asof-banner').isVisible(), false)
+        assert.deepEqual(await accessibilityViolations(page), [], `${p.name} (${viewport.name}, ${theme})`)
+        await page.screenshot({ path: `${SCREENSHOTS}${p.name}-${viewport.name}-${theme}.png` })
+        await page.reload()
+        await until(`${p.name} shows its data again after a reload`, () => p.ready(page))
+      }
+      assert.deepEqual(problems, [])
+      await page.close()
+    }
+  }
+})
+
+test('the market table updates live, sorts, searches, and links to the asset page, whose chart is interactive', async (t) => {
+  const { url } = await startCryptoviz(t, SIM_ARGS, SEEDED)
+  const { page, problems } = await watchedPage(await browser(t))
+  await page.goto(url)
   const expected = simulatedAssets(5)
-
-  const rows = page.locator('#market-rows tr')
-  await rows.nth(expected.length - 1).waitFor({ timeout: 15_000 })
-  const listed = await rows.evaluateAll((trs) =>
-    trs.map((tr) => ({
-      crypto: tr.getAttribute('data-crypto'),
-      text: tr.textContent ?? '',
-      price: tr.children[2]?.textContent ?? '',
-    })),
-  )
-  assert.deepEqual(listed.map((r) => r.crypto).sort(), expected.map((a) => a.slug).sort())
-  for (const row of listed) {
-    const asset = expected.find((a) => a.slug === row.crypto)!
-    assert.ok(row.text.includes(asset.name) && row.text.includes(asset.symbol), row.text)
-    assert.match(row.price, /^\$[\d,]+(\.\d+)?$/, `${row.crypto} has a price`)
-  }
-  assert.equal(await page.locator('#market-rows svg.sparkline').count(), expected.length)
-
-  await page.locator('#market-rows tr[data-crypto="ethereum"]').click()
-  assert.equal(
-    await page.locator('#market-rows tr[aria-selected="true"]').getAttribute('data-crypto'),
-    'ethereum',
-  )
-  await page.locator('#chart svg.candles .candle').first().waitFor({ timeout: 10_000 })
-  assert.match((await page.locator('#chart-title').textContent()) ?? '', /^Ethereum \(ETH\)/)
-  assert.ok((await page.locator('#chart svg .x-label').count()) >= 2, 'the time axis is labelled')
-  assert.ok((await page.locator('#chart svg .y-label').count()) >= 2, 'the price axis is labelled')
-
-  // The ticker streams ethereum only: every price is near ethereum's, far from bitcoin's.
-  await page.locator('#ticker li').nth(4).waitFor({ timeout: 10_000 })
-  assert.equal(await page.locator('#ticker-state').textContent(), 'connected')
-  assert.equal(await page.locator('#ticker-asset').textContent(), 'ethereum')
-  const overviewPrice = dollars(
-    (await page.locator('#market-rows tr[data-crypto="ethereum"] td').nth(2).textContent()) ?? '',
-  )
-  for (const text of await page.locator('#ticker li .price').allTextContents()) {
-    assert.ok(Math.abs(dollars(text) / overviewPrice - 1) < 0.05, `${text} is an ethereum price`)
-  }
   await until(
-    'the ticker holds its last 20 quotes',
-    async () => (await page.locator('#ticker li').count()) === 20,
+    'the market lists every asset',
+    async () => (await page.locator('#market-rows tr').count()) === 5,
+  )
+  const rows = await page
+    .locator('#market-rows tr')
+    .evaluateAll((trs) =>
+      trs.map((tr) => ({ crypto: tr.getAttribute('data-crypto'), text: tr.textContent ?? '' })),
+    )
+  assert.deepEqual(
+    rows.map((r) => r.crypto),
+    expected.map((a) => a.slug),
+    'ranked order by default',
+  )
+  for (const asset of expected) {
+    const row = rows.find((r) => r.crypto === asset.slug)!
+    assert.ok(
+      row.text.includes(asset.name) && row.text.includes(asset.symbol) && row.text.includes('simulated'),
+    )
+  }
+  assert.equal(await page.locator('#market-rows svg.sparkline').count(), 5)
+  const gainers = await page
+    .locator('#movers .movers-list')
+    .nth(0)
+    .locator('li .num:last-child')
+    .allTextContents()
+  const losers = await page
+    .locator('#movers .movers-list')
+    .nth(1)
+    .locator('li .num:last-child')
+    .allTextContents()
+  assert.ok(gainers.length + losers.length >= 3, 'movers are listed')
+  assert.ok(
+    gainers.every((g) => g.startsWith('+')) && losers.every((l) => /^[-−]/.test(l)),
+    `${gainers} / ${losers}`,
+  )
+  await until(
+    'the live indicator says live',
+    async () => (await page.locator('#live').getAttribute('data-state')) === 'live',
   )
 
-  // The catalog shows the quotes table once the first micro-batch is committed.
-  const quotesRow = page.locator('#catalog-rows tr[data-table="quotes"] td')
-  await until('the catalog counts committed quote rows', async () => {
-    const cells = await quotesRow.allTextContents()
-    return cells.length > 2 && Number((cells[2] ?? '').replace(/\D/g, '')) > 0
-  })
-  assert.ok((await page.locator('#history-rows tr').count()) >= 2, 'commits are listed')
-  assert.match((await page.locator('#stat-written').textContent()) ?? '', /^[1-9]/)
-  assert.equal(await page.locator('#fallback-banner').isVisible(), false)
-  assert.equal(await page.locator('.error:visible').count(), 0)
+  // Live: bitcoin's price cell changes without a reload (ticks every 200 ms).
+  const price = page.locator('#market-rows tr[data-crypto="bitcoin"] td.price')
+  const before = await price.textContent()
+  await until('a live quote changes the bitcoin price', async () => (await price.textContent()) !== before)
 
-  await page.screenshot({ path: SCREENSHOT, fullPage: true })
+  // Sort by price, descending first; then search.
+  await page.locator('button[data-sort="price"]').click()
+  const prices = await page.locator('#market-rows td.price').allTextContents()
+  assert.deepEqual(
+    prices.map(dollars),
+    [...prices.map(dollars)].sort((a, b) => b - a),
+  )
+  assert.equal(await page.locator('th[data-key="price"]').getAttribute('aria-sort'), 'descending')
+  await page.locator('#market-search').fill('sol')
+  assert.deepEqual(
+    await page
+      .locator('#market-rows tr')
+      .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-crypto'))),
+    ['solana'],
+  )
+
+  // The asset page, by keyboard: Enter on the focused link routes without a reload.
+  await page.locator('#market-rows a[href="/asset/solana"]').focus()
+  await page.keyboard.press('Enter')
+  await page.waitForURL(`${url}/asset/solana`)
+  await until(
+    'the chart has candles',
+    async () => Number((await page.locator('#chart').getAttribute('data-candles')) ?? 0) > 200,
+  )
+  assert.match((await page.locator('#asset-title').textContent()) ?? '', /^Solana \(SOL\)$/)
+  assert.ok((await page.locator('#chart canvas').count()) > 0, 'lightweight-charts draws on canvas')
+  // Crosshair: hovering the chart shows that candle's OHLC in the legend.
+  const box = (await page.locator('#chart .chart-host').boundingBox())!
+  await page.mouse.move(box.x + box.width / 3, box.y + box.height / 2)
+  await until('the legend shows OHLC under the crosshair', async () =>
+    /O \$[\d,.]+ {2}H \$[\d,.]+ {2}L \$[\d,.]+ {2}C \$[\d,.]+/.test(
+      (await page.locator('.legend').textContent()) ?? '',
+    ),
+  )
+  // The interval selector reloads the chart and is kept in the URL.
+  await page.locator('button[data-value="1h"]').click()
+  await page.waitForURL(/interval=1h/)
+  await until('hourly candles', async () => {
+    const n = Number((await page.locator('#chart').getAttribute('data-candles')) ?? 0)
+    return n > 0 && n <= 25
+  })
+  await page.reload()
+  assert.equal(await page.locator('button[data-value="1h"]').getAttribute('aria-pressed'), 'true')
+  // Live quotes reach the recent-quotes table.
+  const newest = await page.locator('#recent-rows tr').first().textContent()
+  await until(
+    'a live quote tops the recent quotes',
+    async () => (await page.locator('#recent-rows tr').first().textContent()) !== newest,
+  )
   assert.deepEqual(problems, [])
 })
+
+test('time travel: choosing an older version shows a banner and that version’s numbers on every page until back to live', async (t) => {
+  const { url } = await startCryptoviz(t, SIM_ARGS, SEEDED)
+  const { page, problems } = await watchedPage(await browser(t))
+  // Version 1 is the first seeded day's commit: far fewer rows than now.
+  const old = (await (await fetch(`${url}/api/v1/catalog?asOf=1`)).json()) as {
+    tables: { name: string; rows: number }[]
+  }
+  const oldRows = old.tables.find((x) => x.name === 'quotes')!.rows
+  await page.goto(`${url}/history`)
+  await until(
+    'commits are listed',
+    async () => (await page.locator('#history-rows tr[data-version="1"]').count()) === 1,
+  )
+  await page.locator('#history-rows button[data-version="1"]').click()
+  await page.waitForURL(`${url}/history?asOf=1`)
+  const banner = page.locator('#asof-banner')
+  await banner.waitFor({ state: 'visible' })
+  assert.match((await banner.textContent()) ?? '', /as of version 1/)
+  assert.equal(await page.locator('#history-rows tr[aria-current="true"]').getAttribute('data-version'), '1')
+  assert.equal(await page.locator('#live').getAttribute('data-state'), 'paused')
+
+  // The lakehouse page (through the nav: asOf is kept) counts version 1's rows.
+  await page.locator('#nav a[href="/lakehouse"]').click()
+  await page.waitForURL(`${url}/lakehouse?asOf=1`)
+  const rowsCell = page.locator('#tables-rows tr[data-table="quotes"] td').nth(2)
+  await until(
+    'the catalog shows version 1',
+    async () => Number(((await rowsCell.textContent()) ?? '').replace(/\D/g, '')) === oldRows,
+  )
+  assert.ok(await banner.isVisible())
+
+  // The market shows version 1's prices, not the live ones.
+  type Latest = { rows: { crypto: string; price_usd: number }[] }
+  const liveBody = (await (await fetch(`${url}/api/v1/latest?limit=5`)).json()) as Latest
+  const oldBody = (await (await fetch(`${url}/api/v1/latest?limit=5&asOf=1`)).json()) as Latest
+  await page.locator('#nav a[href="/"]').click()
+  await until('the market lists version 1', async () => (await page.locator('#market-rows tr').count()) === 5)
+  const btc = dollars(
+    (await page.locator('#market-rows tr[data-crypto="bitcoin"] td.price').textContent()) ?? '',
+  )
+  const oldBtc = oldBody.rows.find((r) => r.crypto === 'bitcoin')!.price_usd
+  const liveBtc = liveBody.rows.find((r) => r.crypto === 'bitcoin')!.price_usd
+  assert.notEqual(oldBtc, liveBtc)
+  assert.ok(Math.abs(btc - oldBtc) < 0.01, `${btc} is version 1's ${oldBtc}`)
+
+  // Back to live: the banner goes, the stream reconnects, live numbers return.
+  await page.locator('#asof-live').click()
+  await banner.waitFor({ state: 'hidden' })
+  assert.equal(new URL(page.url()).search, '')
+  await until('live again', async () => (await page.locator('#live').getAttribute('data-state')) === 'live')
+  await until('the market shows live prices again', async () => {
+    const now = dollars(
+      (await page.locator('#market-rows tr[data-crypto="bitcoin"] td.price').textContent()) ?? '',
+    )
+    return Math.abs(now - oldBtc) > 0.01
+  })
+  assert.deepEqual(problems, [])
+})
+
+test('the SQL page runs a query with Ctrl+Enter, offers CSV, and shows a refused one’s error in place', async (t) => {
+  const { url } = await startCryptoviz(t, SIM_ARGS, SEEDED)
+  const { page, problems } = await watchedPage(await browser(t))
+  await page.goto(`${url}/sql`)
+  const editor = page.locator('#sql-input')
+  await editor.fill("SELECT crypto, count(*) AS n FROM quotes WHERE crypto = 'bitcoin' GROUP BY crypto")
+  assert.ok((await page.locator('.sql-highlight .tok-keyword').count()) >= 4, 'keywords are highlighted')
+  await editor.press('Control+Enter')
+  await until(
+    'the result shows bitcoin',
+    async () => (await page.locator('#sql-results tbody tr td').first().textContent()) === 'bitcoin',
+  )
+  assert.deepEqual(await page.locator('#sql-results thead th').allTextContents(), ['crypto', 'n'])
+  assert.equal(await page.locator('#sql-csv').isVisible(), true)
+  const download = page.waitForEvent('download')
+  await page.locator('#sql-csv').click()
+  const csv = readFileSync((await (await download).path())!, 'utf8')
+  assert.match(csv, /^crypto,n\r\nbitcoin,\d+$/)
+
+  await editor.fill('DROP TABLE quotes')
+  await page.locator('#sql-run').click()
+  const error = page.locator('#sql-error')
+  await error.waitFor({ state: 'visible' })
+  assert.match((await error.textContent()) ?? '', /SQL_FORBIDDEN/)
+  // The console error of the refused request is the browser's own network log line.
+  assert.deepEqual(
+    problems.filter((p) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(p)),
+    [],
+  )
+})
+
+test('the SQL page asks for the token when the server requires one, and runs with it', async (t) => {
+  const { url } = await startCryptoviz(t, SIM_ARGS, { ...SEEDED, CRYPTOVIZ_API_TOKEN: 'secret-token-123' })
+  const { page } = await watchedPage(await browser(t))
+  await page.goto(`${url}/sql`)
+  const field = page.locator('#sql-token-field')
+  await field.waitFor({ state: 'visible' })
+  assert.match((await page.locator('#sql-error').textContent()) ?? '', /UNAUTHORIZED/)
+  await page.locator('#sql-token').fill('secret-token-123')
+  await page.locator('#sql-run').click()
+  await until('the query ran', async () => (await page.locator('#sql-results tbody tr').count()) > 0)
+  assert.equal(await page.locator('#sql-error').isVisible(), false)
+})
+
+test('the live indicator reconnects by itself after a server restart and resumes from the last event id', async (t) => {
+  const port = await freePort()
+  const first = await startCryptoviz(t, [...SIM_ARGS, '--port', String(port)], SEEDED)
+  const { page, problems } = await watchedPage(await browser(t))
+  const streams: { lastEventId: string | undefined; query: string }[] = []
+  page.on('request', (r) => {
+    const u = new URL(r.url())
+    if (u.pathname !== '/api/v1/stream') return
+    void r.allHeaders().then((headers) =>
+      streams.push({
+        lastEventId: headers['last-event-id'],
+        query: u.searchParams.get('lastEventId') ?? '',
+      }),
+    )
+  })
+  await page.goto(first.url)
+  const live = page.locator('#live')
+  await until('live', async () => (await live.getAttribute('data-state')) === 'live')
+  const price = page.locator('#market-rows tr[data-crypto="bitcoin"] td.price')
+  const before = await price.textContent()
+  await until('quotes arrive', async () => (await price.textContent()) !== before)
+
+  first.proc.child.kill('SIGTERM')
+  await first.proc.exited
+  await until('the indicator shows the stream is down', async () =>
+    ['reconnecting', 'offline'].includes((await live.getAttribute('data-state')) ?? ''),
+  )
+  const again = new CryptovizProcess(
+    ['start', '--warehouse', first.warehouse, '--port', String(port), ...SIM_ARGS],
+    { CRYPTOVIZ_LOG_LEVEL: 'info', CRYPTOVIZ_SOURCE: 'simulated', CRYPTOVIZ_SEED_DAYS: '0' },
+  )
+  t.after(() => again.child.kill('SIGKILL'))
+  await again.waitForLog((l) => l.msg === 'CryptoViz is running', 20_000)
+  await until(
+    'live again without a reload',
+    async () => (await live.getAttribute('data-state')) === 'live',
+    30_000,
+  )
+  assert.ok(
+    streams.some((s) => /^\d+$/.test(s.lastEventId ?? '') || /^\d+$/.test(s.query)),
+    `a reconnection carried the last event id: ${JSON.stringify(streams)}`,
+  )
+  const after = await price.textContent()
+  await until('quotes arrive again', async () => (await price.textContent()) !== after)
+  // Connection-refused lines while the server was down are the browser's own network log.
+  assert.deepEqual(
+    problems.filter((p) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(p)),
+    [],
+  )
+})
+
+/** A port free right now on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
 
 test('the dashboard says loudly when auto mode falls back to simulated data', async (t) => {
   const { url } = await startCryptoviz(t, ['--flush-interval-ms', '1000'], {
@@ -113,13 +417,14 @@ test('the dashboard says loudly when auto mode falls back to simulated data', as
     CRYPTOVIZ_COINGECKO_BASE_URL: 'http://127.0.0.1:9',
   })
   // Opened while the providers are still being probed: the banner must appear without a reload.
-  const { page, problems } = await openDashboard(t, url)
+  const { page, problems } = await watchedPage(await browser(t))
+  await page.goto(url)
   const banner = page.locator('#fallback-banner')
   await banner.waitFor({ state: 'visible', timeout: 30_000 })
   const text = (await banner.textContent()) ?? ''
   assert.match(text, /^Simulated data: no live provider answers \(.*coingecko.*\)$/)
   assert.match(text, /coinmarketcap: no API key/)
   assert.equal(await page.locator('#health').textContent(), 'degraded')
-  assert.equal(await page.locator('#sources-mode').textContent(), 'sources: auto (fallback)')
+  assert.equal(await page.locator('#health').getAttribute('title'), 'sources: auto (fallback)')
   assert.deepEqual(problems, [])
 })

@@ -29,10 +29,13 @@ export interface StreamOptions {
   retryMs: number
 }
 
+// Ids start at the process's start time in microseconds (16 digits today), so a resume must
+// accept every safe integer, not a fixed digit count.
 const eventId = z
   .string()
-  .regex(/^\d{1,15}$/, 'must be a non-negative integer event id')
+  .regex(/^\d{1,16}$/, 'must be a non-negative integer event id')
   .transform(Number)
+  .refine(Number.isSafeInteger, 'must be a non-negative integer event id')
 
 const streamQuery = z.strictObject({
   crypto: slugListParam.optional().meta({ description: 'Only these assets (comma-separated slugs).' }),

@@ -1,7 +1,10 @@
 /**
- * The dashboard: `GET /` answers `src/web/index.html`, `GET /assets/<name>` the other files of
- * `src/web/` (ES modules, the style sheet, the icon). No build step: the files are served as
- * written.
+ * The dashboard: `GET /` and the page URLs of the client-side router (`/asset/<crypto>`,
+ * `/lakehouse`, `/history`, `/sql`, `/pipeline`) answer `src/web/index.html`, so a link or a
+ * reload restores the page; `GET /assets/<name>` answers the other files of `src/web/` (ES
+ * modules, the style sheet, the icon); `GET /vendor/lightweight-charts.mjs` the chart library's
+ * standalone ES build, read from node_modules (pinned in package.json, never copied into the
+ * repository, never fetched from a CDN). No build step: the files are served as written.
  *
  * Invariants:
  * - The folder is read once, when the routes are registered; a request never touches the disk,
@@ -14,13 +17,25 @@
  */
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
-import { extname, join } from 'node:path'
+import { createRequire } from 'node:module'
+import { dirname, extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { CryptoVizError } from '../../errors.ts'
 import { sendError } from '../errors.ts'
 
 export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url))
+
+/** Third-party browser modules the page imports from `/vendor/<name>`: npm package and file. */
+export const VENDOR_MODULES: Readonly<Record<string, { package: string; file: string }>> = {
+  'lightweight-charts.mjs': {
+    package: 'lightweight-charts',
+    file: 'dist/lightweight-charts.standalone.production.mjs',
+  },
+}
+
+/** The client-side router's pages (src/web/app.js): each answers index.html. */
+export const PAGE_ROUTES = ['/', '/asset/:crypto', '/lakehouse', '/history', '/sql', '/pipeline'] as const
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -67,10 +82,29 @@ function send(request: FastifyRequest, reply: FastifyReply, file: WebFile): Fast
   return reply.type(file.type).send(file.body)
 }
 
+/** Reads the vendor modules once, from wherever node resolves their packages. */
+export function readVendorFiles(): Map<string, WebFile> {
+  const require = createRequire(import.meta.url)
+  const files = new Map<string, WebFile>()
+  for (const [name, m] of Object.entries(VENDOR_MODULES)) {
+    // Packages export their entry points only; their package.json locates the folder.
+    const body = readFileSync(join(dirname(require.resolve(`${m.package}/package.json`)), m.file))
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`
+    files.set(name, { body, type: CONTENT_TYPES['.js']!, etag })
+  }
+  return files
+}
+
 export function webRoutes(app: FastifyInstance, dir: string = WEB_DIR): void {
   const files = readWebFiles(dir)
+  const vendor = readVendorFiles()
   const index = files.get('index.html')!
-  app.get('/', (request, reply) => send(request, reply, index))
+  for (const url of PAGE_ROUTES) app.get(url, (request, reply) => send(request, reply, index))
+  app.get<{ Params: { name: string } }>('/vendor/:name', (request, reply) => {
+    const file = vendor.get(request.params.name)
+    if (file === undefined) return sendError(reply, 'NOT_FOUND', `no vendor module ${request.params.name}`)
+    return send(request, reply, file)
+  })
   app.get<{ Params: { name: string } }>('/assets/:name', (request, reply) => {
     const file = files.get(request.params.name)
     if (file === undefined) return sendError(reply, 'NOT_FOUND', `no dashboard asset ${request.params.name}`)

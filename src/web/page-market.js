@@ -1,0 +1,304 @@
+// @ts-check
+/**
+ * Market (`/`): every asset's latest quote in a sortable, searchable table that updates live,
+ * the top movers of the last 24 hours, and which source each price comes from.
+ *
+ * Live updates touch only the cells whose value changed, once per animation frame (the stream
+ * batches quotes per frame), and never re-sort or rebuild rows: at 20 quotes/s the page does a
+ * few text writes per frame, no layout thrash. The full table (order, changes, sparklines) is
+ * re-read every REFRESH_MS.
+ */
+import { getJson } from './api.js'
+import { sparkline } from './charts.js'
+import { guarded, h, panel } from './dom.js'
+import * as format from './format.js'
+import * as live from './live.js'
+
+const REFRESH_MS = 10_000
+const FLASH_MS = 600
+
+/** @type {{ key: string, label: string, numeric: boolean, value: (row: any) => any }[]} */
+const COLUMNS = [
+  { key: 'rank', label: '#', numeric: true, value: (r) => r.rank ?? Infinity },
+  { key: 'name', label: 'Asset', numeric: false, value: (r) => (r.name ?? r.crypto).toLowerCase() },
+  { key: 'price', label: 'Price', numeric: true, value: (r) => r.price_usd },
+  { key: '1h', label: '1h', numeric: true, value: (r) => change(r, '1h') },
+  { key: '24h', label: '24h', numeric: true, value: (r) => change(r, '24h') },
+  { key: '7d', label: '7d', numeric: true, value: (r) => change(r, '7d') },
+  { key: 'cap', label: 'Market cap', numeric: true, value: (r) => r.market_cap_usd },
+  { key: 'volume', label: 'Volume 24h', numeric: true, value: (r) => r.volume_24h_usd },
+  { key: 'source', label: 'Source', numeric: false, value: (r) => r.source },
+]
+
+/** The provider's change when it gave one, else the one computed from the lake's prices. @param {any} row @param {string} span */
+const change = (row, span) => row[`change_${span}_pct`] ?? row[`price_change_${span}_pct`]
+
+/** @param {string} source */
+export const sourceBadge = (source) => h('span', { class: `badge source-${source}`, text: source })
+
+/**
+ * @param {HTMLElement} view
+ * @param {{}} _params
+ * @param {import('./app.js').PageContext} ctx
+ */
+export function mountMarket(view, _params, ctx) {
+  const state = {
+    /** @type {any[]} */
+    rows: [],
+    sort: 'rank',
+    descending: false,
+    query: '',
+    /** @type {Map<string, any>} each asset's row elements, kept across refreshes */
+    cells: new Map(),
+  }
+  const search = h('input', {
+    type: 'search',
+    id: 'market-search',
+    placeholder: 'Search name or symbol',
+    autocomplete: 'off',
+  })
+  const searchBox = h(
+    'div',
+    { class: 'search' },
+    h('label', { for: 'market-search', class: 'sr-only', text: 'Search assets' }),
+    search,
+  )
+  const movers = panel('movers', 'Top movers (24h)')
+  const market = panel('market', 'Market', searchBox)
+  const count = h('p', { class: 'muted', id: 'market-count' })
+  const headRow = h('tr')
+  const tbody = h('tbody', { id: 'market-rows' })
+  const tableEl = h(
+    'table',
+    { class: 'market' },
+    h('caption', { class: 'sr-only', text: 'Latest quote of every asset; column headers sort' }),
+    h('thead', {}, headRow),
+    tbody,
+  )
+  market.body.append(
+    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Market table' }, tableEl),
+    count,
+  )
+  view.append(h('h1', { class: 'sr-only', text: 'Market' }), movers.section, market.section)
+
+  for (const c of [...COLUMNS, { key: 'spark', label: 'Last 7 days', numeric: false, value: () => 0 }]) {
+    const th = h('th', { scope: 'col', class: c.numeric ? 'num' : undefined, 'data-key': c.key })
+    if (c.key === 'spark') th.textContent = c.label
+    else th.append(h('button', { type: 'button', class: 'sort', 'data-sort': c.key, text: c.label }))
+    headRow.append(th)
+  }
+  headRow.addEventListener('click', (event) => {
+    const button = /** @type {HTMLElement} */ (event.target).closest('button[data-sort]')
+    const key = button?.getAttribute('data-sort')
+    if (!key) return
+    if (state.sort === key) state.descending = !state.descending
+    else {
+      state.sort = key
+      state.descending = !['rank', 'name', 'source'].includes(key)
+    }
+    draw()
+  })
+  search.addEventListener('input', () => {
+    state.query = /** @type {HTMLInputElement} */ (search).value.trim().toLowerCase()
+    draw()
+  })
+
+  function visibleRows() {
+    const column = COLUMNS.find((c) => c.key === state.sort) ?? COLUMNS[0]
+    const q = state.query
+    const rows = state.rows.filter(
+      (r) =>
+        q === '' ||
+        String(r.name ?? '')
+          .toLowerCase()
+          .includes(q) ||
+        String(r.symbol ?? '')
+          .toLowerCase()
+          .includes(q) ||
+        r.crypto.includes(q),
+    )
+    const sign = state.descending ? -1 : 1
+    return rows.sort((a, b) => {
+      const x = column?.value(a)
+      const y = column?.value(b)
+      if (x == null || Number.isNaN(x)) return 1
+      if (y == null || Number.isNaN(y)) return -1
+      return x < y ? -sign : x > y ? sign : 0
+    })
+  }
+
+  /**
+   * A row's elements, built once per asset.
+   * @param {any} row
+   */
+  function createRow(row) {
+    const cell = (/** @type {string} */ className) => h('td', { class: className })
+    const name = h(
+      'a',
+      { href: `/asset/${encodeURIComponent(row.crypto)}`, 'data-nav': true, class: 'asset' },
+      h('span', { class: 'name', text: row.name ?? row.crypto }),
+      h('span', { class: 'symbol', text: row.symbol ?? '' }),
+    )
+    const cells = {
+      rank: cell('num muted'),
+      price: cell('num price'),
+      changes: ['1h', '24h', '7d'].map(() => cell('num')),
+      cap: cell('num'),
+      volume: cell('num'),
+      source: cell(''),
+      spark: cell('spark'),
+      sparkKey: '',
+      last: row.price_usd,
+      tr: h('tr', { 'data-crypto': row.crypto }),
+    }
+    cells.tr.append(
+      cells.rank,
+      h('td', {}, name),
+      cells.price,
+      ...cells.changes,
+      cells.cap,
+      cells.volume,
+      cells.source,
+      cells.spark,
+    )
+    state.cells.set(row.crypto, cells)
+    return cells
+  }
+
+  /** Writes only what changed. @param {any} cells @param {any} row */
+  function updateRow(cells, row) {
+    /** @param {HTMLElement} el @param {string} text */
+    const text = (el, text) => {
+      if (el.textContent !== text) el.textContent = text
+    }
+    text(cells.rank, format.integer(row.rank))
+    text(cells.price, format.price(row.price_usd))
+    cells.last = row.price_usd
+    ;['1h', '24h', '7d'].forEach((span, k) => {
+      const v = change(row, span)
+      const el = cells.changes[k]
+      text(el, format.percent(v))
+      const className = `num ${format.trend(v, 0.005)}`
+      if (el.className !== className) el.className = className
+    })
+    text(cells.cap, format.money(row.market_cap_usd))
+    text(cells.volume, format.money(row.volume_24h_usd))
+    if (cells.source.textContent !== row.source) cells.source.replaceChildren(sourceBadge(row.source))
+    const points = row.sparkline ?? []
+    // Redrawn when an hour is added, not on every refresh: a hundred SVGs per refresh is a long
+    // task, and the current hour's point moves by a pixel at most.
+    const sparkKey = `${row.sparkline_start}:${points.length}`
+    if (sparkKey !== cells.sparkKey) {
+      cells.sparkKey = sparkKey
+      cells.spark.replaceChildren(sparkline(points))
+    }
+  }
+
+  function draw() {
+    for (const th of headRow.children) {
+      const key = th.getAttribute('data-key')
+      if (key === state.sort) th.setAttribute('aria-sort', state.descending ? 'descending' : 'ascending')
+      else th.removeAttribute('aria-sort')
+    }
+    const rows = visibleRows().map((row) => {
+      const cells = state.cells.get(row.crypto) ?? createRow(row)
+      updateRow(cells, row)
+      return cells.tr
+    })
+    // Rows are kept and updated in place; the body is rebuilt only when order or set changed.
+    const current = [...tbody.children]
+    if (current.length !== rows.length || rows.some((tr, k) => current[k] !== tr))
+      tbody.replaceChildren(...rows)
+    count.textContent =
+      state.rows.length === 0
+        ? 'No quotes yet: waiting for the first micro-batch…'
+        : `${rows.length} of ${state.rows.length} assets${ctx.asOf ? '' : ', prices update live'}`
+  }
+
+  function drawMovers() {
+    const known = state.rows.filter((r) => change(r, '24h') != null)
+    const up = known
+      .filter((r) => change(r, '24h') > 0)
+      .sort((a, b) => change(b, '24h') - change(a, '24h'))
+      .slice(0, 3)
+    const down = known
+      .filter((r) => change(r, '24h') < 0)
+      .sort((a, b) => change(a, '24h') - change(b, '24h'))
+      .slice(0, 3)
+    /** @param {string} title @param {any[]} rows */
+    const list = (title, rows) =>
+      h(
+        'div',
+        { class: 'movers-list' },
+        h('h3', { text: title }),
+        h(
+          'ol',
+          {},
+          ...rows.map((r) =>
+            h(
+              'li',
+              {},
+              h('a', {
+                href: `/asset/${encodeURIComponent(r.crypto)}`,
+                'data-nav': true,
+                text: r.name ?? r.crypto,
+              }),
+              h('span', { class: 'num muted', text: format.price(r.price_usd) }),
+              h('span', {
+                class: `num ${format.trend(change(r, '24h'), 0.005)}`,
+                text: format.percent(change(r, '24h')),
+              }),
+            ),
+          ),
+        ),
+      )
+    movers.body.replaceChildren(h('div', { class: 'movers' }, list('Gainers', up), list('Losers', down)))
+  }
+
+  async function refresh() {
+    await guarded(market, async () => {
+      const latest = await getJson('/api/v1/latest', { limit: 1000 }, { signal: ctx.signal })
+      if (ctx.signal.aborted) return
+      state.rows = latest.rows
+      draw()
+      drawMovers()
+      performance.mark('cryptoviz:data')
+    })
+  }
+
+  /** @param {any[]} quotes */
+  function onQuotes(quotes) {
+    /** @type {Map<string, any>} */
+    const newest = new Map()
+    for (const q of quotes) newest.set(q.crypto, q)
+    for (const [crypto, q] of newest) {
+      const cells = state.cells.get(crypto)
+      if (cells === undefined) continue
+      const row = state.rows.find((r) => r.crypto === crypto)
+      if (row) Object.assign(row, { price_usd: q.price_usd, source: q.source, ts: q.ts })
+      cells.price.textContent = format.price(q.price_usd)
+      const direction = format.trend(q.price_usd - cells.last)
+      cells.last = q.price_usd
+      if (cells.source.textContent !== q.source) cells.source.replaceChildren(sourceBadge(q.source))
+      if (direction !== 'flat') {
+        cells.tr.dataset['flash'] = direction
+        const tr = cells.tr
+        window.setTimeout(() => delete tr.dataset['flash'], FLASH_MS)
+      }
+    }
+  }
+
+  void refresh()
+  if (ctx.asOf === undefined) {
+    const timer = window.setInterval(() => {
+      if (!document.hidden) void refresh()
+    }, REFRESH_MS)
+    const offQuotes = live.onQuotes(onQuotes)
+    const offReset = live.onReset(() => void refresh())
+    ctx.signal.addEventListener('abort', () => {
+      window.clearInterval(timer)
+      offQuotes()
+      offReset()
+    })
+  }
+}

@@ -1,0 +1,227 @@
+// @ts-check
+/**
+ * SQL (`/sql`): an editor with syntax highlighting (a transparent textarea over a highlighted
+ * copy of its text; the textarea stays the real, accessible input), run with Ctrl+Enter or the
+ * button, a results grid, CSV download of the results, errors shown in place, and a token field
+ * once the server says it requires one. While time-travelling the query reads that version.
+ */
+import { currentAsOf, postJson } from './api.js'
+import { h, panel } from './dom.js'
+import * as format from './format.js'
+
+const TOKEN_KEY = 'cryptoviz.token'
+const QUERY_KEY = 'cryptoviz.sql'
+// Cheap on any table size (DuckDB stops at the limit): the page shows data at once.
+const DEFAULT_SQL = `-- Ctrl+Enter runs the query. Views: quotes, dead_letters.
+SELECT ts, source, crypto, price_usd
+FROM quotes
+WHERE crypto = 'bitcoin'
+LIMIT 20`
+
+const KEYWORDS = new Set(
+  'select from where group by order limit offset as and or not in is null like ilike between join left right inner outer full cross on using with union all distinct having case when then else end asc desc explain count sum min max avg cast true false over partition interval date timestamp'.split(
+    ' ',
+  ),
+)
+const TOKEN =
+  /(--[^\n]*)|('(?:[^']|'')*'?)|("(?:[^"]|"")*"?)|(\b\d+(?:\.\d+)?\b)|([A-Za-z_][A-Za-z0-9_]*)|(\s+)|(.)/gs
+
+/**
+ * The highlighted copy of `text` as nodes (spans with a token class; no markup is parsed).
+ * @param {string} text
+ */
+export function highlight(text) {
+  /** @type {Node[]} */
+  const nodes = []
+  for (const m of text.matchAll(TOKEN)) {
+    const [token, comment, string, quoted, number, word] = m
+    const kind = comment
+      ? 'comment'
+      : string
+        ? 'string'
+        : quoted
+          ? 'ident'
+          : number
+            ? 'number'
+            : word && KEYWORDS.has(word.toLowerCase())
+              ? 'keyword'
+              : undefined
+    nodes.push(kind ? h('span', { class: `tok-${kind}`, text: token }) : document.createTextNode(token))
+  }
+  // A trailing newline needs a character after it to take up a line in the <pre>.
+  nodes.push(document.createTextNode('\n '))
+  return nodes
+}
+
+/** @param {unknown} v */
+function csvField(v) {
+  const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
+}
+
+/**
+ * @param {HTMLElement} view
+ * @param {{}} _params
+ * @param {import('./app.js').PageContext} ctx
+ */
+export function mountSql(view, _params, ctx) {
+  const editorPanel = panel('sql-panel', 'Query')
+  const textarea = /** @type {HTMLTextAreaElement} */ (
+    h('textarea', {
+      id: 'sql-input',
+      spellcheck: 'false',
+      autocapitalize: 'off',
+      autocomplete: 'off',
+      rows: '8',
+    })
+  )
+  textarea.value = window.sessionStorage.getItem(QUERY_KEY) ?? DEFAULT_SQL
+  const highlighted = h('pre', { class: 'sql-highlight', 'aria-hidden': 'true' })
+  const editor = h('div', { class: 'sql-editor' }, highlighted, textarea)
+  const run = h('button', { type: 'button', id: 'sql-run', class: 'primary', text: 'Run (Ctrl+Enter)' })
+  const download = /** @type {HTMLAnchorElement} */ (
+    h('a', { id: 'sql-csv', class: 'button', hidden: true, text: 'Download CSV' })
+  )
+  const tokenInput = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'password', id: 'sql-token', autocomplete: 'off' })
+  )
+  tokenInput.value = window.sessionStorage.getItem(TOKEN_KEY) ?? ''
+  const tokenField = h(
+    'p',
+    { class: 'token', id: 'sql-token-field', hidden: tokenInput.value === '' },
+    h('label', { for: 'sql-token', text: 'API token (this server requires one for SQL)' }),
+    tokenInput,
+  )
+  const error = h('p', { class: 'error sql-error', id: 'sql-error', role: 'alert', hidden: true })
+  const info = h('p', { class: 'muted', id: 'sql-info', role: 'status' })
+  editorPanel.body.append(
+    h('label', {
+      for: 'sql-input',
+      class: 'sr-only',
+      text: 'SQL query over the quotes and dead_letters views',
+    }),
+    h('p', { class: 'muted', text: 'Read-only SQL (DuckDB) over the views quotes and dead_letters.' }),
+    editor,
+    tokenField,
+    h('div', { class: 'actions' }, run, download),
+    error,
+    info,
+  )
+  const results = panel('results-panel', 'Results')
+  const grid = h('div', {
+    class: 'scroll results',
+    id: 'sql-results',
+    tabindex: '0',
+    role: 'region',
+    'aria-label': 'Query results',
+  })
+  results.body.append(grid)
+  view.append(h('h1', { text: 'SQL console' }), editorPanel.section, results.section)
+
+  const paint = () => {
+    highlighted.replaceChildren(...highlight(textarea.value))
+    highlighted.scrollTop = textarea.scrollTop
+    highlighted.scrollLeft = textarea.scrollLeft
+  }
+  textarea.addEventListener('input', () => {
+    window.sessionStorage.setItem(QUERY_KEY, textarea.value)
+    paint()
+  })
+  textarea.addEventListener('scroll', () => {
+    highlighted.scrollTop = textarea.scrollTop
+    highlighted.scrollLeft = textarea.scrollLeft
+  })
+  textarea.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault()
+      void execute()
+    }
+  })
+  run.addEventListener('click', () => void execute())
+  paint()
+
+  /** @type {string | undefined} */
+  let csvUrl
+  ctx.signal.addEventListener('abort', () => {
+    if (csvUrl) URL.revokeObjectURL(csvUrl)
+  })
+
+  async function execute() {
+    const sql = textarea.value.trim()
+    if (sql === '') return
+    run.setAttribute('aria-busy', 'true')
+    info.textContent = 'Running…'
+    const token = tokenInput.value.trim()
+    if (token) window.sessionStorage.setItem(TOKEN_KEY, token)
+    try {
+      const asOf = currentAsOf()
+      const answer = await postJson('/api/v1/sql', { sql, ...(asOf !== undefined && { asOf }) }, { token })
+      if (ctx.signal.aborted) return
+      error.hidden = true
+      showResults(answer)
+    } catch (e) {
+      if (ctx.signal.aborted) return
+      const err = /** @type {any} */ (e)
+      error.textContent = err instanceof Error ? err.message : String(err)
+      error.hidden = false
+      info.textContent = ''
+      if (err?.status === 401) {
+        tokenField.hidden = false
+        tokenInput.focus()
+      }
+    } finally {
+      run.removeAttribute('aria-busy')
+    }
+  }
+
+  /** @param {any} answer */
+  function showResults(answer) {
+    const names = answer.columns.map((/** @type {any} */ c) => c.name)
+    const head = h(
+      'tr',
+      {},
+      ...answer.columns.map((/** @type {any} */ c) => h('th', { scope: 'col', title: c.type, text: c.name })),
+    )
+    const body = h(
+      'tbody',
+      {},
+      ...answer.rows.map((/** @type {any} */ row) =>
+        h(
+          'tr',
+          {},
+          ...names.map((/** @type {string} */ n) => {
+            const v = row[n]
+            return h('td', {
+              class: typeof v === 'number' ? 'num' : undefined,
+              text: v === null ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v),
+            })
+          }),
+        ),
+      ),
+    )
+    grid.replaceChildren(
+      h(
+        'table',
+        { class: 'grid-table' },
+        h('caption', { class: 'sr-only', text: 'Query results' }),
+        h('thead', {}, head),
+        body,
+      ),
+    )
+    info.textContent = `${format.integer(answer.row_count)} rows${answer.truncated ? ' (truncated)' : ''} in ${answer.elapsed_ms.toFixed(0)} ms, table version ${answer.version}.`
+    const csv = [
+      names.map(csvField).join(','),
+      ...answer.rows.map((/** @type {any} */ r) =>
+        names.map((/** @type {string} */ n) => csvField(r[n])).join(','),
+      ),
+    ].join('\r\n')
+    if (csvUrl) URL.revokeObjectURL(csvUrl)
+    csvUrl = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }))
+    download.href = csvUrl
+    download.download = `cryptoviz-query-v${answer.version}.csv`
+    download.hidden = false
+    performance.mark('cryptoviz:data')
+  }
+
+  void execute()
+}
