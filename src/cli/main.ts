@@ -56,7 +56,10 @@ function roleCommand(command: 'start' | 'collect' | 'process' | 'serve') {
     const tty = process.stdout.isTTY
     // Human-readable lines on a terminal, JSON when piped or when asked (--log-format).
     const logger = isPretty(config.logFormat, tty)
-      ? pino({ level: config.logLevel }, prettyDestination(process.stdout, tty && !('NO_COLOR' in process.env)))
+      ? pino(
+          { level: config.logLevel },
+          prettyDestination(process.stdout, tty && !('NO_COLOR' in process.env)),
+        )
       : pino({ level: config.logLevel })
     const { runRoles } = await import('./roles.ts')
     await runRoles(command, config, logger)
