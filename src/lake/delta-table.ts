@@ -23,6 +23,7 @@ import { commitWithRetries, ENGINE_INFO } from './commit.ts'
 import type { ConflictReason, TransactionFootprint } from './conflicts.ts'
 import type { Row } from './data-files.ts'
 import { readHistory, type HistoryEntry } from './history.ts'
+import { cleanupExpiredLog, unexpiredTxns } from './log-cleanup.ts'
 import { commitPath } from './log-paths.ts'
 import { loadState, mapLimit, readCommit, updateState } from './log-replay.ts'
 import { adjustedCommitTimes, listLog } from './log-segment.ts'
@@ -362,10 +363,15 @@ export class DeltaTable {
   }
 
   private async maybeCheckpoint(state: TableState): Promise<CheckpointOutcome | undefined> {
-    const { checkpointInterval, deletedFileRetentionMs } = tableProperties(state.metadata)
+    const properties = tableProperties(state.metadata)
+    const { checkpointInterval, deletedFileRetentionMs } = properties
     if (state.version === 0 || state.version % checkpointInterval !== 0) return undefined
     try {
-      await writeCheckpoint(this.store, checkpointState(state, this.now() - deletedFileRetentionMs))
+      const now = this.now()
+      const content = checkpointState(state, now - deletedFileRetentionMs)
+      content.txns = unexpiredTxns(content.txns, now, properties.setTransactionRetentionMs)
+      await writeCheckpoint(this.store, content)
+      await cleanupExpiredLog(this.store, { now, logRetentionMs: properties.logRetentionMs })
       return { status: 'written', version: state.version }
     } catch (error) {
       return { status: 'failed', version: state.version, error }

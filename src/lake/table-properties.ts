@@ -14,6 +14,8 @@ export interface TableProperties {
   deletedFileRetentionMs: number
   /** How long log entries are kept at checkpoint time, ms. */
   logRetentionMs: number
+  /** `txn` markers not updated for this long are dropped at checkpoint time, ms; undefined: never. */
+  setTransactionRetentionMs: number | undefined
   /** Commit times come from `commitInfo.inCommitTimestamp` instead of file modification times. */
   inCommitTimestamps: boolean
 }
@@ -26,6 +28,7 @@ export const defaultTableProperties = {
   deletedFileRetentionMs: 7 * DAY, // one week
   logRetentionMs: 30 * DAY, // thirty days
   inCommitTimestamps: false,
+  setTransactionRetentionMs: undefined,
 } satisfies TableProperties
 
 const UNIT_MS: Record<string, number> = {
@@ -58,5 +61,6 @@ export function tableProperties(metadata: Metadata): TableProperties {
     logRetentionMs:
       parseInterval(c['delta.logRetentionDuration'] ?? '') ?? defaultTableProperties.logRetentionMs,
     inCommitTimestamps: c['delta.enableInCommitTimestamps']?.toLowerCase() === 'true',
+    setTransactionRetentionMs: parseInterval(c['delta.setTransactionRetentionDuration'] ?? ''),
   }
 }
