@@ -15,6 +15,17 @@ export interface Config {
   simulator: { assets: number; seed: number; intervalMs: number }
   processor: { flushIntervalMs: number; flushMaxRows: number }
   lake: { compression: 'snappy' | 'zstd' }
+  /** Automatic table maintenance (src/stream/maintenance.ts). */
+  maintenance: {
+    enabled: boolean
+    intervalMs: number
+    pastDayMinFiles: number
+    currentDayMinFiles: number
+    maxPartitionsPerRun: number
+    pauseMs: number
+    targetFileSizeBytes: number
+    vacuum: boolean
+  }
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   sources: {
     coingecko: { apiKey?: string; plan: 'public' | 'demo' | 'pro'; baseUrl?: string; intervalMs?: number }

@@ -19,6 +19,7 @@ import { Collector, createSources, type SourcesOptionsInput } from '../sources/i
 import { LocalStore } from '../storage/local-store.ts'
 import { LiveFeed } from '../stream/live-feed.ts'
 import { MicroBatchProcessor } from '../stream/processor.ts'
+import { startMaintenance } from './maintenance-hook.ts'
 import { openWarehouse } from './warehouse.ts'
 
 export interface RunningApp {
@@ -45,6 +46,7 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     onBatchCommitted: (batch) => metrics.observeFlush(batch.ms / 1000),
   })
   await processor.start()
+  const maintenance = startMaintenance(config, warehouse.quotes, logger)
   // Event ids keep increasing across restarts, so a client's stale Last-Event-ID is never reused.
   const feed = new LiveFeed({ firstId: Date.now() * 1000 })
   const bus = new MemoryBus({ onSubscriberError: (err) => logger.error({ err }, 'bus subscriber failed') })
@@ -97,6 +99,7 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     live_clients: feed.subscriberCount,
     uptime_s: Math.round((Date.now() - started) / 1000),
     memory_mb: memoryMb(),
+    ...maintenance?.stats(),
   })
   const app = buildApp({
     engine,
@@ -123,6 +126,7 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     // Nothing is served: stop what already runs (committing what arrived), then say why.
     collecting.abort()
     await collected.catch(() => undefined)
+    await maintenance?.stop()
     await processor.stop()
     engine.close()
     duckdb.close()
@@ -149,6 +153,7 @@ export async function startEmbedded(config: Readonly<Config>, logger: Logger): P
     stopping ??= (async () => {
       collecting.abort()
       await collected.catch((err: unknown) => logger.error({ err }, 'collector failed'))
+      await maintenance?.stop()
       await processor.stop()
       await app.close()
       engine.close()

@@ -19,11 +19,19 @@ const PIPELINE_COUNTERS = {
   files: 'Data files written.',
   bytes_written: 'Bytes of data files written.',
   flush_errors: 'Micro-batch flushes that failed (and were retried).',
+  maintenance_runs: 'Automatic table maintenance runs.',
+  maintenance_errors: 'Automatic table maintenance runs that failed.',
+  maintenance_partitions_compacted: 'Partitions compacted by automatic maintenance.',
+  maintenance_files_compacted: 'Small files replaced by automatic compaction.',
+  maintenance_files_written: 'Files written by automatic compaction.',
+  maintenance_conflicts: 'Compactions abandoned after a concurrent removal (retried later).',
+  maintenance_files_vacuumed: 'Unreferenced files deleted by automatic vacuum.',
 } as const
 
 const PIPELINE_GAUGES = {
   buffered: 'Quotes received but not committed yet.',
   last_table_version: 'Latest committed version of the quotes table.',
+  maintenance_running: '1 while an automatic maintenance run is in progress.',
 } as const
 
 export interface MetricsOptions {

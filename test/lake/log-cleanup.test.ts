@@ -17,7 +17,7 @@ import { Clock, smallTable, T0 } from './lake-fixtures.ts'
 
 const HOUR = 3_600_000
 
-const keys = (rows: readonly Row[]): string[] =>
+const keys = (rows: readonly Record<string, unknown>[]): string[] =>
   rows.map((r) => `${String(r['crypto'])}|${String(r['ts'])}|${String(r['price'])}`).sort()
 
 /** Copies a store's objects to a folder, keeping their modification times (commit times). */

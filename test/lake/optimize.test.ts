@@ -17,9 +17,9 @@ import { MemoryStore } from '../../src/storage/memory-store.ts'
 const WORKER = new URL('./workers/append-worker.ts', import.meta.url).pathname
 const BASE = Date.UTC(2024, 0, 5) * 1000
 
-const keyOf = (r: Row): string =>
+const keyOf = (r: Record<string, unknown>): string =>
   `${String(r['crypto'])}|${String(r['ts'])}|${String(r['note'])}|${String(r['price'])}`
-const keys = (rows: readonly Row[]): string[] => rows.map(keyOf).sort()
+const keys = (rows: readonly Record<string, unknown>[]): string[] => rows.map(keyOf).sort()
 
 function preRows(batch: number, crypto: string): Row[] {
   return Array.from({ length: 4 }, (_, i) => ({
