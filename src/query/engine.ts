@@ -29,6 +29,7 @@ import { compare, type CompareQuery, type CompareResult } from './compare.ts'
 import { rowObjects, type ColumnResult, type DuckDb } from './duckdb.ts'
 import { isSchemaMismatch } from './file-scan.ts'
 import { marketOverview, type LatestQuery, type LatestResult } from './market-overview.ts'
+import { MarketState } from './market-state.ts'
 import { quoteRelation } from './quote-relation.ts'
 import { readRange, type RangeQuery, type RangeResult } from './range-read.ts'
 import type { ReadContext, RelationQuery } from './read-context.ts'
@@ -60,6 +61,8 @@ export interface QueryEngineOptions {
   /** How long the latest snapshot is reused without checking the log, ms (default 1000). */
   snapshotTtlMs?: number
   sql?: SqlConsoleOptions
+  /** Answer `latest` (without asOf) from maintained state instead of a scan (default true). */
+  maintainedOverview?: boolean
 }
 
 const DEFAULT_SNAPSHOT_TTL_MS = 1_000
@@ -81,6 +84,7 @@ export class QueryEngine {
   private readonly localPaths = new WeakMap<AddFile, string>()
   /** Snapshots whose files turned out to differ in columns (read with union_by_name). */
   private readonly mixedSchemas = new WeakSet<Snapshot>()
+  private readonly marketState: MarketState | undefined
 
   constructor(options: QueryEngineOptions) {
     this.duckdb = options.duckdb
@@ -96,6 +100,7 @@ export class QueryEngine {
     this.quotes = handle('quotes', options.table, 'ts')
     this.deadLetters = options.deadLetters && handle('dead_letters', options.deadLetters, 'received_at')
     this.console = new SqlConsole(options.sql ?? {})
+    this.marketState = options.maintainedOverview === false ? undefined : new MarketState()
   }
 
   /** The quotes snapshot (latest from the cache, or time travel). */
@@ -115,7 +120,9 @@ export class QueryEngine {
 
   /** Market overview: last quote per asset, computed changes and a 7-day sparkline. */
   async latest(q: LatestQuery = {}): Promise<LatestResult> {
-    return marketOverview(await this.context(q), q)
+    const ctx = await this.context(q)
+    if (this.marketState && q.asOf === undefined) return this.marketState.latest(ctx, q)
+    return marketOverview(ctx, q)
   }
 
   /** One asset's close price per source per bucket, and the spread between sources. */
