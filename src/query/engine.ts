@@ -61,7 +61,7 @@ export interface QueryEngineOptions {
   /** How long the latest snapshot is reused without checking the log, ms (default 1000). */
   snapshotTtlMs?: number
   sql?: SqlConsoleOptions
-  /** Answer `latest` (without asOf) from maintained state instead of a scan (default true). */
+  /** Answer `latest` and recent `candles` (without asOf) from maintained state instead of a scan (default true). */
   maintainedOverview?: boolean
 }
 
@@ -115,7 +115,9 @@ export class QueryEngine {
 
   /** OHLCV candles of one asset. */
   async candles(q: CandlesQuery): Promise<CandlesResult> {
-    return candles(await this.context(q), q)
+    const ctx = await this.context(q)
+    const maintained = this.marketState && q.asOf === undefined && (await this.marketState.candles(ctx, q))
+    return maintained || candles(ctx, q)
   }
 
   /** Market overview: last quote per asset, computed changes and a 7-day sparkline. */

@@ -1,8 +1,9 @@
 /**
- * Maintained market state for dashboard-speed overviews: per (source, crypto), the last quote,
- * the (ts, price) points of its 7-day window and hourly closes, built once from the lake and then
- * kept up to date from each newer snapshot's new data files, so `latest` answers without scanning
- * days of files per request.
+ * Maintained market state for dashboard-speed reads: per (source, crypto), the last quote, the
+ * (ts, price, volume) points of its 7-day window and hourly closes, built once from the lake and
+ * then kept up to date from each newer snapshot's new data files, so `latest` (overview with
+ * sparklines) and recent `candles` (a start inside every source's window) answer without
+ * scanning days of files per request.
  *
  * Invariants:
  * - The state always describes exactly one table version (`version`); it answers only reads of
@@ -13,7 +14,7 @@
  *   their row count equals the rows of the rearranged files that left the table, and anything
  *   else (a delete, a rewrite of files the state never saw) rebuilds the state from the lake.
  * - Points are kept sorted by (ts, price); those older than the key's last ts − 7 days are trimmed.
- *   Memory: 16 bytes per quote in each key's 7-day window, plus one quote per key.
+ *   Memory: 24 bytes per quote in each key's 7-day window, plus one quote per key.
  * - The hot tail is overlaid per request, never stored: pending quotes with the ts of a committed
  *   point of their key are dropped (the committed copy wins), as in the scan.
  */
@@ -31,7 +32,8 @@ import {
 } from './market-overview.ts'
 import { selectPending } from './quote-relation.ts'
 import { num, type ReadContext } from './read-context.ts'
-import { checkLimit, invalid } from './types.ts'
+import type { Candle, CandlesQuery, CandlesResult } from './candles.ts'
+import { checkInterval, checkLimit, checkRange, INTERVAL_MICROS, invalid } from './types.ts'
 
 const HOUR = 3_600_000_000
 const DAY = 24 * HOUR
@@ -45,6 +47,8 @@ interface KeyState {
   /** Window points sorted by (ts, price); `start` is the first kept index (older ones are stale). */
   ts: number[]
   price: number[]
+  /** `volume_24h_usd` per point; NaN for null. */
+  volume: number[]
   start: number
   /** hour → index of the hour's close (last point by (ts, price)) in ts/price. */
   closes: Map<number, number>
@@ -108,6 +112,64 @@ export class MarketState {
       assets_total: market.length,
       rows: limited.map((m) => m.row),
     }
+  }
+
+  /**
+   * Candles of one asset from the state, when it holds every quote of the range: a `start` at or
+   * after each source's window (last ts − 7 days). Undefined otherwise (the caller scans).
+   */
+  async candles(ctx: ReadContext, q: CandlesQuery): Promise<CandlesResult | undefined> {
+    const interval = checkInterval(q.interval)
+    checkRange(q.start, q.end)
+    if (q.start === undefined) return undefined
+    await this.advance(ctx)
+    const start = q.start
+    const end = q.end ?? Infinity
+    const step = INTERVAL_MICROS[interval]
+    const sources = q.source === undefined ? undefined : new Set([q.source])
+    const keys = [...this.keys.values()].filter(
+      (k) => k.crypto === q.crypto && (!sources || sources.has(k.source)),
+    )
+    if (keys.some((k) => start < k.last.ts - WINDOW)) return undefined
+    // Points in range, each as (ts, source, price, volume); hot quotes deduplicated against committed.
+    const points: { ts: number; source: string; price: number; volume: number }[] = []
+    for (const k of keys) {
+      for (let i = lowerBoundTs(k, start); i < k.ts.length && k.ts[i]! <= end; i++) {
+        points.push({ ts: k.ts[i]!, source: k.source, price: k.price[i]!, volume: k.volume[i]! })
+      }
+    }
+    let pendingRows = 0
+    const hot = selectPending(ctx.pending, {
+      cryptos: new Set([q.crypto]),
+      ...(sources && { sources }),
+      start,
+      ...(q.end !== undefined && { end: q.end }),
+    })
+    for (const h of hot) {
+      const k = this.keys.get(keyOf(h.source, h.crypto))
+      if (k && hasTs(k, h.ts)) continue
+      // A source only in the hot tail, or with committed quotes, is complete from `start` either way.
+      pendingRows++
+      points.push({ ts: h.ts, source: h.source, price: h.price_usd, volume: h.volume_24h_usd ?? NaN })
+    }
+    points.sort(
+      (a, b) => a.ts - b.ts || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0) || a.price - b.price,
+    )
+    const out: Candle[] = []
+    let c: Candle | undefined
+    for (const p of points) {
+      const bucket = Math.floor(p.ts / step) * step
+      if (!c || c.ts !== bucket) {
+        c = { ts: bucket, open: p.price, high: p.price, low: p.price, close: p.price, volume: null, count: 0 }
+        out.push(c)
+      }
+      if (p.price > c.high) c.high = p.price
+      if (p.price < c.low) c.low = p.price
+      c.close = p.price
+      c.volume = Number.isNaN(p.volume) ? null : p.volume
+      c.count++
+    }
+    return { ...ctx.info(0, pendingRows), crypto: q.crypto, source: q.source ?? null, interval, candles: out }
   }
 
   private async advance(ctx: ReadContext): Promise<void> {
@@ -193,19 +255,30 @@ export class MarketState {
         last,
         ts: [],
         price: [],
+        volume: [],
         start: 0,
         closes: new Map(),
       })
     }
     const points = await ctx.selectColumns(
-      { files: windowFiles, columns: ['ts', 'source', 'crypto', 'price_usd'], hot: [], dedupFiles: [] },
+      {
+        files: windowFiles,
+        columns: ['ts', 'source', 'crypto', 'price_usd', 'volume_24h_usd'],
+        hot: [],
+        dedupFiles: [],
+      },
       (relation) =>
-        `SELECT source, crypto, ts, price_usd FROM (${relation}) ORDER BY source, crypto, ts, price_usd`,
+        `SELECT source, crypto, ts, price_usd, volume_24h_usd FROM (${relation})
+          ORDER BY source, crypto, ts, price_usd`,
     )
     if (points) {
-      const [source, crypto, ts, price] = ['source', 'crypto', 'ts', 'price_usd'].map(
-        (c) => points.columns[points.names.indexOf(c)]!,
-      )
+      const [source, crypto, ts, price, volume] = [
+        'source',
+        'crypto',
+        'ts',
+        'price_usd',
+        'volume_24h_usd',
+      ].map((c) => points.columns[points.names.indexOf(c)]!)
       let k: KeyState | undefined
       for (let i = 0; i < ts!.length; i++) {
         const key = keyOf(source![i] as string, crypto![i] as string)
@@ -216,6 +289,7 @@ export class MarketState {
         // Already in (ts, price) order: append.
         k.ts.push(t)
         k.price.push(num(price![i]))
+        k.volume.push(volume![i] === null ? NaN : num(volume![i]))
         k.closes.set(Math.floor(t / HOUR), k.ts.length - 1)
       }
     }
@@ -227,7 +301,16 @@ export class MarketState {
     const key = keyOf(q.source, q.crypto)
     let k = this.keys.get(key)
     if (!k) {
-      k = { source: q.source, crypto: q.crypto, last: q, ts: [], price: [], start: 0, closes: new Map() }
+      k = {
+        source: q.source,
+        crypto: q.crypto,
+        last: q,
+        ts: [],
+        price: [],
+        volume: [],
+        start: 0,
+        closes: new Map(),
+      }
       this.keys.set(key, k)
     } else if (q.ts > k.last.ts || (q.ts === k.last.ts && q.price_usd > k.last.price_usd)) {
       k.last = q
@@ -237,10 +320,12 @@ export class MarketState {
     if (at === k.ts.length) {
       k.ts.push(q.ts)
       k.price.push(q.price_usd)
+      k.volume.push(q.volume_24h_usd ?? NaN)
       k.closes.set(Math.floor(q.ts / HOUR), at)
     } else {
       k.ts.splice(at, 0, q.ts)
       k.price.splice(at, 0, q.price_usd)
+      k.volume.splice(at, 0, q.volume_24h_usd ?? NaN)
       reindexCloses(k)
     }
     trim(k)
@@ -284,6 +369,7 @@ function trim(k: KeyState): void {
   if (k.start > 1024 && k.start * 2 > k.ts.length) {
     k.ts = k.ts.slice(k.start)
     k.price = k.price.slice(k.start)
+    k.volume = k.volume.slice(k.start)
     k.start = 0
     reindexCloses(k)
   } else {
