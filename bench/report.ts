@@ -28,6 +28,7 @@ export const SECTION_NAMES = [
   'storage',
   'memory',
   'scaling',
+  'maintenance',
 ] as const
 export type SectionName = (typeof SECTION_NAMES)[number]
 

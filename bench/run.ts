@@ -110,6 +110,8 @@ async function runSection(name: SectionName, ctx: BenchContext): Promise<Section
       return (await import('./memory.ts')).memorySection(ctx)
     case 'scaling':
       return (await import('./scaling.ts')).scalingSection(ctx)
+    case 'maintenance':
+      return (await import('./maintenance.ts')).maintenanceSection(ctx)
   }
 }
 
