@@ -1,8 +1,8 @@
 /**
  * OPTIMIZE (bin-packing compaction): per partition, the files smaller than the target size are
  * grouped into bins of about the target size (and at most `maxRowsPerFile` rows), each bin is
- * read, sorted and rewritten as one file, and the partition is committed as one transaction of
- * `remove` + `add` actions, all with `dataChange: false`.
+ * read, sorted and rewritten as one file, and partitions are committed (several per transaction,
+ * up to `filesPerCommit` removed files) as `remove` + `add` actions, all with `dataChange: false`.
  *
  * Invariants:
  * - The rows of the table never change: every rewritten row comes from exactly one removed file
@@ -12,7 +12,8 @@
  *   it read (another OPTIMIZE, a delete), that partition's transaction is abandoned, its new files
  *   deleted, and the partition retried from a fresh snapshot in a later round.
  * - Memory is bounded by one bin: rows are read and written one bin at a time, and only the
- *   actions of the current partition are kept.
+ *   actions of the current commit group are kept.
+ * - A conflict abandons the whole group (its files are deleted); its partitions are retried.
  */
 import { CryptoVizError } from '../errors.ts'
 import type { Action, AddFile } from './actions.ts'
@@ -39,9 +40,11 @@ export interface OptimizeOptions {
   /** Row order inside each output file, e.g. ['crypto', 'ts']. */
   sortBy?: readonly string[]
   compression?: Compression
+  /** Files removed per commit at most (several partitions share a commit). Default 10,000. */
+  filesPerCommit?: number
   /** Rounds of retrying partitions abandoned after a conflict. Default 3. */
   retries?: number
-  /** Stop after this many partition commits (incremental, throttled runs). Default unlimited. */
+  /** Stop after compacting this many partitions (incremental, throttled runs). Default unlimited. */
   maxPartitions?: number
   /** Checked between bins: an aborted run stops cleanly, committed partitions stay committed. */
   signal?: AbortSignal
@@ -56,7 +59,7 @@ export interface OptimizeResult {
   partitionsCompacted: number
   /** Partitions given up after `retries` conflicting rounds. */
   partitionsAbandoned: number
-  /** Partition conflicts met (each retried later, up to `retries` rounds). */
+  /** Commits lost to a conflict (their partitions retried later, up to `retries` rounds). */
   conflicts: number
   filesRemoved: number
   filesAdded: number
@@ -73,6 +76,7 @@ export const optimizeDefaults = {
   targetFileSize: 128 * 1024 * 1024,
   minFiles: 2,
   retries: 3,
+  filesPerCommit: 10_000,
 } as const
 
 interface PartitionPlan {
@@ -147,6 +151,7 @@ export async function optimizeTable(table: DeltaTable, o: OptimizeOptions = {}):
     partial: false,
   }
   const retries = o.retries ?? optimizeDefaults.retries
+  const filesPerCommit = o.filesPerCommit ?? optimizeDefaults.filesPerCommit
   let only: Set<string> | undefined // after round 0: the partitions that conflicted
   let doneFiles = 0
   let totalFiles = 0
@@ -155,34 +160,55 @@ export async function optimizeTable(table: DeltaTable, o: OptimizeOptions = {}):
     const plans = planOptimize(snapshot, o).filter((p) => !only || only.has(p.key))
     if (round === 0) totalFiles = plans.reduce((s, p) => s + p.files, 0)
     const conflicted = new Set<string>()
-    for (const plan of plans) {
-      if (
-        o.signal?.aborted ||
-        (o.maxPartitions !== undefined && result.partitionsCompacted >= o.maxPartitions)
-      ) {
-        result.partial = true
-        return result
-      }
-      const outcome = await compactPartition(table, snapshot, plan, o)
-      if (outcome === 'aborted') {
-        result.partial = true
-        return result
-      }
-      if (outcome.status === 'conflict') {
+    let group: Rewritten[] = []
+    const flush = async (): Promise<void> => {
+      if (group.length === 0) return
+      const done = group
+      group = []
+      const version = await commitGroup(table, done, o)
+      if (version === undefined) {
         result.conflicts++
-        conflicted.add(plan.key)
-        continue
+        for (const r of done) conflicted.add(r.plan.key)
+        return
       }
-      result.partitionsCompacted++
-      result.filesRemoved += outcome.removed
-      result.filesAdded += outcome.added
-      result.rows += outcome.rows
-      result.bytesRemoved += outcome.bytesRemoved
-      result.bytesAdded += outcome.bytesAdded
-      result.versions.push(outcome.version)
-      doneFiles += plan.files
-      o.onProgress?.({ doneFiles, totalFiles, partition: plan.values })
+      result.versions.push(version)
+      for (const r of done) {
+        result.partitionsCompacted++
+        result.filesRemoved += r.read.length
+        result.filesAdded += r.adds.length
+        result.rows += r.rows
+        result.bytesRemoved += r.read.reduce((s, f) => s + f.size, 0)
+        result.bytesAdded += r.adds.reduce((s, f) => s + f.size, 0)
+        doneFiles += r.plan.files
+        o.onProgress?.({ doneFiles, totalFiles, partition: r.plan.values })
+      }
     }
+    let pending = 0
+    for (const plan of plans) {
+      const limitReached =
+        o.maxPartitions !== undefined && result.partitionsCompacted + group.length >= o.maxPartitions
+      if (o.signal?.aborted || limitReached) {
+        if (o.signal?.aborted) await discard(table, group)
+        else await flush()
+        result.partial = true
+        return result
+      }
+      const rewritten = await rewritePartition(table, snapshot, plan, o)
+      if (rewritten === 'aborted') {
+        await discard(table, group)
+        result.partial = true
+        return result
+      }
+      group.push(rewritten)
+      pending += rewritten.read.length
+      // Several partitions per commit: each commit may write a checkpoint of the whole table, so
+      // one commit per partition would make a 1,000-partition run write 100 checkpoints.
+      if (pending >= filesPerCommit) {
+        await flush()
+        pending = 0
+      }
+    }
+    await flush()
     if (conflicted.size === 0) return result
     only = conflicted
   }
@@ -190,42 +216,39 @@ export async function optimizeTable(table: DeltaTable, o: OptimizeOptions = {}):
   return result
 }
 
-type PartitionOutcome =
-  | 'aborted'
-  | { status: 'conflict' }
-  | {
-      status: 'committed'
-      version: number
-      removed: number
-      added: number
-      rows: number
-      bytesRemoved: number
-      bytesAdded: number
-    }
+interface Rewritten {
+  plan: PartitionPlan
+  /** Files read (and removed). */
+  read: AddFile[]
+  /** New files, `dataChange: false`. */
+  adds: AddFile[]
+  /** Store paths written, deleted again if the commit fails. */
+  written: string[]
+  rows: number
+}
 
-async function compactPartition(
+async function discard(table: DeltaTable, group: readonly Rewritten[]): Promise<void> {
+  for (const r of group) for (const p of r.written) await table.store.delete(p).catch(() => undefined)
+}
+
+/** Reads, sorts and rewrites one partition's bins; nothing is committed yet. */
+async function rewritePartition(
   table: DeltaTable,
   snapshot: Snapshot,
   plan: PartitionPlan,
   o: OptimizeOptions,
-): Promise<PartitionOutcome> {
-  const written: string[] = []
-  const adds: AddFile[] = []
-  const read: AddFile[] = []
-  let rows = 0
-  const discard = async (): Promise<void> => {
-    for (const p of written) await table.store.delete(p).catch(() => undefined)
-  }
+): Promise<Rewritten | 'aborted'> {
+  const out: Rewritten = { plan, read: [], adds: [], written: [], rows: 0 }
   for (const bin of plan.bins) {
     if (o.signal?.aborted) {
-      await discard()
+      await discard(table, [out])
       return 'aborted'
     }
     await o.pause?.()
     const binRows = (await readRows(table.store, snapshot, { files: bin })) as WriteRow[]
     const expected = bin.reduce((s, f) => s + (fileStats(f)?.numRecords ?? NaN), 0)
     if (!Number.isNaN(expected) && expected !== binRows.length) {
-      await discard()
+      await discard(table, [out])
       throw new CryptoVizError(
         'DELTA_LOG_CORRUPT',
         `optimize read ${binRows.length} rows from ${bin.length} files whose stats say ${expected}`,
@@ -241,18 +264,28 @@ async function compactPartition(
     })
     for (const f of files) {
       await table.store.put(f.storePath, f.bytes)
-      written.push(f.storePath)
-      adds.push({ ...f.add, dataChange: false })
+      out.written.push(f.storePath)
+      out.adds.push({ ...f.add, dataChange: false })
     }
-    rows += binRows.length
-    read.push(...bin)
+    out.rows += binRows.length
+    out.read.push(...bin)
   }
+  return out
+}
+
+/** Commits rewritten partitions as one transaction; undefined (files discarded) on a conflict. */
+async function commitGroup(
+  table: DeltaTable,
+  group: readonly Rewritten[],
+  o: OptimizeOptions,
+): Promise<number | undefined> {
+  const read = group.flatMap((r) => r.read)
+  const adds = group.flatMap((r) => r.adds)
+  const rows = group.reduce((s, r) => s + r.rows, 0)
   const actions: Action[] = [
     ...read.map((f): Action => ({ remove: { path: f.path, dataChange: false } })),
     ...adds.map((add): Action => ({ add })),
   ]
-  const bytesRemoved = read.reduce((s, f) => s + f.size, 0)
-  const bytesAdded = adds.reduce((s, f) => s + f.size, 0)
   // Commit against the latest state: a file removed meanwhile is caught there as a conflict, and
   // the retry loop only has to read commits that land during the attempt.
   const result = await table.commitAt(await table.snapshot(), actions, {
@@ -264,25 +297,18 @@ async function compactPartition(
     operationMetrics: {
       numRemovedFiles: String(read.length),
       numAddedFiles: String(adds.length),
-      numRemovedBytes: String(bytesRemoved),
-      numAddedBytes: String(bytesAdded),
+      numRemovedBytes: String(read.reduce((s, f) => s + f.size, 0)),
+      numAddedBytes: String(adds.reduce((s, f) => s + f.size, 0)),
       numRows: String(rows),
+      numPartitions: String(group.length),
     },
     readFiles: read.map(dataFilePath),
   })
   if (result.status !== 'committed') {
-    await discard()
-    return { status: 'conflict' }
+    await discard(table, group)
+    return undefined
   }
-  return {
-    status: 'committed',
-    version: result.version,
-    removed: read.length,
-    added: adds.length,
-    rows,
-    bytesRemoved,
-    bytesAdded,
-  }
+  return result.version
 }
 
 const normalise = (v: string | null | undefined): string | null => (v === undefined || v === '' ? null : v)

@@ -187,3 +187,21 @@ test('the partition predicate reads dates across year/month/day columns and refu
   assert.throws(() => parsePartitionPredicate("price > '1'", ['crypto']), /not a partition column/)
   assert.throws(() => parsePartitionPredicate('crypto = bitcoin', ['crypto']), /cannot parse/)
 })
+
+test('OPTIMIZE commits several partitions per transaction, up to filesPerCommit removed files', async () => {
+  const { table, store } = await smallTable()
+  const expected: Row[] = []
+  for (let b = 0; b < 3; b++) {
+    const rows = [...preRows(b, 'a'), ...preRows(b, 'b'), ...preRows(b, 'c')]
+    expected.push(...rows)
+    await table.append(rows)
+  }
+  const r = await optimizeTable(table, { filesPerCommit: 4 })
+  assert.equal(r.partitionsCompacted, 3)
+  assert.equal(r.versions.length, 2, 'a+b in one commit (6 files ≥ 4), c in the next')
+  const first = await commitActions(store, r.versions[0]!)
+  assert.equal(first.filter((a) => 'remove' in a).length, 6)
+  const snap = await table.snapshot()
+  assert.equal(snap.files().length, 3)
+  assert.deepEqual(keys(await readRows(store, snap)), keys(expected))
+})
