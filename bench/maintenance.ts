@@ -210,7 +210,7 @@ export interface MaintenanceRun {
 export async function measureWarehouse(
   dir: string,
   ctx: Pick<BenchContext, 'quick' | 'log'>,
-  generated?: { rows: number; seconds: number; peakRssMb: number | null; files: number },
+  generated?: { rows: number; seconds: number; peakRssMb: number | null; files: number; commits: number },
 ): Promise<MaintenanceRun> {
   let python: string | undefined
   try {
@@ -325,7 +325,7 @@ export async function measureWarehouse(
       ...(generated
         ? [
             [
-              `generate --commit-every 30 (${generated.files} commits × files)`,
+              `generate --commit-every 30 (${generated.commits} commits)`,
               generated.files,
               generated.rows,
               round(generated.seconds),
@@ -376,17 +376,32 @@ export async function measureWarehouse(
 export async function maintenanceSection(ctx: BenchContext): Promise<SectionResult> {
   const started = performance.now()
   const dir = join(ctx.tmp, 'maintenance')
-  // Quick: 20 assets × 6 h at 30 s, one commit per 30 s → 14,400 files. Full: 2.5 days → 144,000 files.
-  const days = ctx.quick ? 0.25 : 2.5
-  ctx.log(`maintenance: generating a streaming-shaped table (20 assets, ${days} days, one commit per 30 s)`)
+  // Quick: 20 assets × 6 h at 30 s, one commit per 30 s → 14,400 files in 720 commits. Full: 1,000
+  // assets × 50 min → 100,000 files in 100 commits (the shape 1,000 assets leave after 50 minutes).
+  const assets = ctx.quick ? 20 : 1000
+  const days = ctx.quick ? 0.25 : 0.0347
+  ctx.log(
+    `maintenance: generating a streaming-shaped table (${assets} assets, ${days} days, one commit per 30 s)`,
+  )
   const gen = await runCliMeasured([
-    ...['generate', '--warehouse', dir, '--assets', '20', '--days', String(days), '--interval', '30'],
+    ...[
+      'generate',
+      '--warehouse',
+      dir,
+      '--assets',
+      String(assets),
+      '--days',
+      String(days),
+      '--interval',
+      '30',
+    ],
     ...['--commit-every', '30', '--end', END, '--log-level', 'warn'],
   ])
   if (gen.code !== 0) throw new Error(`generate failed: ${gen.stderr}`)
   const g = JSON.parse(gen.stdout.trim().split('\n').at(-1)!) as {
     rows: number
     files: number
+    commits: number
     seconds: number
   }
   const run = await measureWarehouse(dir, ctx, {
@@ -394,6 +409,7 @@ export async function maintenanceSection(ctx: BenchContext): Promise<SectionResu
     seconds: g.seconds,
     peakRssMb: gen.peakRssMb,
     files: g.files,
+    commits: g.commits,
   })
   return {
     section: 'maintenance',
