@@ -30,6 +30,7 @@ export const SECTION_NAMES = [
   'scaling',
   'objectstore',
   'dashboard',
+  'maintenance',
 ] as const
 export type SectionName = (typeof SECTION_NAMES)[number]
 

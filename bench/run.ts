@@ -113,6 +113,8 @@ async function runSection(name: SectionName, ctx: BenchContext): Promise<Section
       return (await import('./object-store.ts')).objectStoreSection(ctx)
     case 'dashboard':
       return (await import('./dashboard.ts')).dashboardSection(ctx)
+    case 'maintenance':
+      return (await import('./maintenance.ts')).maintenanceSection(ctx)
   }
 }
 

@@ -2,6 +2,9 @@
  * `cryptoviz generate`: deterministic simulated history written through the same lake writer as
  * live data, one commit per simulated day (one file per asset per day), for demos, tests and
  * benchmarks. Same seed, assets, interval and end → the same rows.
+ *
+ * With `commitEverySeconds`, one commit per that many seconds of simulated time (and at each day
+ * boundary), one file per asset each: the many small files a streaming `start` leaves behind.
  */
 import type { DeltaTable } from '../lake/index.ts'
 import type { Quote } from '../model/quote.ts'
@@ -17,6 +20,8 @@ export interface GenerateOptions {
   /** Microseconds; the generated range is `[end - days, end)`. */
   end: number
   compression: 'snappy' | 'zstd'
+  /** Commit every this many simulated seconds instead of once per day. */
+  commitEverySeconds?: number
 }
 
 export interface GenerateResult {
@@ -41,7 +46,10 @@ export async function generateHistory(
   const ticks = Math.ceil((o.end - start) / step)
   const result: GenerateResult = { rows: 0, commits: 0, files: 0, bytes: 0, firstTs: start, lastTs: start }
   let batch: Quote[] = []
-  let batchDay = Math.floor(start / DAY)
+  // A batch closes when the tick leaves its window: one day, or `commitEverySeconds` when set.
+  const windowLength = o.commitEverySeconds === undefined ? DAY : o.commitEverySeconds * 1_000_000
+  const windowOf = (ts: number): string => `${Math.floor(ts / DAY)}/${Math.floor(ts / windowLength)}`
+  let batchWindow = windowOf(start)
   const commit = async (): Promise<void> => {
     if (batch.length === 0) return
     const r = await table.append(batch.map(quoteToRow), {
@@ -59,10 +67,10 @@ export async function generateHistory(
   }
   for (let i = 0; i < ticks; i++) {
     const ts = start + i * step
-    const day = Math.floor(ts / DAY)
-    if (day !== batchDay) {
+    const window = windowOf(ts)
+    if (window !== batchWindow) {
       await commit()
-      batchDay = day
+      batchWindow = window
       progress?.({ done: i, total: ticks })
     }
     for (const q of simulator.tick(ts)) batch.push(q)

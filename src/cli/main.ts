@@ -21,10 +21,12 @@ Commands:
   collect    Sources → Kafka topic:  --broker HOST:PORT [--source …]
   process    Kafka consumer group → lake, exactly once:  --broker HOST:PORT --warehouse DIR [--group NAME]
   serve      API, dashboard and live stream:  --warehouse DIR [--broker HOST:PORT] (read-only without a broker)
-  generate   Write deterministic simulated history:  --warehouse DIR --assets N --days D --interval SECONDS --seed S [--end ISO]
+  generate   Write deterministic simulated history:  --warehouse DIR --assets N --days D --interval SECONDS --seed S [--end ISO] [--commit-every SECONDS]
   query      Print one asset's quotes:  --warehouse DIR --crypto C [--start T] [--end T] [--sources a,b] [--limit N] [--format json|csv]
   backfill   CoinGecko history into the lake, idempotent and resumable:  --crypto bitcoin,ethereum --days 365
   gaps       Report silences longer than --factor (3) × --interval-ms (60000) per source and crypto  [--crypto] [--sources] [--start] [--end]
+  optimize   Compact small files per partition (dataChange=false):  [--where "day >= '2024-05-01'"] [--target-file-size 128MB]
+  vacuum     Delete files no retained version references:  [--retain 168h] [--dry-run] [--force]
   check      Verify a warehouse's tables: log contiguous, every live file present with its size; orphans listed
   config     Print the configuration table (--markdown) or the effective configuration
 
@@ -73,10 +75,12 @@ async function generate(argv: string[]): Promise<void> {
     interval: { type: 'string' },
     seed: { type: 'string' },
     end: { type: 'string' },
+    'commit-every': { type: 'string' },
   })
   const config = configFrom(values)
   const o = parseParams(
     z.object({
+      'commit-every': z.coerce.number().int().min(1).max(86_400).optional(),
       assets: z.coerce.number().int().min(1).max(10_000).default(50),
       days: z.coerce.number().positive().max(3_650).default(7),
       interval: z.coerce.number().int().min(1).max(86_400).default(60),
@@ -106,6 +110,7 @@ async function generate(argv: string[]): Promise<void> {
       seed: o.seed,
       end,
       compression: config.lake.compression,
+      ...(o['commit-every'] !== undefined && { commitEverySeconds: o['commit-every'] }),
     },
     ({ done }) => bar.update(done * o.assets),
   )
@@ -279,6 +284,49 @@ async function gapsCommand(argv: string[]): Promise<void> {
   }
 }
 
+async function optimizeCommand(argv: string[]): Promise<void> {
+  const parsed = parse(argv, { where: { type: 'string' }, 'target-file-size': { type: 'string' } })
+  const config = configFrom(parsed.values)
+  const values = parsed.values as Record<string, unknown>
+  const { runOptimize, parseSize } = await import('./maintenance.ts')
+  const size = values['target-file-size']
+  const started = performance.now()
+  const r = await runOptimize(config, {
+    ...(typeof values['where'] === 'string' && { where: values['where'] }),
+    ...(typeof size === 'string' && { targetFileSize: parseSize(size) }),
+  })
+  const seconds = (performance.now() - started) / 1000
+  process.stdout.write(
+    `${JSON.stringify({ ...r, versions: r.versions.length, seconds: Number(seconds.toFixed(2)) })}\n`,
+  )
+  if (r.partitionsAbandoned > 0) process.exitCode = 1
+}
+
+async function vacuumCommand(argv: string[]): Promise<void> {
+  const parsed = parse(argv, {
+    retain: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    force: { type: 'boolean' },
+  })
+  const config = configFrom(parsed.values)
+  const values = parsed.values as Record<string, unknown>
+  const { runVacuum, parseDuration } = await import('./maintenance.ts')
+  const retain = values['retain']
+  const r = await runVacuum(config, {
+    ...(typeof retain === 'string' && { retainMs: parseDuration(retain) }),
+    dryRun: values['dry-run'] === true,
+    force: values['force'] === true,
+  })
+  if (r.dryRun) for (const f of r.files) process.stdout.write(`${f.path}\t${f.size}\n`)
+  const summary = {
+    dryRun: r.dryRun,
+    files: r.files.length,
+    bytes: r.bytes,
+    oldestRetainedVersion: r.oldestRetainedVersion,
+  }
+  process.stdout.write(`${JSON.stringify(summary)}\n`)
+}
+
 function configCommand(argv: string[]): void {
   const { values } = parse(argv, { markdown: { type: 'boolean' } })
   if ((values as Record<string, unknown>)['markdown'] === true) {
@@ -296,6 +344,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void> | void> = {
   generate,
   query,
   check,
+  optimize: optimizeCommand,
+  vacuum: vacuumCommand,
   backfill: backfillCommand,
   gaps: gapsCommand,
   config: configCommand,

@@ -20,6 +20,10 @@ export interface Setting {
 
 const positiveInt = z.coerce.number().int().positive()
 const port = z.coerce.number().int().min(0).max(65_535)
+/** `on`/`off` (also true/false, 1/0) → boolean. */
+const onOff = z
+  .union([z.boolean(), z.enum(['on', 'off', 'true', 'false', '1', '0'])])
+  .transform((v) => v === true || v === 'on' || v === 'true' || v === '1')
 
 export const SETTINGS = [
   {
@@ -425,4 +429,73 @@ export const SETTINGS = [
     description:
       'Log lines of `start`: `pretty` (human-readable), `json` (structured, one object a line) or `auto` (pretty on a terminal, JSON when piped).',
   },
+  // --- automatic table maintenance (issue 12) ---
+  {
+    key: 'maintenance.enabled',
+    env: 'CRYPTOVIZ_MAINTENANCE',
+    flag: 'maintenance',
+    schema: onOff,
+    default: 'on',
+    description:
+      'Automatic table maintenance in writing processes: compact small files in the background, vacuum old ones (`on`/`off`).',
+  },
+  {
+    key: 'maintenance.intervalMs',
+    env: 'CRYPTOVIZ_MAINTENANCE_INTERVAL_MS',
+    flag: 'maintenance-interval-ms',
+    schema: positiveInt,
+    default: 60_000,
+    description: 'How often the maintenance scheduler looks for partitions to compact.',
+  },
+  {
+    key: 'maintenance.pastDayMinFiles',
+    env: 'CRYPTOVIZ_MAINTENANCE_PAST_DAY_MIN_FILES',
+    flag: 'maintenance-past-day-min-files',
+    schema: positiveInt.min(2),
+    default: 8,
+    description: 'A partition of a past day is compacted once it holds this many small files.',
+  },
+  {
+    key: 'maintenance.currentDayMinFiles',
+    env: 'CRYPTOVIZ_MAINTENANCE_CURRENT_DAY_MIN_FILES',
+    flag: 'maintenance-current-day-min-files',
+    schema: positiveInt.min(2),
+    default: 60,
+    description:
+      'A partition of the current day is compacted incrementally once it holds this many small files.',
+  },
+  {
+    key: 'maintenance.maxPartitionsPerRun',
+    env: 'CRYPTOVIZ_MAINTENANCE_MAX_PARTITIONS',
+    flag: 'maintenance-max-partitions',
+    schema: positiveInt,
+    default: 200,
+    description: 'Throttle: partitions compacted per run at most (the rest wait for the next run).',
+  },
+  {
+    key: 'maintenance.pauseMs',
+    env: 'CRYPTOVIZ_MAINTENANCE_PAUSE_MS',
+    flag: 'maintenance-pause-ms',
+    schema: z.coerce.number().int().min(0).max(60_000),
+    default: 10,
+    description: 'Throttle: pause between rewritten files so ingestion keeps its rate.',
+  },
+  {
+    key: 'maintenance.targetFileSizeBytes',
+    env: 'CRYPTOVIZ_MAINTENANCE_TARGET_FILE_SIZE',
+    flag: 'maintenance-target-file-size',
+    schema: positiveInt,
+    default: 134_217_728,
+    description: 'Compaction target: files at or above this size are left alone, small ones binned up to it.',
+  },
+  {
+    key: 'maintenance.vacuum',
+    env: 'CRYPTOVIZ_MAINTENANCE_VACUUM',
+    flag: 'maintenance-vacuum',
+    schema: onOff,
+    default: 'on',
+    description:
+      "Also vacuum (hourly) files no retained version references, with the table's retention (`delta.deletedFileRetentionDuration`, 7 days).",
+  },
+  // --- end of automatic table maintenance ---
 ] as const satisfies readonly Setting[]

@@ -5,11 +5,14 @@
  * Invariants:
  * - Hooks run on the exact state of the committed version (no re-read of the log).
  * - A hook's failure never fails the commit: it is reported in the result.
- * - Order: checkpoint first; log cleanup (removing commits and checkpoints older than the log
- *   retention, which needs a checkpoint to start from) is the next hook, to be added here.
+ * - Order: checkpoint first (dropping txns past `delta.setTransactionRetentionDuration`); then,
+ *   only after a checkpoint was written, log cleanup (log-cleanup.ts: commits and checkpoints
+ *   older than `delta.logRetentionDuration`, always keeping the checkpoint the oldest retained
+ *   version starts from). A failed cleanup is simply retried at the next checkpoint.
  */
 import type { ObjectStore } from '../storage/object-store.ts'
 import { writeCheckpoint, type CheckpointState } from './checkpoint.ts'
+import { cleanupExpiredLog, unexpiredTxns } from './log-cleanup.ts'
 import { tableProperties } from './table-properties.ts'
 import type { TableState } from './table-state.ts'
 import type { CheckpointOutcome } from './transaction.ts'
@@ -26,7 +29,10 @@ export async function runPostCommitHooks(
   now: () => number,
 ): Promise<PostCommitReport> {
   const checkpoint = await maybeCheckpoint(store, state, now)
-  // Log cleanup hook goes here (after the checkpoint it would start from).
+  if (checkpoint?.status === 'written') {
+    const { logRetentionMs } = tableProperties(state.metadata)
+    await cleanupExpiredLog(store, { now: now(), logRetentionMs }).catch(() => undefined)
+  }
   return checkpoint ? { checkpoint } : {}
 }
 
@@ -35,10 +41,14 @@ async function maybeCheckpoint(
   state: TableState,
   now: () => number,
 ): Promise<CheckpointOutcome | undefined> {
-  const { checkpointInterval, deletedFileRetentionMs } = tableProperties(state.metadata)
+  const properties = tableProperties(state.metadata)
+  const { checkpointInterval, deletedFileRetentionMs } = properties
   if (state.version === 0 || state.version % checkpointInterval !== 0) return undefined
   try {
-    await writeCheckpoint(store, checkpointState(state, now() - deletedFileRetentionMs))
+    const at = now()
+    const content = checkpointState(state, at - deletedFileRetentionMs)
+    content.txns = unexpiredTxns(content.txns, at, properties.setTransactionRetentionMs)
+    await writeCheckpoint(store, content)
     return { status: 'written', version: state.version }
   } catch (error) {
     return { status: 'failed', version: state.version, error }

@@ -14,6 +14,8 @@ export interface TableProperties {
   deletedFileRetentionMs: number
   /** How long log entries are kept at checkpoint time, ms. */
   logRetentionMs: number
+  /** `txn` markers not updated for this long are dropped at checkpoint time, ms; undefined: never. */
+  setTransactionRetentionMs: number | undefined
   /** Commit times come from `commitInfo.inCommitTimestamp` instead of file modification times. */
   inCommitTimestamps: boolean
 }
@@ -28,6 +30,7 @@ export const defaultTableProperties = {
   /** Thirty days. */
   logRetentionMs: 30 * DAY,
   inCommitTimestamps: false,
+  setTransactionRetentionMs: undefined,
 } satisfies TableProperties
 
 const UNIT_MS: Record<string, number> = {
@@ -60,5 +63,6 @@ export function tableProperties(metadata: Metadata): TableProperties {
     logRetentionMs:
       parseInterval(c['delta.logRetentionDuration'] ?? '') ?? defaultTableProperties.logRetentionMs,
     inCommitTimestamps: c['delta.enableInCommitTimestamps']?.toLowerCase() === 'true',
+    setTransactionRetentionMs: parseInterval(c['delta.setTransactionRetentionDuration'] ?? ''),
   }
 }

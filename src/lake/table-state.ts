@@ -80,11 +80,12 @@ export class StateBuilder {
   private applyActions(actions: readonly Action[]): void {
     for (const a of actions) {
       if ('add' in a) {
-        const key = dataFilePath(a.add)
-        this.adds.set(key, a.add)
+        const add = compactAdd(a.add)
+        const key = storeKey(add)
+        this.adds.set(key, add)
         this.removes.delete(key)
       } else if ('remove' in a) {
-        const key = dataFilePath(a.remove)
+        const key = storeKey(a.remove)
         this.adds.delete(key)
         this.removes.set(key, a.remove)
       } else if ('txn' in a) {
@@ -132,6 +133,32 @@ export function commitTimestamp(actions: readonly Action[]): number | undefined 
   }
   return undefined
 }
+
+/**
+ * Live-file memory: a table of 100k streaming files repeats the same few partition-value maps
+ * over and over, and most paths need no URI decoding. Equal partition-value maps are shared (one
+ * frozen object per distinct partition, interned for the life of the process, bounded by the
+ * number of partitions), and a store key equal to `add.path` reuses that string.
+ */
+const partitionValuesPool = new Map<string, Readonly<Record<string, string | null>>>()
+const POOL_LIMIT = 1_000_000
+
+function compactAdd(add: AddFile): AddFile {
+  const values = add.partitionValues
+  const id = JSON.stringify(values)
+  let shared = partitionValuesPool.get(id)
+  if (!shared) {
+    if (partitionValuesPool.size >= POOL_LIMIT) return add
+    shared = Object.freeze({ ...values })
+    partitionValuesPool.set(id, shared)
+  }
+  if (shared === values) return add
+  return { ...add, partitionValues: shared as Record<string, string | null> }
+}
+
+/** The store path of an action, reusing `path` itself when it needs no decoding. */
+const storeKey = (action: Pick<AddFile | RemoveFile, 'path'>): string =>
+  action.path.includes('%') ? dataFilePath(action) : action.path
 
 /** The commit's inCommitTimestamp, if it carries one. */
 export function inCommitTimestamp(actions: readonly Action[]): number | undefined {

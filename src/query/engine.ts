@@ -30,6 +30,7 @@ import { compare, type CompareQuery, type CompareResult } from './compare.ts'
 import { rowObjects, type ColumnResult, type DuckDb } from './duckdb.ts'
 import { isSchemaMismatch } from './file-scan.ts'
 import { marketOverview, type LatestQuery, type LatestResult } from './market-overview.ts'
+import { MarketState } from './market-state.ts'
 import { quoteRelation } from './quote-relation.ts'
 import { readRange, type RangeQuery, type RangeResult } from './range-read.ts'
 import type { ReadContext, RelationQuery } from './read-context.ts'
@@ -64,6 +65,8 @@ export interface QueryEngineOptions {
   /** How long the latest snapshot is reused without checking the log, ms (default 1000). */
   snapshotTtlMs?: number
   sql?: SqlConsoleOptions
+  /** Answer `latest` and recent `candles` (without asOf) from maintained state instead of a scan (default true). */
+  maintainedOverview?: boolean
 }
 
 const DEFAULT_SNAPSHOT_TTL_MS = 1_000
@@ -86,6 +89,7 @@ export class QueryEngine {
   private readonly readCache: ReadCache | undefined
   /** Snapshots whose files turned out to differ in columns (read with union_by_name). */
   private readonly mixedSchemas = new WeakSet<Snapshot>()
+  private readonly marketState: MarketState | undefined
 
   constructor(options: QueryEngineOptions) {
     this.duckdb = options.duckdb
@@ -102,6 +106,7 @@ export class QueryEngine {
     this.quotes = handle('quotes', options.table, 'ts')
     this.deadLetters = options.deadLetters && handle('dead_letters', options.deadLetters, 'received_at')
     this.console = new SqlConsole(options.sql ?? {})
+    this.marketState = options.maintainedOverview === false ? undefined : new MarketState()
   }
 
   /** The quotes snapshot (latest from the cache, or time travel). */
@@ -116,12 +121,16 @@ export class QueryEngine {
 
   /** OHLCV candles of one asset. */
   async candles(q: CandlesQuery): Promise<CandlesResult> {
-    return candles(await this.context(q), q)
+    const ctx = await this.context(q)
+    const maintained = this.marketState && q.asOf === undefined && (await this.marketState.candles(ctx, q))
+    return maintained || candles(ctx, q)
   }
 
   /** Market overview: last quote per asset, computed changes and a 7-day sparkline. */
   async latest(q: LatestQuery = {}): Promise<LatestResult> {
-    return marketOverview(await this.context(q), q)
+    const ctx = await this.context(q)
+    if (this.marketState && q.asOf === undefined) return this.marketState.latest(ctx, q)
+    return marketOverview(ctx, q)
   }
 
   /** One asset's close price per source per bucket, and the spread between sources. */

@@ -70,7 +70,7 @@ const WINDOW = 7 * DAY
 const WINDOW_DAYS = 7
 export const CHANGE_PERIODS = { '1h': HOUR, '24h': DAY, '7d': WINDOW } as const
 
-const SORT_FIELD: Record<LatestSort, keyof MarketRow> = {
+export const SORT_FIELD: Record<LatestSort, keyof MarketRow> = {
   rank: 'rank',
   market_cap: 'market_cap_usd',
   price: 'price_usd',
@@ -178,7 +178,7 @@ export async function marketOverview(ctx: ReadContext, q: LatestQuery): Promise<
   }
   const market = [...chosen.values()].map((r) => ({ row: marketRow(r), hot: num(r['hot_n']) }))
   const field = SORT_FIELD[sort]
-  market.sort((a, b) => compareRows(a.row, b.row, field, order))
+  market.sort((a, b) => compareMarketRows(a.row, b.row, field, order))
   const limited = market.slice(0, q.limit ?? 100)
   return {
     ...ctx.info(
@@ -218,7 +218,12 @@ function marketRow(r: Record<string, unknown>): MarketRow {
   }
 }
 
-function compareRows(a: MarketRow, b: MarketRow, field: keyof MarketRow, order: 'asc' | 'desc'): number {
+export function compareMarketRows(
+  a: MarketRow,
+  b: MarketRow,
+  field: keyof MarketRow,
+  order: 'asc' | 'desc',
+): number {
   const x = a[field] as number | string | null
   const y = b[field] as number | string | null
   if (x === null && y !== null) return 1

@@ -26,6 +26,7 @@ import { startProcessing, type Processing } from './processing.ts'
 import { openWarehouse, openWarehouseForReading } from './warehouse.ts'
 import { lakeHealth, openReadCache, openWarehouseStore } from './store.ts'
 import { FirstStart } from './first-start.ts'
+import { startMaintenance } from './maintenance-hook.ts'
 
 export interface Roles {
   collect: boolean
@@ -74,6 +75,8 @@ export async function startRoles(
     })
   }
   const processor = processing?.processor
+  // Background compaction and vacuum of the quotes table, in every process that writes it.
+  const maintenance = warehouse ? startMaintenance(config, warehouse.quotes, logger) : undefined
   // Event ids keep increasing across restarts, so a client's stale Last-Event-ID is never reused.
   const feed = new LiveFeed({ firstId: Date.now() * 1000 })
   // Without a processor here, the hot tail is what the live subscription saw lately.
@@ -146,6 +149,7 @@ export async function startRoles(
     live_clients: feed.subscriberCount,
     uptime_s: Math.round((Date.now() - started) / 1000),
     memory_mb: memoryMb(),
+    ...maintenance?.stats(),
   })
 
   let stopping: Promise<void> | undefined
@@ -155,6 +159,7 @@ export async function startRoles(
       collecting.abort()
       await collected.catch((err: unknown) => logger.error({ err }, 'collector failed'))
       await firstStart?.stop()
+      await maintenance?.stop()
       await processing?.stop()
       await unsubscribeLive?.()
       await closeServer()

@@ -23,6 +23,13 @@ const PIPELINE_COUNTERS = {
   records_duplicate_skipped:
     'Quotes dropped because another writer had already committed them (after a rebalance).',
   dead_letter_flush_errors: 'Dead-letter commits that failed (and were retried; quotes are not held back).',
+  maintenance_runs: 'Automatic table maintenance runs.',
+  maintenance_errors: 'Automatic table maintenance runs that failed.',
+  maintenance_partitions_compacted: 'Partitions compacted by automatic maintenance.',
+  maintenance_files_compacted: 'Small files replaced by automatic compaction.',
+  maintenance_files_written: 'Files written by automatic compaction.',
+  maintenance_conflicts: 'Compactions abandoned after a concurrent removal (retried later).',
+  maintenance_files_vacuumed: 'Unreferenced files deleted by automatic vacuum.',
 } as const
 
 const PIPELINE_GAUGES = {
@@ -31,6 +38,7 @@ const PIPELINE_GAUGES = {
   buffered_bytes: 'Bytes (as received) of the quotes and dead letters held uncommitted.',
   last_batch_rows: 'Rows of the last committed micro-batch.',
   last_commit_ms: 'Milliseconds the last micro-batch commit took.',
+  maintenance_running: '1 while an automatic maintenance run is in progress.',
 } as const
 
 export interface MetricsOptions {

@@ -129,7 +129,9 @@ const DUCKDB_SCRIPT = String.raw`
 import os
 import duckdb, duckdb_extension_delta
 ext = os.path.join(os.path.dirname(duckdb_extension_delta.__file__), 'extensions', 'v' + duckdb.__version__, 'delta.duckdb_extension')
+# No progress bar: on a loaded machine a query passing 2 s would print one into the JSON stdout.
 con = duckdb.connect(config={'allow_unsigned_extensions': False, 'autoinstall_known_extensions': False})
+con.execute('SET enable_progress_bar = false')
 con.execute("LOAD '%s'" % ext.replace("'", "''"))
 table = con.execute('SELECT * FROM delta_scan(?)', [ARGS['path']]).fetch_arrow_table()
 emit([{f: canon(r.get(f)) for f in ARGS['fields']} for r in table.to_pylist()])

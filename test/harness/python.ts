@@ -29,6 +29,8 @@ export const PYTHON_REQUIREMENTS = [
   // so it loads with unsigned extensions disallowed and needs no download at run time.
   'duckdb==1.5.5',
   'duckdb-extension-delta==1.5.5',
+  // Polars' scan_delta, a peer in the table-maintenance benchmark (bench/maintenance.ts).
+  'polars==2.1.0',
 ] as const
 
 /** A pinned venv under .cache/: its folder and exact requirements. */

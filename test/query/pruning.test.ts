@@ -12,7 +12,10 @@ const DAY = 86_400_000_000
 const END = Date.UTC(2024, 2, 1) * 1000
 
 /** 3 assets × 12 days at 1 h: one file per asset per day, 36 files. */
-async function manyDays(t: { after: (fn: () => void) => void }): Promise<QueryEngine> {
+async function manyDays(
+  t: { after: (fn: () => void) => void },
+  o: { maintainedOverview?: boolean } = { maintainedOverview: false },
+): Promise<QueryEngine> {
   const dir = mkdtempSync(join(tmpdir(), 'cryptoviz-prune-'))
   const w = await openWarehouse(new LocalStore(dir))
   await generateHistory(w.quotes, {
@@ -24,7 +27,8 @@ async function manyDays(t: { after: (fn: () => void) => void }): Promise<QueryEn
     compression: 'snappy',
   })
   const duckdb = await DuckDb.open({ threads: 1 })
-  const engine = new QueryEngine({ table: w.quotes, duckdb })
+  // Scan pruning is what these tests check: the maintained overview state is off unless asked for.
+  const engine = new QueryEngine({ table: w.quotes, duckdb, ...o })
   t.after(() => {
     engine.close()
     duckdb.close()
@@ -65,6 +69,20 @@ test('latest reads only each asset’s last 8 day partitions, not the whole tabl
   assert.equal(latest.files_scanned, 3 * 8)
   // The 7-day change is defined: the window reaches back a full week inside the scanned days.
   assert.ok(latest.rows.every((r) => r.price_change_7d_pct !== null))
+})
+
+test('with the maintained state, latest and recent candles scan no file and answer the same', async (t) => {
+  const scan = await manyDays(t)
+  const maintained = await manyDays(t, {})
+  const latest = await maintained.latest({})
+  assert.equal(latest.files_scanned, 0)
+  assert.deepEqual(latest.rows, (await scan.latest({})).rows)
+  const q = { crypto: 'ethereum', interval: '1h' as const, start: END - 3 * DAY + 1 }
+  const c = await maintained.candles(q)
+  assert.equal(c.files_scanned, 0)
+  assert.deepEqual(c.candles, (await scan.candles(q)).candles)
+  // A start older than the state's 7-day window falls back to the scan.
+  assert.ok((await maintained.candles({ ...q, start: END - 11 * DAY })).files_scanned > 0)
 })
 
 test('a time range with no data scans no file and returns no rows', async (t) => {
