@@ -18,7 +18,9 @@
  */
 import type { ObjectStore } from '../storage/object-store.ts'
 import type { Txn } from './actions.ts'
-import { adjustedCommitTimes, listLog } from './log-segment.ts'
+import { readCommit } from './log-replay.ts'
+import { listLog } from './log-segment.ts'
+import { commitTimestamp } from './table-state.ts'
 
 export interface LogCleanupResult {
   /** The checkpoint kept as the log's new start; undefined when nothing could be cleaned. */
@@ -34,8 +36,7 @@ export async function cleanupExpiredLog(
   const none: LogCleanupResult = { keptCheckpoint: undefined, deletedCommits: 0, deletedCheckpoints: 0 }
   const listing = await listLog(store)
   const cutoff = o.now - o.logRetentionMs
-  let edge: number | undefined
-  for (const t of adjustedCommitTimes(listing)) if (t.timestamp <= cutoff) edge = t.version
+  const edge = await versionAt(store, listing.commits, cutoff)
   if (edge === undefined) return none
   const keep = listing.checkpoints.find((c) => c.version <= edge)
   if (!keep) return none
@@ -50,6 +51,28 @@ export async function cleanupExpiredLog(
     deletedCommits: commits.length,
     deletedCheckpoints: checkpoints.length,
   }
+}
+
+/**
+ * The latest version committed at or before `cutoff`, by the same commit times time travel uses
+ * (the commit's own timestamp, else the file's modification time, made strictly increasing).
+ * Walks from the oldest commit and stops at the first one past the cutoff, so a run reads only
+ * the commits about to expire plus one (cleanup runs at every checkpoint).
+ */
+async function versionAt(
+  store: ObjectStore,
+  commits: ReadonlyMap<number, { modified: number }>,
+  cutoff: number,
+): Promise<number | undefined> {
+  let edge: number | undefined
+  let previous = -Infinity
+  for (const v of [...commits.keys()].sort((a, b) => a - b)) {
+    const raw = commitTimestamp(await readCommit(store, v)) ?? commits.get(v)!.modified
+    previous = raw > previous ? raw : previous + 1
+    if (previous > cutoff) break
+    edge = v
+  }
+  return edge
 }
 
 /** The txn markers a checkpoint keeps: all, or those updated within the retention. */

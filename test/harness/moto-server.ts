@@ -1,6 +1,8 @@
 /**
  * A real S3-compatible server for the tests: moto (PyPI) in its own pinned venv under
- * `.cache/moto-5.2.5`, started as `python -m moto.server` on 127.0.0.1 and a free port. moto keeps
+ * `.cache/moto-5.2.5`, started on 127.0.0.1 and a free port through moto_atomic_server.py (moto's own
+ * server, with conditional writes serialised: plain moto checks and writes without a lock, so
+ * under load two conditional PUTs of one key could both win, which real S3 never allows). moto keeps
  * its state in memory and implements conditional writes (`If-None-Match: *` → 412), ranges and
  * `StartAfter` like S3 (measured in ../shared/docs/test-servers.md).
  *
@@ -58,6 +60,8 @@ export async function ensureMotoEnv(): ReturnType<typeof ensureVenv> {
   return ensureVenv(MOTO_VENV)
 }
 
+const ATOMIC_SERVER = join(REPO_ROOT, 'test', 'harness', 'moto_atomic_server.py')
+
 /** Starts moto on a free loopback port and waits until it answers. */
 export async function startMoto(): Promise<MotoServer> {
   await ensureMotoEnv()
@@ -66,7 +70,7 @@ export async function startMoto(): Promise<MotoServer> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort()
     const log = await open(logPath, 'w')
-    const child = spawn(venvPython(MOTO_VENV), ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+    const child = spawn(venvPython(MOTO_VENV), [ATOMIC_SERVER, '-H', '127.0.0.1', '-p', String(port)], {
       stdio: ['ignore', log.fd, log.fd],
     })
     await log.close()
