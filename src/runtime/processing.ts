@@ -65,7 +65,7 @@ export async function startProcessing(
     logger: logger.child({ component: 'processor', writer: writerId }),
     // During a store outage Kafka keeps the data (the partitions pause); the in-process bus
     // cannot, so what its collectors already fetched waits on disk past the buffer bound.
-    ...(!replayable && { spool: new QuoteSpool(spoolRoot(config)) }),
+    ...(!replayable && { spool: new QuoteSpool(spoolRoot(config), { warehouse: warehouse.store.url }) }),
     ...(hooks.onBatchCommitted && { onBatchCommitted: hooks.onBatchCommitted }),
     ...(hooks.onFenced && { onFenced: hooks.onFenced }),
   })

@@ -14,9 +14,10 @@
  *   after its commit succeeded (a crash in between leaves it for the next start, whose commit is
  *   then skipped by its txns).
  * - Files are taken in the order they were written (older offsets first, per partition).
- * - Each spool owns a fresh folder `spool-<host>-<pid>-<id>`. At start, a spool adopts the folders
- *   of dead processes of this host (atomic rename into a name of its own, so two starting
- *   processes never adopt the same folder) and serves their files first: they are older.
+ * - Each spool owns a fresh folder `spool-<host>-<pid>-<id>`, labelled with its warehouse. At start,
+ *   a spool adopts the folders of dead processes of this host that wrote to the same warehouse
+ *   (atomic rename into a name of its own, so two starting processes never adopt the same folder)
+ *   and serves their files first: they are older.
  */
 import { randomUUID } from 'node:crypto'
 import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
@@ -50,6 +51,7 @@ const segmentLine = z.object({
 })
 
 const FIRST_SEQ = 500_000_000_000
+const OWNER_FILE = 'owner.json'
 const HOST = hostname().replace(/[^A-Za-z0-9._]/g, '_')
 const FOLDER = /^spool-(.+)-(\d+)-[0-9a-f]{8}$/
 
@@ -67,19 +69,23 @@ export class QuoteSpool {
   private readonly adoptedDirs: string[] = []
   private readonly highest = new Map<string, number>()
   /** File numbers: own files count up from the middle, files put `first` count down from it. */
+  private labelled = false
   private seq = FIRST_SEQ
   private frontSeq = FIRST_SEQ - 1
   private rowCount = 0
 
   private readonly isAlive: (pid: number) => boolean
+  private readonly warehouse: string
 
   /**
-   * `root`: the spool folder; this spool writes into a fresh subfolder of it. `isAlive` says
-   * whether a process of this host still runs (tests stand in for a dead one).
+   * `root`: the spool folder; this spool writes into a fresh subfolder of it. `warehouse`: the
+   * warehouse URL its quotes are for (only its spools are adopted). `isAlive` says whether a
+   * process of this host still runs (tests stand in for a dead one).
    */
-  constructor(root: string, o: { isAlive?: (pid: number) => boolean } = {}) {
+  constructor(root: string, o: { warehouse: string; isAlive?: (pid: number) => boolean }) {
     this.root = root
     this.dir = join(root, folderName())
+    this.warehouse = o.warehouse
     this.isAlive = o.isAlive ?? processAlive
   }
 
@@ -114,6 +120,9 @@ export class QuoteSpool {
     for (const name of names) {
       const m = FOLDER.exec(name)
       if (!m || m[1] !== HOST || this.isAlive(Number(m[2])) || join(this.root, name) === this.dir) continue
+      const label = await readFile(join(this.root, name, OWNER_FILE), 'utf8').catch(() => undefined)
+      if (label === undefined || (JSON.parse(label) as { warehouse?: unknown }).warehouse !== this.warehouse)
+        continue
       const claimed = join(this.root, folderName())
       try {
         await rename(join(this.root, name), claimed)
@@ -140,7 +149,11 @@ export class QuoteSpool {
    */
   async spill(segments: readonly SpooledSegment[], o: { first?: boolean } = {}): Promise<void> {
     if (segments.length === 0) return
-    await mkdir(this.dir, { recursive: true })
+    if (!this.labelled) {
+      await mkdir(this.dir, { recursive: true })
+      await writeFile(join(this.dir, OWNER_FILE), JSON.stringify({ warehouse: this.warehouse }))
+      this.labelled = true
+    }
     const name = `${String(o.first ? this.frontSeq-- : this.seq++).padStart(12, '0')}.jsonl`
     const tmp = join(this.dir, `.tmp-${name}`)
     const lines = segments.map((s) =>
