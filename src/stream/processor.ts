@@ -296,8 +296,10 @@ export class MicroBatchProcessor implements ConsumerHandlers {
         lane.buffers.delete(key)
         if (lane.inFlight) {
           const kept = lane.inFlight.parts.filter((part) => part.buffer !== buffer)
+          // A batch read from the spool stays in its file (it was never counted as held).
           for (const part of lane.inFlight.parts)
-            if (part.buffer === buffer) dropped += this.release(part.segments)
+            if (part.buffer === buffer && lane.inFlight.spoolFile === undefined)
+              dropped += this.release(part.segments)
           lane.inFlight = kept.length > 0 ? { ...lane.inFlight, parts: kept } : undefined
         }
       }
