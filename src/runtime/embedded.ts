@@ -190,7 +190,12 @@ export async function startRoles(
         return {
           lake: s
             ? lakeHealth(store.url, s)
-            : { status: 'ok', warehouse: store.url, version: (await readable.quotes.snapshot()).version, read_only: true },
+            : {
+                status: 'ok',
+                warehouse: store.url,
+                version: (await readable.quotes.snapshot()).version,
+                read_only: true,
+              },
           ...(s && {
             processor: {
               // Degraded while commits keep failing (quotes wait in memory) or when fenced.
