@@ -11,6 +11,7 @@ import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { generateHistory } from '../src/cli/generate.ts'
+import { MEMORY_DEAD_LETTERS_TOPIC, MEMORY_QUOTES_TOPIC, MemoryBus } from '../src/bus/memory-bus.ts'
 import { loadConfig } from '../src/config/config.ts'
 import { DuckDb } from '../src/query/duckdb.ts'
 import { QueryEngine } from '../src/query/engine.ts'
@@ -40,25 +41,35 @@ export async function objectStoreSection(ctx: BenchContext): Promise<SectionResu
       ? { assets: 100, ticks: 300, intervalSeconds: 1 }
       : { assets: 100, ticks: 2_000, intervalSeconds: 1 }
     const total = quoteCount(shape)
-    const { flushMaxRows, flushIntervalMs } = loadConfig({}).processor
+    const settings = loadConfig({}).processor
+    // The embedded pipeline: the in-process bus feeding the processor, as `cryptoviz start`.
     const ingest = async (store: ObjectStore): Promise<number> => {
       const warehouse = await openWarehouse(store)
       const processor = new MicroBatchProcessor({
         quotes: warehouse.quotes,
         deadLetters: warehouse.deadLetters,
-        appId: 'bench-objectstore',
-        flushIntervalMs,
-        flushMaxRows,
+        writerId: 'bench-objectstore',
+        topics: { quotes: MEMORY_QUOTES_TOPIC, deadLetters: MEMORY_DEAD_LETTERS_TOPIC },
+        replayable: false,
+        flushIntervalMs: settings.flushIntervalMs,
+        flushMaxRows: settings.flushMaxRows,
+        flushMaxBytes: settings.flushMaxBytes,
+        flushIdleMs: settings.flushIdleMs,
+        maxBufferRows: settings.maxBufferRows,
+        maxBufferBytes: settings.maxBufferBytes,
         compression: 'snappy',
         logger: pino({ level: 'silent' }),
       })
       await processor.start()
+      const bus = new MemoryBus()
+      processor.attach(await bus.consume('bench-objectstore', processor))
       const t0 = performance.now()
       for (const tick of simulatedTicks(shape)) {
-        processor.accept(tick)
+        await bus.publishQuotes(tick)
         await new Promise((resolve) => setImmediate(resolve))
       }
       await processor.stop()
+      await bus.close()
       const ms = performance.now() - t0
       if (processor.stats().records_written !== total) throw new Error('ingest lost quotes')
       return (total / ms) * 1000
@@ -161,7 +172,9 @@ export async function objectStoreSection(ctx: BenchContext): Promise<SectionResu
             ['local folder', Math.round(localIngest), 1],
             ['S3 (moto)', Math.round(s3Ingest), ratio(s3Ingest, localIngest)],
           ],
-          notes: [`batches of ${flushMaxRows.toLocaleString('en-US')} quotes (the default), one commit each`],
+          notes: [
+            `batches of ${settings.flushMaxRows.toLocaleString('en-US')} quotes (the default), one commit each`,
+          ],
         },
         {
           title: `One-day read of one asset (${history.assets} assets × ${history.days} days at ${history.intervalSeconds} s), ${samples} samples`,

@@ -14,7 +14,9 @@ import type { BusConsumer } from '../bus/bus.ts'
 import type { Config } from '../config/config.ts'
 import type { CryptoVizError } from '../errors.ts'
 import { MicroBatchProcessor } from '../stream/processor.ts'
+import { QuoteSpool } from '../stream/spool.ts'
 import type { OpenedBus } from './bus.ts'
+import { spoolRoot } from './store.ts'
 import type { Warehouse } from './warehouse.ts'
 
 export interface Processing {
@@ -46,12 +48,13 @@ export async function startProcessing(
   } = {},
 ): Promise<Processing> {
   const writerId = writerIdFor(config)
+  const replayable = opened.bus.kind === 'kafka'
   const processor = new MicroBatchProcessor({
     quotes: warehouse.quotes,
     deadLetters: warehouse.deadLetters,
     writerId,
     topics: opened.topics,
-    replayable: opened.bus.kind === 'kafka',
+    replayable,
     flushIntervalMs: config.processor.flushIntervalMs,
     flushMaxRows: config.processor.flushMaxRows,
     flushMaxBytes: config.processor.flushMaxBytes,
@@ -60,6 +63,9 @@ export async function startProcessing(
     maxBufferBytes: config.processor.maxBufferBytes,
     compression: config.lake.compression,
     logger: logger.child({ component: 'processor', writer: writerId }),
+    // During a store outage Kafka keeps the data (the partitions pause); the in-process bus
+    // cannot, so what its collectors already fetched waits on disk past the buffer bound.
+    ...(!replayable && { spool: new QuoteSpool(spoolRoot(config), { warehouse: warehouse.store.url }) }),
     ...(hooks.onBatchCommitted && { onBatchCommitted: hooks.onBatchCommitted }),
     ...(hooks.onFenced && { onFenced: hooks.onFenced }),
   })

@@ -22,6 +22,13 @@
  * - On revocation, what belongs to the revoked partitions is dropped uncommitted (the next owner
  *   reads it again from the lake's txn version + 1): a rebalance neither loses nor duplicates.
  * - `stop()` commits everything buffered before it resolves.
+ * - Degraded mode (the store unreachable) on a bus that cannot replay (memory): pausing would
+ *   stall the collectors, so past the bound the oldest buffered quote segments go, with their
+ *   positions and appIds, to the on-disk `spool` (see spool.ts) instead. Spooled segments are
+ *   older than anything buffered: while the spool holds any, flushes commit spool files (one per
+ *   batch, same txns as from memory, deleted only once committed) and nothing from memory. A
+ *   `stop()` while the store is still down leaves what it holds in the spool, and the next start
+ *   adopts and commits it first. On Kafka there is no spool: the broker keeps the data.
  */
 import type { Logger } from 'pino'
 import {
@@ -38,6 +45,7 @@ import { deadLetterToRow } from '../model/dead-letter-table.ts'
 import type { DeadLetter } from '../model/dead-letter.ts'
 import type { Quote } from '../model/quote.ts'
 import { QUOTES_SORT_BY, quoteToRow } from '../model/quote-table.ts'
+import type { QuoteSpool, SpoolFile, SpooledSegment } from './spool.ts'
 
 export interface ProcessorOptions {
   quotes: DeltaTable
@@ -61,6 +69,11 @@ export interface ProcessorOptions {
   maxBufferBytes: number
   compression: 'snappy' | 'zstd'
   logger: Logger
+  /**
+   * Where quotes wait on disk, past the buffer bounds, while commits fail (a bus that cannot
+   * replay); without it the partitions are paused, as on Kafka.
+   */
+  spool?: QuoteSpool
   /** Called after each committed quote batch, e.g. to feed a latency histogram. */
   onBatchCommitted?: (batch: {
     version: number
@@ -103,6 +116,8 @@ export interface ProcessorStats {
   last_dead_letter_error: string | null
   buffered: number
   buffered_bytes: number
+  /** Quotes waiting in the on-disk spool (degraded mode), being written included. */
+  spooled: number
   /** Times the consumer was paused because a buffer bound was reached. */
   pauses: number
   paused: boolean
@@ -124,6 +139,10 @@ interface PartitionBuffer<T> extends BusPartition {
 interface Cut<T> {
   parts: Array<{ buffer: PartitionBuffer<T>; segments: PositionedBatch<T>[] }>
   attempts: number
+  /** The spool file this batch was read from (its rows are not counted as held in memory). */
+  spoolFile?: string
+  /** Read from a dead process's spool: its txns may be in the table already. */
+  adopted?: boolean
 }
 
 /** One table's side of the processor: its buffers, its flush chain, its in-flight batch. */
@@ -151,9 +170,18 @@ export class MicroBatchProcessor implements ConsumerHandlers {
   private consumer: BusConsumer | undefined
   private timer: NodeJS.Timeout | undefined
   private lastArrival = 0
+  private tickFlush: Promise<void> | undefined
   private lastQuoteFlush = performance.now()
   private heldRows = 0
   private heldBytes = 0
+  /** Spills to the spool, serialised so files keep arrival order. */
+  private spilling: Promise<void> = Promise.resolve()
+  /** Rows on their way to the spool (out of memory accounting, not in a file yet). */
+  private spillingRows = 0
+  /** Set when the spool failed to write: from then on the bound pauses, as without a spool. */
+  private spoolBroken = false
+  /** Partitions of adopted spool files that are not (or no longer) assigned here, by appId. */
+  private readonly detached = new Map<string, PartitionBuffer<Quote>>()
   private readonly counters = {
     records_received: 0,
     records_written: 0,
@@ -203,6 +231,12 @@ export class MicroBatchProcessor implements ConsumerHandlers {
   /** Starts the flush timer; `attach` the bus consumer once `consume` returned it. */
   async start(): Promise<void> {
     this.counters.last_table_version = (await this.options.quotes.snapshot()).version
+    const adopted = await this.options.spool?.adoptOrphans()
+    if (adopted)
+      this.options.logger.warn(
+        { rows: adopted, spool: this.options.spool!.root },
+        'spooled quotes of a stopped process found: they are committed first',
+      )
     const tick = Math.max(10, Math.min(this.options.flushIntervalMs, this.options.flushIdleMs) / 2)
     this.timer = setInterval(() => this.onTick(), tick)
     this.timer.unref()
@@ -224,17 +258,22 @@ export class MicroBatchProcessor implements ConsumerHandlers {
       const isDead = p.topic === this.options.topics.deadLetters
       const appId = `${this.options.writerId}:${p.topic}:${p.partition}`
       const committed = (isDead ? dead : quotes).txnVersion(appId) ?? -1
+      // A restarted writer of the same identity continues past what its spool still holds.
+      const received = Math.max(committed, isDead ? -1 : (this.options.spool?.lastOffset(appId) ?? -1))
       const buffer = {
         topic: p.topic,
         partition: p.partition,
         appId,
         segments: [],
         committed,
-        received: committed,
+        received,
       }
       if (isDead) this.deadLane.buffers.set(key, buffer)
-      else this.quoteLane.buffers.set(key, buffer)
-      starts.set(key, committed + 1)
+      else {
+        this.quoteLane.buffers.set(key, buffer)
+        this.detached.delete(appId)
+      }
+      starts.set(key, received + 1)
     }
     this.options.logger.info(
       { partitions: partitions.map((p) => `${partitionKey(p)}@${starts.get(partitionKey(p))}`) },
@@ -257,8 +296,10 @@ export class MicroBatchProcessor implements ConsumerHandlers {
         lane.buffers.delete(key)
         if (lane.inFlight) {
           const kept = lane.inFlight.parts.filter((part) => part.buffer !== buffer)
+          // A batch read from the spool stays in its file (it was never counted as held).
           for (const part of lane.inFlight.parts)
-            if (part.buffer === buffer) dropped += this.release(part.segments)
+            if (part.buffer === buffer && lane.inFlight.spoolFile === undefined)
+              dropped += this.release(part.segments)
           lane.inFlight = kept.length > 0 ? { ...lane.inFlight, parts: kept } : undefined
         }
       }
@@ -302,7 +343,13 @@ export class MicroBatchProcessor implements ConsumerHandlers {
         })
       }
     }
-    return { ...this.counters, buffered: this.heldRows, buffered_bytes: this.heldBytes, partitions }
+    return {
+      ...this.counters,
+      buffered: this.heldRows,
+      buffered_bytes: this.heldBytes,
+      spooled: (this.options.spool?.rows ?? 0) + this.spillingRows,
+      partitions,
+    }
   }
 
   /** Commits what is buffered in both tables; concurrent calls queue behind the running flush. */
@@ -310,12 +357,17 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     await Promise.all([this.flushLane(this.deadLane), this.flushLane(this.quoteLane)])
   }
 
-  /** Stops the timer and commits everything buffered. */
+  /**
+   * Stops the timer and commits everything buffered. With a spool, what the store still refuses
+   * is left in it, for the next start.
+   */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
     await this.flush()
-    if (this.heldRows > 0) await this.flush()
+    if (this.heldRows > 0 || (this.options.spool?.files ?? 0) > 0) await this.flush()
+    await this.spillForRestart()
+    await this.options.spool?.close()
   }
 
   private admit<T>(lane: Lane<T>, batch: PositionedBatch<T>): PositionedBatch<T> | undefined {
@@ -330,9 +382,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     this.heldRows += kept.items.length
     this.heldBytes += kept.bytes
     this.lastArrival = performance.now()
-    if (this.heldRows > this.options.maxBufferRows || this.heldBytes > this.options.maxBufferBytes) {
-      this.pauseAll()
-    }
+    if (this.overBound() && !this.spillOverflow()) this.pauseAll()
     const buffered = this.bufferedTotals(lane)
     if (
       !lane.sizeFlushQueued &&
@@ -355,10 +405,112 @@ export class MicroBatchProcessor implements ConsumerHandlers {
   }
 
   private onTick(): void {
+    // One timer flush at a time: against a store that hangs, ticks must not pile flushes up.
+    if (this.tickFlush) return
     const now = performance.now()
-    const held = this.heldRows > 0
+    const held = this.heldRows > 0 || (this.options.spool?.files ?? 0) > 0
     const idle = held && now - this.lastArrival >= this.options.flushIdleMs
-    if (idle || now - this.lastQuoteFlush >= this.options.flushIntervalMs) void this.flush()
+    if (idle || now - this.lastQuoteFlush >= this.options.flushIntervalMs) {
+      this.tickFlush = this.flush().finally(() => (this.tickFlush = undefined))
+    }
+  }
+
+  private overBound(): boolean {
+    return this.heldRows > this.options.maxBufferRows || this.heldBytes > this.options.maxBufferBytes
+  }
+
+  /**
+   * While quote commits fail and a spool is configured, moves the oldest buffered quote segments
+   * (not the batch in flight) to the spool until the buffer is back at half its bounds, in files
+   * of about `flushMaxRows` rows. Returns false when that could not bring it under the bounds.
+   */
+  private spillOverflow(): boolean {
+    const spool = this.options.spool
+    if (!spool || this.spoolBroken || this.counters.consecutive_flush_errors === 0) return false
+    if (this.counters.fenced !== null) return false
+    const files: SpooledSegment[][] = []
+    let file: SpooledSegment[] = []
+    let fileRows = 0
+    const underHalf = (): boolean =>
+      this.heldRows <= this.options.maxBufferRows / 2 && this.heldBytes <= this.options.maxBufferBytes / 2
+    for (const buffer of this.quoteLane.buffers.values()) {
+      while (buffer.segments.length > 0 && !underHalf()) {
+        const segment = buffer.segments.shift()!
+        this.release([segment])
+        file.push({ ...segment, appId: buffer.appId })
+        fileRows += segment.items.length
+        if (fileRows >= this.options.flushMaxRows) {
+          files.push(file)
+          file = []
+          fileRows = 0
+        }
+      }
+    }
+    if (file.length > 0) files.push(file)
+    for (const segments of files) this.queueSpill(spool, segments)
+    if (files.length > 0) this.maybeResume()
+    return !this.overBound()
+  }
+
+  /** Writes `segments` to the spool after the spills before them; on failure they return to memory. */
+  private queueSpill(spool: QuoteSpool, segments: SpooledSegment[], first = false): Promise<void> {
+    const rows = countItems(segments)
+    this.spillingRows += rows
+    this.spilling = this.spilling.then(async () => {
+      try {
+        if (this.spoolBroken) throw new Error('an earlier spill failed')
+        await spool.spill(segments, { first })
+      } catch (err) {
+        // The disk failed too: keep the quotes in memory (in offset order) rather than lose them.
+        if (!this.spoolBroken)
+          this.options.logger.error({ err }, 'spooling to disk failed; quotes stay in memory')
+        this.spoolBroken = true
+        for (const s of segments) {
+          const buffer = [...this.quoteLane.buffers.values()].find((b) => b.appId === s.appId)
+          if (!buffer) continue
+          const { appId: _appId, ...segment } = s
+          buffer.segments.push(segment)
+          buffer.segments.sort((a, b) => a.lastOffset - b.lastOffset)
+          this.heldRows += segment.items.length
+          this.heldBytes += segment.bytes
+        }
+        if (this.overBound()) this.pauseAll()
+      } finally {
+        this.spillingRows -= rows
+      }
+    })
+    return this.spilling
+  }
+
+  /** At stop, with the store still failing: what is held goes to the spool for the next start. */
+  private async spillForRestart(): Promise<void> {
+    const spool = this.options.spool
+    if (!spool || this.spoolBroken || this.counters.fenced !== null) return
+    await this.spilling
+    const lane = this.quoteLane
+    // The batch in flight from memory is older than every spool file written while it failed.
+    const inFlight = lane.inFlight
+    const older: SpooledSegment[] = []
+    if (inFlight && inFlight.spoolFile === undefined) {
+      for (const part of inFlight.parts) {
+        this.release(part.segments)
+        for (const s of part.segments) older.push({ ...s, appId: part.buffer.appId })
+      }
+      lane.inFlight = undefined
+    }
+    const newer: SpooledSegment[] = []
+    for (const buffer of lane.buffers.values()) {
+      this.release(buffer.segments)
+      for (const s of buffer.segments) newer.push({ ...s, appId: buffer.appId })
+      buffer.segments = []
+    }
+    if (older.length > 0) await this.queueSpill(spool, older, true)
+    if (newer.length > 0) await this.queueSpill(spool, newer)
+    if (older.length + newer.length > 0)
+      this.options.logger.warn(
+        { rows: countItems(older) + countItems(newer), spool: spool.dir },
+        'the warehouse is still unreachable at stop: quotes left in the spool for the next start',
+      )
   }
 
   private pauseAll(): void {
@@ -394,15 +546,26 @@ export class MicroBatchProcessor implements ConsumerHandlers {
   }
 
   private async flushLaneOnce<T>(lane: Lane<T>): Promise<void> {
-    if (lane === (this.quoteLane as Lane<unknown>)) this.lastQuoteFlush = performance.now()
+    const isQuotes = lane === (this.quoteLane as Lane<unknown>)
+    if (isQuotes) this.lastQuoteFlush = performance.now()
     if (this.counters.fenced !== null) return
+    const spool = isQuotes ? this.options.spool : undefined
     try {
       // Drain only what was buffered when this flush started: items arriving during the commits
       // wait for the next flush, so batches stay large under load.
       let remaining = 0
       for (const b of lane.buffers.values()) remaining += b.segments.length
-      while (lane.inFlight !== undefined || remaining > 0) {
+      for (;;) {
+        if (lane.inFlight === undefined && spool) {
+          // Spooled segments are older than the buffer's: they go first, one file per batch.
+          await this.spilling
+          const file = await spool.oldest()
+          if (file) lane.inFlight = (await this.spoolCut(file)) as Cut<unknown> as Cut<T>
+          // Checked right before cutting from memory: a spill may have started meanwhile.
+          else if (spool.files > 0 || this.spillingRows > 0) continue
+        }
         if (lane.inFlight === undefined) {
+          if (remaining <= 0) break
           const cut = this.cut(lane)
           if (cut === undefined) break
           for (const part of cut.parts) remaining -= part.segments.length
@@ -410,8 +573,10 @@ export class MicroBatchProcessor implements ConsumerHandlers {
         }
         await this.commit(lane, lane.inFlight)
         lane.inFlight = undefined
+        // The store answers: no more spilling while the backlog drains.
+        if (isQuotes) this.counters.consecutive_flush_errors = 0
       }
-      if (lane.name === 'quotes') this.counters.consecutive_flush_errors = 0
+      if (isQuotes) this.counters.consecutive_flush_errors = 0
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e)
       if (lane.name === 'quotes') {
@@ -426,8 +591,35 @@ export class MicroBatchProcessor implements ConsumerHandlers {
         { err: e, table: lane.name },
         'flush failed; the batch stays buffered and is retried',
       )
+      // Paused on the bound before this failure was known: the overflow can go to the spool now.
+      if (isQuotes && this.overBound()) this.spillOverflow()
     }
     this.maybeResume()
+  }
+
+  /** A spool file as a batch: its segments regrouped by appId, with their partitions' state. */
+  private async spoolCut(file: SpoolFile): Promise<Cut<Quote>> {
+    const parts = new Map<string, Cut<Quote>['parts'][number]>()
+    for (const { appId, ...segment } of file.segments) {
+      let part = parts.get(appId)
+      if (!part) {
+        part = { buffer: await this.partitionFor(appId, segment), segments: [] }
+        parts.set(appId, part)
+      }
+      part.segments.push(segment)
+    }
+    return { parts: [...parts.values()], attempts: 0, spoolFile: file.id, adopted: file.adopted }
+  }
+
+  private async partitionFor(appId: string, p: BusPartition): Promise<PartitionBuffer<Quote>> {
+    for (const b of this.quoteLane.buffers.values()) if (b.appId === appId) return b
+    let buffer = this.detached.get(appId)
+    if (!buffer) {
+      const committed = (await this.options.quotes.snapshot()).txnVersion(appId) ?? -1
+      buffer = { topic: p.topic, partition: p.partition, appId, segments: [], committed, received: committed }
+      this.detached.set(appId, buffer)
+    }
+    return buffer
   }
 
   /** Takes whole segments from the partitions, oldest first, up to `flushMaxRows` rows. */
@@ -477,13 +669,15 @@ export class MicroBatchProcessor implements ConsumerHandlers {
         e.details?.['reason'] === 'txn-partially-committed'
       ) {
         // Another writer committed part of this batch: keep only what it did not, and retry.
-        if (!this.options.replayable) this.fence(lane, txns)
+        // (An adopted spool file may have been committed in part by the process that wrote it.)
+        if (!this.options.replayable && !cut.adopted) this.fence(lane, txns)
         else await this.trimCommitted(lane, cut)
       }
       throw e
     }
     const heldBefore = countItems(cut.parts.flatMap((p) => p.segments))
-    this.release(cut.parts.flatMap((p) => p.segments))
+    if (cut.spoolFile !== undefined) await this.options.spool!.remove(cut.spoolFile)
+    else this.release(cut.parts.flatMap((p) => p.segments))
     for (const t of txns) {
       const part = cut.parts.find((p) => p.buffer.appId === t.appId)!
       part.buffer.committed = Math.max(part.buffer.committed, t.version)
@@ -527,7 +721,12 @@ export class MicroBatchProcessor implements ConsumerHandlers {
         'batch committed',
       )
     } else if (result.status === 'skipped' && result.reason === 'txn-already-committed') {
-      if (cut.attempts > 1) {
+      if (cut.adopted) {
+        this.options.logger.warn(
+          { table: lane.name, txns, rows: heldBefore },
+          'spooled batch already committed before the restart: dropped',
+        )
+      } else if (cut.attempts > 1) {
         // An earlier attempt of ours landed; its acknowledgement was lost.
         if (lane.name === 'quotes') this.counters.records_written += heldBefore
         this.options.logger.warn({ table: lane.name, txns }, 'batch already committed by an earlier attempt')
@@ -554,9 +753,12 @@ export class MicroBatchProcessor implements ConsumerHandlers {
       const kept = part.segments
         .filter((seg) => seg.lastOffset > recorded)
         .map((seg) => trimSegment(seg, recorded))
-      this.release(part.segments)
-      this.heldRows += countItems(kept)
-      this.heldBytes += countBytes(kept)
+      // A batch read from the spool is not counted as held in memory.
+      if (cut.spoolFile === undefined) {
+        this.release(part.segments)
+        this.heldRows += countItems(kept)
+        this.heldBytes += countBytes(kept)
+      }
       this.counters.records_duplicate_skipped += before - countItems(kept)
       if (kept.length > 0) parts.push({ buffer: part.buffer, segments: kept })
     }

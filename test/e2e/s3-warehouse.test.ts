@@ -107,8 +107,9 @@ test('S3 frozen for 30 s during ingestion: /health degraded meanwhile, every quo
     CRYPTOVIZ_SIM_ASSETS: '20',
     CRYPTOVIZ_SIM_INTERVAL_MS: '200',
     CRYPTOVIZ_FLUSH_INTERVAL_MS: '1000',
-    // A small batch size makes the in-memory bound (4 batches) overflow into the spool.
+    // A small buffer bound (4 batches) makes the outage overflow into the spool.
     CRYPTOVIZ_FLUSH_MAX_ROWS: '100',
+    CRYPTOVIZ_MAX_BUFFER_ROWS: '400',
     CRYPTOVIZ_S3_TIMEOUT_MS: '1500',
     CRYPTOVIZ_SPOOL_DIR: spoolDir,
   })

@@ -43,6 +43,39 @@ test('/health reads the lake: its version while readable, down (503) once the lo
   assert.equal(body.components['lake']?.['status'], 'down')
 })
 
+test('/health keeps a store outage the processor rides out degraded with its reason (not down), /ready says not ready', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cryptoviz-health-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const warehouse = await openWarehouse(new LocalStore(dir))
+  const duckdb = await DuckDb.open({ threads: 1 })
+  const engine = new QueryEngine({ table: warehouse.quotes, duckdb, snapshotTtlMs: 0 })
+  const reason = 'commits to s3://bucket/lake are failing (3 in a row): timeout'
+  const app = buildApp({
+    engine,
+    feed: new LiveFeed(),
+    logger: pino({ level: 'silent' }),
+    ops: {
+      health: async () => ({ lake: { status: 'degraded', warehouse: dir, reason } }),
+      stats: async () => ({}),
+    },
+  })
+  t.after(async () => {
+    await app.close()
+    engine.close()
+    duckdb.close()
+  })
+  writeFileSync(join(dir, 'quotes', '_delta_log', '00000000000000000001.json'), 'not a commit')
+  const health = await app.inject('/health')
+  assert.equal(health.statusCode, 200)
+  const body = health.json() as { status: string; components: Record<string, Record<string, unknown>> }
+  assert.equal(body.status, 'degraded')
+  assert.equal(body.components['lake']?.['status'], 'degraded')
+  assert.equal(body.components['lake']?.['reason'], reason)
+  assert.equal(body.components['lake']?.['read_error'], 'the quotes table cannot be read')
+  const ready = await app.inject('/ready')
+  assert.equal(ready.statusCode, 503)
+})
+
 /** Every object key of a JSON value, at every depth. */
 const keysOf = (value: unknown): string[] =>
   Array.isArray(value)

@@ -83,7 +83,14 @@ export function opsRoutes(
     handler: async ({ reply, request }) => {
       const [components, lake] = await Promise.all([ops.health(), checkLake(engine, request.log)])
       // What the runtime knows of the lake (its warehouse) stays; whether it answers is checked here.
-      components['lake'] = { ...components['lake'], ...lake }
+      const known = components['lake']
+      components['lake'] =
+        known?.status === 'degraded' && lake.status === 'down'
+          ? // An outage the processor rides out (commits retried, data kept): degraded with its
+            // reason, not down, or a liveness probe would restart the process and lose what it
+            // holds. /ready still says the lake cannot be read.
+            { ...known, read_error: lake['error'] }
+          : { ...known, ...lake }
       const status = overall(components)
       return reply.code(status === 'down' ? 503 : 200).send({ status, components: snakeCaseKeys(components) })
     },
