@@ -97,7 +97,7 @@ export async function candles(ctx: ReadContext, q: CandlesQuery): Promise<Candle
 }
 
 /** The one source a read was restricted to, or null when several (or all) were pooled. */
-function singleSource(q: SourceFilter): string | null {
+export function singleSource(q: SourceFilter): string | null {
   const sources = sourcesOf(q)
   return sources?.length === 1 ? sources[0]! : null
 }

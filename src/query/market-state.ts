@@ -31,8 +31,8 @@ import {
   type MarketRow,
 } from './market-overview.ts'
 import { selectPending } from './quote-relation.ts'
-import { num, type ReadContext } from './read-context.ts'
-import type { Candle, CandlesQuery, CandlesResult } from './candles.ts'
+import { num, sourcesOf, type ReadContext } from './read-context.ts'
+import { singleSource, type Candle, type CandlesQuery, type CandlesResult } from './candles.ts'
 import { checkInterval, checkLimit, checkRange, INTERVAL_MICROS, invalid } from './types.ts'
 
 const HOUR = 3_600_000_000
@@ -73,9 +73,9 @@ export class MarketState {
     }
     await this.advance(ctx)
     const order = q.order ?? (sort === 'rank' || sort === 'name' ? 'asc' : 'desc')
-    const hot = selectPending(ctx.pending, {
-      ...(q.source !== undefined && { sources: new Set([q.source]) }),
-    })
+    const only = sourcesOf(q)
+    const allowed = only && new Set(only)
+    const hot = selectPending(ctx.pending, { ...(allowed && { sources: allowed }) })
     const hotByKey = new Map<string, Quote[]>()
     for (const h of hot) {
       const key = keyOf(h.source, h.crypto)
@@ -93,7 +93,7 @@ export class MarketState {
         chosen.set(crypto, { ...r, source })
     }
     for (const k of this.keys.values()) {
-      if (q.source !== undefined && k.source !== q.source) continue
+      if (allowed && !allowed.has(k.source)) continue
       consider(k.source, k.crypto, k, hotByKey.get(keyOf(k.source, k.crypto)) ?? [])
     }
     for (const [key, list] of hotByKey) {
@@ -126,7 +126,8 @@ export class MarketState {
     const start = q.start
     const end = q.end ?? Infinity
     const step = INTERVAL_MICROS[interval]
-    const sources = q.source === undefined ? undefined : new Set([q.source])
+    const only = sourcesOf(q)
+    const sources = only && new Set(only)
     const keys = [...this.keys.values()].filter(
       (k) => k.crypto === q.crypto && (!sources || sources.has(k.source)),
     )
@@ -169,7 +170,13 @@ export class MarketState {
       c.volume = Number.isNaN(p.volume) ? null : p.volume
       c.count++
     }
-    return { ...ctx.info(0, pendingRows), crypto: q.crypto, source: q.source ?? null, interval, candles: out }
+    return {
+      ...ctx.info(0, pendingRows),
+      crypto: q.crypto,
+      source: singleSource(q),
+      interval,
+      candles: out,
+    }
   }
 
   private async advance(ctx: ReadContext): Promise<void> {

@@ -25,7 +25,8 @@ export class CryptovizProcess {
 
   constructor(args: string[], env: Record<string, string> = {}) {
     this.child = spawn(process.execPath, [MAIN, ...args], {
-      env: { ...process.env, ...env },
+      // No first-start history unless a test asks for it (CRYPTOVIZ_SEED_DAYS): counts stay exact.
+      env: { ...process.env, CRYPTOVIZ_SEED_DAYS: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let buffered = ''
@@ -90,8 +91,6 @@ export async function startCryptoviz(
     CRYPTOVIZ_LOG_LEVEL: 'info',
     // Tests never reach the internet: the live providers are opted into per test, with local URLs.
     CRYPTOVIZ_SOURCE: 'simulated',
-    // No first-start history unless a test asks for it (CRYPTOVIZ_SEED_DAYS): counts stay exact.
-    CRYPTOVIZ_SEED_DAYS: '0',
     ...env,
   })
   t.after(() => {
