@@ -22,8 +22,9 @@
  * by name, so the error says why. The engine settings above are the real guarantee; the checks
  * give clear `SQL_FORBIDDEN` messages.
  *
- * Limits: a timeout interrupts the connection (`SQL_TIMEOUT`); results are streamed and cut at
- * `maxRows` (the result says it was truncated).
+ * Limits: a timeout interrupts the connection (`SQL_TIMEOUT`), and so does the caller's abort
+ * signal (the HTTP client went away: nobody waits for the answer, so the statement stops holding
+ * DuckDB's thread); results are streamed and cut at `maxRows` (the result says it was truncated).
  */
 import {
   DuckDBInstance,
@@ -66,6 +67,8 @@ export interface SqlOptions {
   asOf?: AsOf
   timeoutMs?: number
   maxRows?: number
+  /** Aborted when nobody waits for the answer any more: the statement is interrupted. */
+  signal?: AbortSignal
 }
 
 export interface SqlResult {
@@ -126,6 +129,7 @@ export class SqlConsole {
     const timeoutMs = clamp(o.timeoutMs ?? this.o.defaultTimeoutMs, 1, this.o.maxTimeoutMs, 'timeoutMs')
     const maxRows = clamp(o.maxRows ?? this.o.defaultMaxRows, 1, this.o.maxMaxRows, 'maxRows')
     const started = performance.now()
+    if (o.signal?.aborted) throw cancelledError()
     const locked = await this.acquire(views)
     let connection: DuckDBConnection | undefined
     let timedOut = false
@@ -133,11 +137,15 @@ export class SqlConsole {
       timedOut = true
       connection?.interrupt()
     }, timeoutMs)
+    const onAbort = (): void => connection?.interrupt()
+    o.signal?.addEventListener('abort', onAbort, { once: true })
     const checkTime = (): void => {
       if (timedOut) throw timeoutError(timeoutMs)
+      if (o.signal?.aborted) throw cancelledError()
     }
     try {
       connection = await locked.instance.connect()
+      checkTime()
       const { prepared, type } = await checkStatement(connection, text, checkTime)
       checkTime()
       const reader = await prepared.streamAndReadUntil(maxRows + 1)
@@ -156,9 +164,11 @@ export class SqlConsole {
       }
     } catch (e) {
       if (timedOut) throw timeoutError(timeoutMs)
+      if (o.signal?.aborted) throw cancelledError()
       throw sqlError(e)
     } finally {
       clearTimeout(timer)
+      o.signal?.removeEventListener('abort', onAbort)
       connection?.closeSync()
       this.release(locked)
     }
@@ -368,6 +378,11 @@ const timeoutError = (ms: number): CryptoVizError =>
   new CryptoVizError('SQL_TIMEOUT', `the statement ran longer than ${ms} ms and was interrupted`, {
     kind: 'user',
     details: { timeoutMs: ms },
+  })
+
+const cancelledError = (): CryptoVizError =>
+  new CryptoVizError('SQL_TIMEOUT', 'the statement was interrupted: its request was abandoned', {
+    kind: 'user',
   })
 
 /** DuckDB's refusals as SQL_FORBIDDEN, everything else DuckDB reports as a bad query. */

@@ -99,6 +99,23 @@ test('a slow statement is interrupted at the timeout with SQL_TIMEOUT', async ()
   assert.equal((await engine.sql('SELECT 1 AS one')).rows[0]!['one'], 1)
 })
 
+test('aborting the signal (the HTTP client left) interrupts a running statement at once', async () => {
+  const abandoned = new AbortController()
+  const started = performance.now()
+  setTimeout(() => abandoned.abort(), 200)
+  await assert.rejects(
+    engine.sql('SELECT count(*) FROM range(1000000000) a, range(10000) b WHERE (a.range * b.range) % 7 = 3', {
+      timeoutMs: 30_000,
+      signal: abandoned.signal,
+    }),
+    (e: unknown) => isCryptoVizError(e, 'SQL_TIMEOUT') && /abandoned/.test((e as Error).message),
+  )
+  // Far below the 30 s limit: the abort, not the timeout, stopped it.
+  assert.ok(performance.now() - started < 10_000, `stopped after ${performance.now() - started} ms`)
+  // The console still answers afterwards.
+  assert.deepEqual((await engine.sql('SELECT 1 AS x')).rows, [{ x: 1 }])
+})
+
 test('a syntax error is QUERY_INVALID with DuckDB’s message', () =>
   refused('SELEC 1', 'QUERY_INVALID', /syntax/i))
 
