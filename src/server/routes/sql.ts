@@ -54,7 +54,7 @@ export function sqlRoutes(app: FastifyInstance, engine: QueryEngine): void {
       protected: true,
       errors: ['QUERY_INVALID', 'SQL_FORBIDDEN', 'SQL_TIMEOUT', 'DELTA_VERSION_NOT_FOUND'],
     },
-    handler: async ({ body, reply }) => {
+    handler: async ({ body, reply, request }) => {
       // A client that leaves (the dashboard's SQL page when the user navigates away) closes the
       // connection before the answer: the statement is interrupted instead of holding DuckDB.
       const abandoned = new AbortController()
@@ -69,6 +69,11 @@ export function sqlRoutes(app: FastifyInstance, engine: QueryEngine): void {
           ...(body.max_rows !== undefined && { maxRows: body.max_rows }),
           signal: abandoned.signal,
         })
+      } catch (e) {
+        if (abandoned.signal.aborted) {
+          request.log.info({ code: 'SQL_TIMEOUT' }, 'sql: the client left, the statement was interrupted')
+        }
+        throw e
       } finally {
         reply.raw.off('close', onClose)
       }
