@@ -244,6 +244,12 @@ export function mountSql(view, _params, ctx) {
           )
         }),
       )
+      // An untouched editor starts on the cheapest example (one day's files), not the generic text.
+      const cheapest = exampleQueries(catalog.tables)[0]
+      if (cheapest && window.sessionStorage.getItem(QUERY_KEY) === null && textarea.value === DEFAULT_SQL) {
+        textarea.value = `-- Ctrl+Enter runs the query. Views: quotes, dead_letters.\n${cheapest.sql}`
+        paint()
+      }
       examplesList.replaceChildren(
         ...exampleQueries(catalog.tables).map((x) => {
           const button = h('button', { type: 'button', class: 'small', text: x.title })
