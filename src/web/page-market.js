@@ -9,7 +9,9 @@
  * re-read every REFRESH_MS and applied incrementally: new rows are built at once, existing rows
  * are rewritten (only their changed cells) a few per animation frame within FRAME_BUDGET_MS, the
  * movers only when the top three change, and the table has a fixed layout, so a refresh of a
- * hundred assets is many small tasks, never one long one.
+ * hundred assets is many small tasks, never one long one. Paint stays small too (measured with a
+ * trace at 100 assets): the price flash is on/off rather than a fade that repaints every frame,
+ * and the sparklines sit on their own layers.
  */
 import { getJson } from './api.js'
 import { sparkline } from './charts.js'
