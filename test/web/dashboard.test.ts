@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core'
 import { simulatedAssets } from '../../src/sources/simulated-assets.ts'
 import { launchChromium } from '../harness/chromium.ts'
 import { CryptovizProcess, startCryptoviz } from '../harness/cryptoviz-process.ts'
+import { kafkaBootstrap, uniquePrefix } from '../harness/kafka.ts'
 
 const SIM_ARGS = ['--flush-interval-ms', '1000', '--sim-interval-ms', '200', '--sim-assets', '5']
 const SEEDED = { CRYPTOVIZ_SEED_DAYS: '2' }
@@ -454,6 +455,49 @@ test('the pipeline page lists the processor’s consumer lag per topic and parti
     /None/.test((await page.locator('#dead-note').textContent()) ?? ''),
   )
   assert.equal(sqlRequests, 0)
+  assert.deepEqual(problems, [])
+})
+
+test('with a Kafka broker, the pipeline page shows the lag of every partition the processor owns', async (t) => {
+  // `start --broker` against the run's real broker (test/global-setup.ts): collector, processor
+  // (a Kafka consumer group) and API server in one process, /stats carrying the group's lag.
+  const prefix = uniquePrefix()
+  const { url } = await startCryptoviz(t, [
+    '--broker',
+    kafkaBootstrap(),
+    '--topic-prefix',
+    prefix,
+    ...SIM_ARGS,
+  ])
+  const { page, problems } = await watchedPage(await browser(t))
+  await page.goto(`${url}/pipeline`)
+  const stats = await until(
+    'the processor owns its partitions',
+    async () => {
+      const s = (await (await fetch(`${url}/stats`)).json()) as {
+        consumer_lag?: { topic: string; partition: number }[]
+      }
+      return (s.consumer_lag?.length ?? 0) > 1 && s
+    },
+    60_000,
+  )
+  const expected = stats.consumer_lag!.map((l) => `${l.topic}/${l.partition}`).sort()
+  assert.ok(
+    expected.every((k) => k.startsWith(`${prefix}.`)),
+    expected.join(', '),
+  )
+  await until(
+    'the lag table lists the same partitions',
+    async () => {
+      const shown = await page
+        .locator('#lag-rows tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => `${tr.getAttribute('data-topic')}/${tr.getAttribute('data-partition')}`),
+        )
+      return JSON.stringify(shown.sort()) === JSON.stringify(expected)
+    },
+    30_000,
+  )
   assert.deepEqual(problems, [])
 })
 
