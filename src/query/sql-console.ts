@@ -22,8 +22,13 @@
  * by name, so the error says why. The engine settings above are the real guarantee; the checks
  * give clear `SQL_FORBIDDEN` messages.
  *
- * Limits: a timeout interrupts the connection (`SQL_TIMEOUT`); results are streamed and cut at
- * `maxRows` (the result says it was truncated).
+ * Partition pruning (`prunedFiles`): a plain SELECT whose WHERE pins partition columns to text
+ * values runs against a TEMP view over just the matching files, created on its own connection
+ * before the statement is prepared; see `prunedFiles` for when it applies.
+ *
+ * Limits: a timeout interrupts the connection (`SQL_TIMEOUT`), and so does the caller's abort
+ * signal (the HTTP client went away: nobody waits for the answer, so the statement stops holding
+ * DuckDB's thread); results are streamed and cut at `maxRows` (the result says it was truncated).
  */
 import {
   DuckDBInstance,
@@ -66,6 +71,8 @@ export interface SqlOptions {
   asOf?: AsOf
   timeoutMs?: number
   maxRows?: number
+  /** Aborted when nobody waits for the answer any more: the statement is interrupted. */
+  signal?: AbortSignal
 }
 
 export interface SqlResult {
@@ -126,6 +133,7 @@ export class SqlConsole {
     const timeoutMs = clamp(o.timeoutMs ?? this.o.defaultTimeoutMs, 1, this.o.maxTimeoutMs, 'timeoutMs')
     const maxRows = clamp(o.maxRows ?? this.o.defaultMaxRows, 1, this.o.maxMaxRows, 'maxRows')
     const started = performance.now()
+    if (o.signal?.aborted) throw cancelledError()
     const locked = await this.acquire(views)
     let connection: DuckDBConnection | undefined
     let timedOut = false
@@ -133,12 +141,22 @@ export class SqlConsole {
       timedOut = true
       connection?.interrupt()
     }, timeoutMs)
+    const onAbort = (): void => connection?.interrupt()
+    o.signal?.addEventListener('abort', onAbort, { once: true })
     const checkTime = (): void => {
       if (timedOut) throw timeoutError(timeoutMs)
+      if (o.signal?.aborted) throw cancelledError()
     }
     try {
       connection = await locked.instance.connect()
-      const { prepared, type } = await checkStatement(connection, text, checkTime)
+      checkTime()
+      const c = connection
+      const { prepared, type } = await checkStatement(c, text, checkTime, async (statement) => {
+        for (const v of views) {
+          const files = prunedFiles(statement, v)
+          if (files !== undefined) await c.run(viewSql({ ...v, files }, 'TEMP'))
+        }
+      })
       checkTime()
       const reader = await prepared.streamAndReadUntil(maxRows + 1)
       checkTime()
@@ -156,9 +174,11 @@ export class SqlConsole {
       }
     } catch (e) {
       if (timedOut) throw timeoutError(timeoutMs)
+      if (o.signal?.aborted) throw cancelledError()
       throw sqlError(e)
     } finally {
       clearTimeout(timer)
+      o.signal?.removeEventListener('abort', onAbort)
       connection?.closeSync()
       this.release(locked)
     }
@@ -233,7 +253,7 @@ export class SqlConsole {
   }
 }
 
-function viewSql(v: SqlView): string {
+function viewSql(v: SqlView, kind: 'TEMP' | '' = ''): string {
   const columns: ScanColumn[] = v.schema.fields.map((f) =>
     v.partitionColumns.includes(f.name)
       ? { name: f.name, from: 'partition', sqlType: duckType(typeof f.type === 'string' ? f.type : '') }
@@ -249,7 +269,7 @@ function viewSql(v: SqlView): string {
               `CAST(NULL AS ${duckType(typeof f.type === 'string' ? f.type : '')}) AS ${sqlIdent(f.name)}`,
           )
           .join(', ')} WHERE false`
-  return `CREATE VIEW ${sqlIdent(v.name)} AS ${body}`
+  return `CREATE ${kind === 'TEMP' ? 'TEMP ' : ''}VIEW ${sqlIdent(v.name)} AS ${body}`
 }
 
 const LEADING_COMMENTS = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/
@@ -264,6 +284,7 @@ async function checkStatement(
   c: DuckDBConnection,
   text: string,
   checkTime: () => void,
+  beforePrepare: (select: SqlNode) => Promise<void>,
 ): Promise<{ prepared: DuckDBPreparedStatement; type: 'SELECT' | 'EXPLAIN' }> {
   const extracted = await c.extractStatements(text)
   if (extracted.count === 0) throw invalid('the SQL text holds no statement')
@@ -271,10 +292,12 @@ async function checkStatement(
     throw forbidden(`send exactly one statement; this text holds ${extracted.count}`)
   }
   const body = text.replace(LEADING_COMMENTS, '')
-  const isSelect = await checkSelectTree(c, body)
+  const select = await checkSelectTree(c, body)
+  const isSelect = select !== undefined
   checkTime()
   const explainInner = body.replace(EXPLAIN_PREFIX, '')
-  const isExplain = !isSelect && explainInner !== body && (await checkSelectTree(c, explainInner))
+  const isExplain =
+    !isSelect && explainInner !== body && (await checkSelectTree(c, explainInner)) !== undefined
   checkTime()
   if (!isSelect && !isExplain) {
     // Not a read-only statement whatever DuckDB calls it; preparing it only names the kind, and
@@ -287,6 +310,7 @@ async function checkStatement(
       `${READ_ONLY}, not ${kind === 'SELECT' ? 'PRAGMA and the like' : (kind ?? 'this statement')}`,
     )
   }
+  if (select !== undefined) await beforePrepare(select)
   const prepared = await extracted.prepare(0)
   const type = prepared.statementType
   if ((type === StatementType.SELECT && !isSelect) || (type === StatementType.EXPLAIN && !isExplain)) {
@@ -301,17 +325,20 @@ async function checkStatement(
 
 const READ_ONLY = 'only read-only queries are allowed (SELECT, WITH, EXPLAIN, DESCRIBE, SHOW, SUMMARIZE)'
 
+/** A node of DuckDB's parse tree as `json_serialize_sql` writes it. */
+type SqlNode = Record<string, unknown>
+
 /**
- * Whether the statement parses as a single SELECT; throws SQL_FORBIDDEN when it calls a function
- * that reads files or runs SQL text.
+ * The statement's parse tree when it parses as a single SELECT (else undefined); throws
+ * SQL_FORBIDDEN when it calls a function that reads files or runs SQL text.
  */
-async function checkSelectTree(c: DuckDBConnection, text: string): Promise<boolean> {
+async function checkSelectTree(c: DuckDBConnection, text: string): Promise<SqlNode | undefined> {
   const reader = await c.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR) AS tree', [text])
   const tree = JSON.parse(String(reader.getRowObjectsJS()[0]?.['tree'])) as {
     error?: boolean
     statements?: unknown[]
   }
-  if (tree.error || !tree.statements || tree.statements.length !== 1) return false
+  if (tree.error || !tree.statements || tree.statements.length !== 1) return undefined
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) return node.forEach(visit)
     if (typeof node !== 'object' || node === null) return
@@ -338,7 +365,77 @@ async function checkSelectTree(c: DuckDBConnection, text: string): Promise<boole
     for (const v of Object.values(n)) visit(v)
   }
   visit(tree.statements)
-  return true
+  return tree.statements[0] as SqlNode
+}
+
+/**
+ * Partition pruning for the plain case, so `WHERE crypto = 'bitcoin' AND day = '01' … LIMIT 20`
+ * does not make DuckDB bind and open a view over every file of the table: the files of `view`
+ * that can hold rows of `select`, or undefined when the view is kept whole.
+ *
+ * Pruned only when it is provably the same answer: the statement is one SELECT (no CTE, no set
+ * operation) whose FROM is the view itself (no join, no sample, no time travel clause), the view
+ * is named nowhere else in the statement, and the WHERE clause's top-level AND holds
+ * `<partition column> = '<text>'` terms on string partition columns. Each such term must hold
+ * for every row, so a file whose partition value differs holds none of the answer; all other
+ * terms stay in the query as they are. The narrower view is a TEMP view on the statement's own
+ * connection (it shadows the full one there and goes with the connection), over a subset of the
+ * files `allowed_paths` already lists: the sandbox is unchanged.
+ */
+export function prunedFiles(select: SqlNode, view: SqlView): ScanFile[] | undefined {
+  const node = select['node'] as SqlNode | undefined
+  if (node?.['type'] !== 'SELECT_NODE' || node['sample']) return undefined
+  const ctes = (node['cte_map'] as { map?: unknown[] } | undefined)?.map
+  if (ctes && ctes.length > 0) return undefined
+  const from = node['from_table'] as SqlNode | undefined
+  if (
+    from?.['type'] !== 'BASE_TABLE' ||
+    String(from['table_name']).toLowerCase() !== view.name ||
+    from['schema_name'] ||
+    from['catalog_name'] ||
+    from['at_clause'] ||
+    from['sample'] ||
+    // `FROM quotes q(a, b, crypto)` renames columns by position: names no longer mean the view's.
+    (Array.isArray(from['column_name_alias']) && from['column_name_alias'].length > 0) ||
+    countTableRefs(select, view.name) !== 1
+  ) {
+    return undefined
+  }
+  const alias = String(from['alias'] || view.name).toLowerCase()
+  const stringPartitions = new Set(
+    view.partitionColumns.filter((name) =>
+      view.schema.fields.some((f) => f.name === name && f.type === 'string'),
+    ),
+  )
+  const where = node['where_clause'] as SqlNode | null | undefined
+  const terms =
+    where?.['type'] === 'CONJUNCTION_AND' ? (where['children'] as SqlNode[]) : where ? [where] : []
+  const required: [string, string][] = []
+  for (const term of terms) {
+    if (term['type'] !== 'COMPARE_EQUAL') continue
+    const sides = [term['left'], term['right']] as SqlNode[]
+    const column = sides.find((x) => x?.['type'] === 'COLUMN_REF')
+    const constant = sides.find((x) => x?.['type'] === 'VALUE_CONSTANT')
+    if (!column || !constant) continue
+    const names = (column['column_names'] as string[]).map((n) => n.toLowerCase())
+    const name =
+      names.length === 1 ? names[0]! : names.length === 2 && names[0] === alias ? names[1]! : undefined
+    const value = constant['value'] as { type?: { id?: string }; is_null?: boolean; value?: unknown }
+    if (name === undefined || !stringPartitions.has(name)) continue
+    if (value.type?.id !== 'VARCHAR' || value.is_null || typeof value.value !== 'string') continue
+    required.push([name, value.value])
+  }
+  if (required.length === 0) return undefined
+  return view.files.filter((f) => required.every(([name, value]) => f.partitionValues[name] === value))
+}
+
+/** How often the tree names `table` as a table (FROM, JOIN, subqueries), whatever its schema. */
+function countTableRefs(tree: unknown, table: string): number {
+  if (Array.isArray(tree)) return tree.reduce((n: number, x) => n + countTableRefs(x, table), 0)
+  if (typeof tree !== 'object' || tree === null) return 0
+  const n = tree as SqlNode
+  const self = n['type'] === 'BASE_TABLE' && String(n['table_name']).toLowerCase() === table ? 1 : 0
+  return self + Object.values(n).reduce((sum: number, v) => sum + countTableRefs(v, table), 0)
 }
 
 const INTEGER_TYPES = new Set(['BIGINT', 'HUGEINT', 'UBIGINT', 'UHUGEINT'])
@@ -368,6 +465,11 @@ const timeoutError = (ms: number): CryptoVizError =>
   new CryptoVizError('SQL_TIMEOUT', `the statement ran longer than ${ms} ms and was interrupted`, {
     kind: 'user',
     details: { timeoutMs: ms },
+  })
+
+const cancelledError = (): CryptoVizError =>
+  new CryptoVizError('SQL_TIMEOUT', 'the statement was interrupted: its request was abandoned', {
+    kind: 'user',
   })
 
 /** DuckDB's refusals as SQL_FORBIDDEN, everything else DuckDB reports as a bad query. */

@@ -96,7 +96,8 @@ export async function getText(path) {
  * POST JSON and return the JSON answer.
  * @param {string} path
  * @param {unknown} body
- * @param {{ token?: string }} [options]
+ * @param {{ token?: string, signal?: AbortSignal }} [options] aborting the signal abandons the
+ *   request (the server sees the connection close)
  * @returns {Promise<any>}
  */
 export async function postJson(path, body, options = {}) {
@@ -105,8 +106,14 @@ export async function postJson(path, body, options = {}) {
   if (options.token) headers['authorization'] = `Bearer ${options.token}`
   let response
   try {
-    response = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) })
-  } catch {
+    response = await fetch(path, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+      signal: options.signal ?? null,
+    })
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error
     throw new ApiError(`${path}: the server does not answer`, undefined)
   }
   return answer(response, path)

@@ -4,8 +4,13 @@
  * `/stats` (last success, errors, backoff, credits), ingest rate and commit latency sampled every
  * POLL_MS (rates from counter deltas; latency from the flush histogram of `/metrics`), dead
  * letters (count from the catalog, recent samples and reasons through the SQL console), gaps of
- * the last hours (`/api/v1/gaps`), and whatever else `/stats` reports that the page has no
- * dedicated view for (consumer lag, maintenance runs), listed as it is.
+ * the last hours (`/api/v1/gaps`), the processor's consumer lag per topic and partition
+ * (`consumer_lag`), table maintenance (`maintenance`, whatever shape it has, shown as nested
+ * lists and tables) and whatever else `/stats` reports, listed as it is.
+ *
+ * First paint depends on `/stats` alone: `/metrics` (commit latency) is read after the counters
+ * are on screen, and the dead-letter samples (an SQL query, which may queue behind a slow one)
+ * load in the background, only when the catalog says there are any.
  */
 import { getJson, getText, postJson } from './api.js'
 import { lineChart } from './chart.js'
@@ -32,7 +37,55 @@ const SHOWN = new Set([
   'live_clients',
   'uptime_s',
   'memory_mb',
+  'consumer_lag',
+  'maintenance',
 ])
+
+/** @param {string} key @param {unknown} v */
+const isTime = (key, v) =>
+  /(_at|_time|^at|timestamp)$/.test(key) &&
+  ((typeof v === 'number' && v > 1e11) || (typeof v === 'string' && !Number.isNaN(Date.parse(v))))
+
+/** `last_run_at` → "last run at". @param {string} key */
+const label = (key) => key.replaceAll('_', ' ')
+
+/**
+ * Any JSON value as readable nodes: scalars as text (times formatted), arrays of objects as a
+ * table with one column per key, objects as a definition list, nesting as deep as the value.
+ * @param {unknown} value
+ * @param {string} key the value's key (names the tables and picks time formatting)
+ * @returns {Node}
+ */
+export function describeValue(value, key = '') {
+  if (value === null || value === undefined) return document.createTextNode('—')
+  if (isTime(key, value)) return document.createTextNode(format.dateTime(/** @type {any} */ (value)))
+  if (typeof value === 'number')
+    return document.createTextNode(Number.isInteger(value) ? format.integer(value) : String(value))
+  if (typeof value !== 'object') return document.createTextNode(String(value))
+  if (Array.isArray(value)) {
+    if (value.length === 0) return document.createTextNode('none')
+    if (value.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v))) {
+      const keys = [...new Set(value.flatMap((v) => Object.keys(v)))]
+      const t = table(
+        label(key) || 'values',
+        keys.map((k) => ({ label: label(k) })),
+      )
+      t.tbody.replaceChildren(
+        ...value.map((row) => h('tr', {}, ...keys.map((k) => td(describeValue(row[k], k))))),
+      )
+      return t.element
+    }
+    return document.createTextNode(value.map((v) => String(v)).join(', '))
+  }
+  return h(
+    'dl',
+    { class: 'kv' },
+    ...Object.entries(value).flatMap(([k, v]) => [
+      h('dt', { text: label(k) }),
+      h('dd', {}, describeValue(v, k)),
+    ]),
+  )
+}
 
 /**
  * The sum and count of a Prometheus histogram in `/metrics` text.
@@ -104,6 +157,23 @@ export function mountPipeline(view, _params, ctx) {
   gapsTable.tbody.id = 'gaps-rows'
   const gapsInfo = h('p', { class: 'muted', id: 'gaps-info' })
   gaps.body.append(gapsInfo, gapsTable.element)
+  const lagPanel = panel('lag-panel', 'Consumer lag')
+  const lagTable = table('Consumer lag per topic and partition', [
+    { label: 'Topic' },
+    { label: 'Partition', numeric: true },
+    { label: 'Lag', numeric: true },
+    { label: 'Position', numeric: true },
+    { label: 'Log end', numeric: true },
+    { label: 'Paused' },
+  ])
+  lagTable.tbody.id = 'lag-rows'
+  const lagInfo = h('p', { class: 'muted', id: 'lag-info' })
+  lagPanel.body.append(lagInfo, lagTable.element)
+  lagPanel.section.hidden = true
+  const maintenancePanel = panel('maintenance-panel', 'Table maintenance')
+  const maintenanceBody = h('div', { id: 'maintenance' })
+  maintenancePanel.body.append(maintenanceBody)
+  maintenancePanel.section.hidden = true
   const more = panel('more-panel', 'More from /stats')
   const moreList = h('dl', { class: 'kv', id: 'more-stats' })
   more.body.append(moreList)
@@ -111,6 +181,7 @@ export function mountPipeline(view, _params, ctx) {
     h('h1', { text: 'Pipeline' }),
     counters.section,
     h('div', { class: 'grid two' }, rates.section, sources.section),
+    h('div', { class: 'grid two' }, lagPanel.section, maintenancePanel.section),
     h('div', { class: 'grid two' }, dead.section, gaps.section),
     more.section,
   )
@@ -132,10 +203,7 @@ export function mountPipeline(view, _params, ctx) {
 
   async function poll() {
     await guarded(counters, async () => {
-      const [stats, metrics] = await Promise.all([
-        getJson('/stats', {}, { signal: ctx.signal }),
-        getText('/metrics').catch(() => ''),
-      ])
+      const stats = await getJson('/stats', {}, { signal: ctx.signal })
       if (ctx.signal.aborted) return
       dl.replaceChildren(
         counter('received', format.integer(stats.records_received), 'stat-received'),
@@ -149,30 +217,6 @@ export function mountPipeline(view, _params, ctx) {
         counter('live clients', format.integer(stats.live_clients), 'stat-clients'),
         counter('uptime', `${format.integer(stats.uptime_s)} s`, 'stat-uptime'),
       )
-      const now = Date.now()
-      const flush = histogramTotals(metrics, 'cryptoviz_flush_duration_seconds')
-      const time = Math.floor(now / 1000)
-      if (previous !== undefined && now > previous.t) {
-        const rate = ((stats.records_received - previous.received) * 1000) / (now - previous.t)
-        rateChart.add('received/s', { time, value: Math.max(0, rate) })
-        rateInfo.textContent = `${rate.toFixed(1)} quotes/s received; ${format.integer(stats.records_written)} written in ${format.integer(stats.batches)} batches.`
-        if (
-          flush.count !== undefined &&
-          flush.sum !== undefined &&
-          previous.flushCount !== undefined &&
-          flush.count > previous.flushCount
-        ) {
-          const ms = ((flush.sum - (previous.flushSum ?? 0)) / (flush.count - previous.flushCount)) * 1000
-          latencyChart.add('commit ms', { time, value: ms })
-        }
-      }
-      previous = {
-        t: now,
-        received: stats.records_received,
-        written: stats.records_written,
-        flushSum: flush.sum,
-        flushCount: flush.count,
-      }
       const list = stats.sources ?? []
       maxIntervalMs = Math.max(1_000, ...list.map((/** @type {any} */ s) => s.interval_ms ?? 0))
       sourcesTable.tbody.replaceChildren(
@@ -198,6 +242,10 @@ export function mountPipeline(view, _params, ctx) {
           ),
         ),
       )
+      showLag(stats.consumer_lag)
+      maintenancePanel.section.hidden = stats.maintenance === undefined
+      if (stats.maintenance !== undefined)
+        maintenanceBody.replaceChildren(describeValue(stats.maintenance, 'maintenance'))
       const extra = Object.entries(stats).filter(([k]) => !SHOWN.has(k))
       more.section.hidden = extra.length === 0
       moreList.replaceChildren(
@@ -207,7 +255,59 @@ export function mountPipeline(view, _params, ctx) {
         ]),
       )
       performance.mark('cryptoviz:data')
+      const metrics = await getText('/metrics').catch(() => '')
+      if (ctx.signal.aborted) return
+      const now = Date.now()
+      const flush = histogramTotals(metrics, 'cryptoviz_flush_duration_seconds')
+      const time = Math.floor(now / 1000)
+      if (previous !== undefined && now > previous.t) {
+        const rate = ((stats.records_received - previous.received) * 1000) / (now - previous.t)
+        rateChart.add('received/s', { time, value: Math.max(0, rate) })
+        rateInfo.textContent = `${rate.toFixed(1)} quotes/s received; ${format.integer(stats.records_written)} written in ${format.integer(stats.batches)} batches.`
+        if (
+          flush.count !== undefined &&
+          flush.sum !== undefined &&
+          previous.flushCount !== undefined &&
+          flush.count > previous.flushCount
+        ) {
+          const ms = ((flush.sum - (previous.flushSum ?? 0)) / (flush.count - previous.flushCount)) * 1000
+          latencyChart.add('commit ms', { time, value: ms })
+        }
+      }
+      previous = {
+        t: now,
+        received: stats.records_received,
+        written: stats.records_written,
+        flushSum: flush.sum,
+        flushCount: flush.count,
+      }
     })
+  }
+
+  /** The consumer-lag table; hidden when /stats has no `consumer_lag` (no processor here). @param {unknown} lag */
+  function showLag(lag) {
+    lagPanel.section.hidden = !Array.isArray(lag)
+    if (!Array.isArray(lag)) return
+    const total = lag.reduce((sum, p) => sum + (Number(p.lag) || 0), 0)
+    const paused = lag.filter((p) => p.paused).length
+    lagInfo.textContent =
+      lag.length === 0
+        ? 'This processor owns no partition right now.'
+        : `${format.integer(total)} records not yet read over ${lag.length} partitions${paused > 0 ? `; ${paused} paused (back-pressure)` : ''}. Position is the next offset this processor reads; log end is the broker's next offset.`
+    lagTable.tbody.replaceChildren(
+      ...lag.map((/** @type {any} */ p) =>
+        h(
+          'tr',
+          { 'data-topic': p.topic, 'data-partition': String(p.partition) },
+          td(p.topic),
+          td(String(p.partition), 'num'),
+          td(format.integer(p.lag), 'num'),
+          td(format.integer(p.position), 'num'),
+          td(format.integer(p.end), 'num'),
+          td(p.paused ? 'paused' : 'no'),
+        ),
+      ),
+    )
   }
 
   async function loadDeadLetters() {
@@ -215,11 +315,23 @@ export function mountPipeline(view, _params, ctx) {
       const catalog = await getJson('/api/v1/catalog', {}, { signal: ctx.signal })
       if (ctx.signal.aborted) return
       const table = catalog.tables.find((/** @type {any} */ t) => t.name === 'dead_letters')
-      deadCount.textContent = format.integer(table?.rows ?? 0)
+      const rows = table?.rows ?? 0
+      deadCount.textContent = format.integer(rows)
+      if (rows === 0) {
+        deadNote.textContent = 'None: every item received was usable.'
+        deadTable.tbody.replaceChildren()
+        return
+      }
+      deadNote.textContent = 'Loading the most recent samples…'
       try {
-        const answer = await postJson('/api/v1/sql', {
-          sql: 'SELECT received_at, source, reason, detail FROM dead_letters ORDER BY received_at DESC LIMIT 10',
-        })
+        const answer = await postJson(
+          '/api/v1/sql',
+          {
+            sql: 'SELECT received_at, source, reason, detail FROM dead_letters ORDER BY received_at DESC LIMIT 10',
+          },
+          { signal: ctx.signal },
+        )
+        if (ctx.signal.aborted) return
         deadNote.textContent =
           answer.row_count === 0 ? 'None: every item received was usable.' : 'Most recent first.'
         deadTable.tbody.replaceChildren(
@@ -228,6 +340,7 @@ export function mountPipeline(view, _params, ctx) {
           ),
         )
       } catch (e) {
+        if (ctx.signal.aborted) return
         const err = /** @type {any} */ (e)
         deadNote.textContent =
           err?.status === 401
@@ -295,9 +408,12 @@ export function mountPipeline(view, _params, ctx) {
     if (points.length > 0) rateChart.set('committed/s', points)
   }
 
-  void prefillRates()
-  void poll().then(() => loadGaps())
-  void loadDeadLetters()
+  // The counters first; the rest once they are on screen, so a slow answer cannot hold them up.
+  void poll().then(() => {
+    void prefillRates()
+    void loadGaps()
+    void loadDeadLetters()
+  })
   const timer = window.setInterval(() => {
     if (!document.hidden) void poll()
   }, POLL_MS)

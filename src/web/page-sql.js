@@ -4,14 +4,19 @@
  * copy of its text; the textarea stays the real, accessible input), run with Ctrl+Enter or the
  * button, a results grid, CSV download of the results, errors shown in place, and a token field
  * once the server says it requires one. While time-travelling the query reads that version.
+ *
+ * Opening the page runs no query: on a big lake even `LIMIT 20` over the `quotes` view costs
+ * seconds (DuckDB binds a view over every file), so the page first paints what the catalog
+ * already knows (the tables, their columns, rows and files) and example queries, cheap ones
+ * first; a query runs only when the user asks. Leaving the page aborts a running query's request
+ * (the server then interrupts the statement).
  */
-import { currentAsOf, postJson } from './api.js'
-import { h, panel } from './dom.js'
+import { currentAsOf, getJson, postJson } from './api.js'
+import { guarded, h, panel, table, td } from './dom.js'
 import * as format from './format.js'
 
 const TOKEN_KEY = 'cryptoviz.token'
 const QUERY_KEY = 'cryptoviz.sql'
-// Cheap on any table size (DuckDB stops at the limit): the page shows data at once.
 const DEFAULT_SQL = `-- Ctrl+Enter runs the query. Views: quotes, dead_letters.
 SELECT ts, source, crypto, price_usd
 FROM quotes
@@ -51,6 +56,44 @@ export function highlight(text) {
   // A trailing newline needs a character after it to take up a line in the <pre>.
   nodes.push(document.createTextNode('\n '))
   return nodes
+}
+
+/**
+ * Example queries for the tables the catalog lists, cheapest first: the first reads one day of
+ * one asset (the partition columns prune the files); whole-table ones say that they are.
+ * @param {any[]} tables the catalog's tables
+ * @returns {{ title: string, sql: string }[]}
+ */
+export function exampleQueries(tables) {
+  const quotes = tables.find((t) => t.name === 'quotes')
+  /** @type {{ title: string, sql: string }[]} */
+  const examples = []
+  if (quotes?.max_ts) {
+    const day = String(quotes.max_ts).slice(0, 10)
+    const [year, month, dd] = day.split('-')
+    examples.push({
+      title: `Bitcoin on ${day}, newest first (one day's files)`,
+      sql: `SELECT ts, source, price_usd\nFROM quotes\nWHERE crypto = 'bitcoin' AND year = '${year}' AND month = '${month}' AND day = '${dd}'\nORDER BY ts DESC\nLIMIT 20`,
+    })
+    examples.push({
+      title: `Hourly average price per asset on ${day}`,
+      sql: `SELECT crypto, date_trunc('hour', ts) AS hour, avg(price_usd) AS avg_price\nFROM quotes\nWHERE year = '${year}' AND month = '${month}' AND day = '${dd}'\nGROUP BY ALL\nORDER BY crypto, hour`,
+    })
+  }
+  if (quotes) {
+    examples.push({ title: 'Columns of the quotes view', sql: 'DESCRIBE quotes' })
+    examples.push({
+      title: 'Quotes per source (reads every file: slow on a big lake)',
+      sql: 'SELECT source, count(*) AS quotes, min(ts) AS first, max(ts) AS last\nFROM quotes\nGROUP BY source',
+    })
+  }
+  if (tables.some((t) => t.name === 'dead_letters')) {
+    examples.push({
+      title: 'Most recent dead letters and their reasons',
+      sql: 'SELECT received_at, source, reason, detail\nFROM dead_letters\nORDER BY received_at DESC\nLIMIT 20',
+    })
+  }
+  return examples
 }
 
 /** @param {unknown} v */
@@ -115,8 +158,31 @@ export function mountSql(view, _params, ctx) {
     role: 'region',
     'aria-label': 'Query results',
   })
-  results.body.append(grid)
-  view.append(h('h1', { text: 'SQL console' }), editorPanel.section, results.section)
+  const resultsInfo = h('p', {
+    class: 'muted',
+    id: 'sql-placeholder',
+    text: 'No query has run yet: pick an example or write one, then run it.',
+  })
+  results.body.append(resultsInfo, grid)
+  const tablesPanel = panel('tables-panel', 'Tables')
+  const tablesList = h('div', { id: 'sql-tables' })
+  tablesPanel.body.append(tablesList)
+  const examplesPanel = panel('examples-panel', 'Examples')
+  const examplesList = h('ul', { class: 'examples', id: 'sql-examples' })
+  examplesPanel.body.append(
+    h('p', { class: 'muted', text: 'Puts the query in the editor; nothing runs until you do.' }),
+    examplesList,
+  )
+  view.append(
+    h('h1', { text: 'SQL console' }),
+    h(
+      'div',
+      { class: 'grid two' },
+      editorPanel.section,
+      h('div', {}, examplesPanel.section, tablesPanel.section),
+    ),
+    results.section,
+  )
 
   const paint = () => {
     highlighted.replaceChildren(...highlight(textarea.value))
@@ -140,6 +206,61 @@ export function mountSql(view, _params, ctx) {
   run.addEventListener('click', () => void execute())
   paint()
 
+  /** @param {string} sql */
+  const useExample = (sql) => {
+    textarea.value = sql
+    window.sessionStorage.setItem(QUERY_KEY, sql)
+    paint()
+    textarea.focus()
+  }
+
+  async function loadTables() {
+    await guarded(tablesPanel, async () => {
+      const asOf = currentAsOf()
+      const catalog = await getJson('/api/v1/catalog', { asOf }, { signal: ctx.signal })
+      if (ctx.signal.aborted) return
+      tablesList.replaceChildren(
+        ...catalog.tables.map((/** @type {any} */ t) => {
+          const columns = table(`Columns of ${t.name}`, [
+            { label: 'Column' },
+            { label: 'Type' },
+            { label: 'Partition' },
+          ])
+          columns.tbody.replaceChildren(
+            ...t.columns.map((/** @type {any} */ c) =>
+              h('tr', {}, td(h('code', { text: c.name })), td(c.type), td(c.partition ? 'yes' : '')),
+            ),
+          )
+          return h(
+            'details',
+            { class: 'sql-table', 'data-table': t.name, open: t.name === 'quotes' },
+            h(
+              'summary',
+              {},
+              h('code', { text: t.name }),
+              ` · ${format.integer(t.rows)} rows in ${format.integer(t.files)} files, version ${t.version}`,
+            ),
+            columns.element,
+          )
+        }),
+      )
+      // An untouched editor starts on the cheapest example (one day's files), not the generic text.
+      const cheapest = exampleQueries(catalog.tables)[0]
+      if (cheapest && window.sessionStorage.getItem(QUERY_KEY) === null && textarea.value === DEFAULT_SQL) {
+        textarea.value = `-- Ctrl+Enter runs the query. Views: quotes, dead_letters.\n${cheapest.sql}`
+        paint()
+      }
+      examplesList.replaceChildren(
+        ...exampleQueries(catalog.tables).map((x) => {
+          const button = h('button', { type: 'button', class: 'small', text: x.title })
+          button.addEventListener('click', () => useExample(x.sql))
+          return h('li', {}, button)
+        }),
+      )
+      performance.mark('cryptoviz:data')
+    })
+  }
+
   /** @type {string | undefined} */
   let csvUrl
   ctx.signal.addEventListener('abort', () => {
@@ -155,7 +276,11 @@ export function mountSql(view, _params, ctx) {
     if (token) window.sessionStorage.setItem(TOKEN_KEY, token)
     try {
       const asOf = currentAsOf()
-      const answer = await postJson('/api/v1/sql', { sql, ...(asOf !== undefined && { asOf }) }, { token })
+      const answer = await postJson(
+        '/api/v1/sql',
+        { sql, ...(asOf !== undefined && { asOf }) },
+        { token, signal: ctx.signal },
+      )
       if (ctx.signal.aborted) return
       error.hidden = true
       showResults(answer)
@@ -199,6 +324,7 @@ export function mountSql(view, _params, ctx) {
         ),
       ),
     )
+    resultsInfo.hidden = true
     grid.replaceChildren(
       h(
         'table',
@@ -220,8 +346,7 @@ export function mountSql(view, _params, ctx) {
     download.href = csvUrl
     download.download = `cryptoviz-query-v${answer.version}.csv`
     download.hidden = false
-    performance.mark('cryptoviz:data')
   }
 
-  void execute()
+  void loadTables()
 }

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict'
 import { isCryptoVizError, type ErrorCode } from '../../src/errors.ts'
 import type { Quote } from '../../src/model/quote.ts'
 import { QueryEngine } from '../../src/query/index.ts'
+import { prunedFiles, type SqlView } from '../../src/query/sql-console.ts'
+import { DuckDBInstance } from '@duckdb/node-api'
 import { allRows, quoteFixture, type Fixture } from './fixtures.ts'
 
 let fx: Fixture
@@ -97,6 +99,122 @@ test('a slow statement is interrupted at the timeout with SQL_TIMEOUT', async ()
   assert.ok(performance.now() - started < 5_000)
   // The console still works afterwards.
   assert.equal((await engine.sql('SELECT 1 AS one')).rows[0]!['one'], 1)
+})
+
+test('aborting the signal (the HTTP client left) interrupts a running statement at once', async () => {
+  const abandoned = new AbortController()
+  const started = performance.now()
+  setTimeout(() => abandoned.abort(), 200)
+  await assert.rejects(
+    engine.sql('SELECT count(*) FROM range(1000000000) a, range(10000) b WHERE (a.range * b.range) % 7 = 3', {
+      timeoutMs: 30_000,
+      signal: abandoned.signal,
+    }),
+    (e: unknown) => isCryptoVizError(e, 'SQL_TIMEOUT') && /abandoned/.test((e as Error).message),
+  )
+  // Far below the 30 s limit: the abort, not the timeout, stopped it.
+  assert.ok(performance.now() - started < 10_000, `stopped after ${performance.now() - started} ms`)
+  // The console still answers afterwards.
+  assert.deepEqual((await engine.sql('SELECT 1 AS x')).rows, [{ x: 1 }])
+})
+
+test('partition equalities in WHERE prune the view and give the same answer as the whole view', async () => {
+  const pick = await engine.sql('SELECT crypto, source, day FROM quotes ORDER BY ts LIMIT 1')
+  const { crypto, source, day } = pick.rows[0] as { crypto: string; source: string; day: string }
+  // Each pair: a form the console prunes, and the same question in a form it cannot prune.
+  const pairs: [string, string][] = [
+    [
+      `SELECT ts, price_usd FROM quotes WHERE crypto = '${crypto}' AND day = '${day}' ORDER BY ts LIMIT 50`,
+      `SELECT ts, price_usd FROM quotes WHERE crypto || '' = '${crypto}' AND day || '' = '${day}' ORDER BY ts LIMIT 50`,
+    ],
+    [
+      `SELECT count(*) AS n, sum(price_usd) AS total FROM quotes q WHERE q.source = '${source}' AND '${crypto}' = crypto AND price_usd > 0`,
+      `SELECT count(*) AS n, sum(price_usd) AS total FROM quotes q WHERE q.source || '' = '${source}' AND '${crypto}' = crypto || '' AND price_usd > 0`,
+    ],
+    [
+      "SELECT count(*) AS n FROM quotes WHERE crypto = 'no-such-asset'",
+      "SELECT count(*) AS n FROM quotes WHERE crypto || '' = 'no-such-asset'",
+    ],
+  ]
+  for (const [pruned, whole] of pairs) {
+    const a = await engine.sql(pruned)
+    const b = await engine.sql(whole)
+    assert.deepEqual(a.rows, b.rows, pruned)
+    assert.ok(a.rows.length > 0, pruned)
+  }
+  assert.deepEqual((await engine.sql(pairs[2]![0])).rows, [{ n: 0 }])
+  // The narrower view lived on that statement's connection only: the full view answers again.
+  const all = await engine.sql('SELECT count(*) AS n FROM quotes')
+  assert.deepEqual(all.rows, [{ n: rows.length }])
+})
+
+test('pruning applies only where it is provably the same answer', async () => {
+  const instance = await DuckDBInstance.create(':memory:')
+  const c = await instance.connect()
+  const tree = async (sql: string): Promise<Record<string, unknown>> => {
+    const r = await c.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR) AS t', [sql])
+    return (JSON.parse(String(r.getRowObjectsJS()[0]!['t'])) as { statements: Record<string, unknown>[] })
+      .statements[0]!
+  }
+  const file = (crypto: string, day: string) => ({
+    path: `/w/crypto=${crypto}/day=${day}/p.parquet`,
+    relativePath: `crypto=${crypto}/day=${day}/p.parquet`,
+    partitionValues: { crypto, day },
+  })
+  const view: SqlView = {
+    name: 'quotes',
+    key: 'quotes@1',
+    schema: {
+      type: 'struct',
+      fields: [
+        { name: 'ts', type: 'timestamp', nullable: false, metadata: {} },
+        { name: 'price_usd', type: 'double', nullable: false, metadata: {} },
+        { name: 'crypto', type: 'string', nullable: false, metadata: {} },
+        { name: 'day', type: 'string', nullable: false, metadata: {} },
+      ],
+    },
+    partitionColumns: ['crypto', 'day'],
+    files: [file('a', '01'), file('b', '01'), file('a', '02')],
+    unionByName: false,
+  }
+  const chosen = async (sql: string): Promise<string[] | undefined> =>
+    prunedFiles(await tree(sql), view)?.map((f) => f.relativePath.split('/p.')[0]!)
+  try {
+    assert.deepEqual(await chosen("SELECT * FROM quotes WHERE crypto = 'a' AND price_usd > 1 LIMIT 5"), [
+      'crypto=a/day=01',
+      'crypto=a/day=02',
+    ])
+    assert.deepEqual(await chosen("SELECT * FROM quotes q WHERE q.crypto = 'a' AND DAY = '01'"), [
+      'crypto=a/day=01',
+    ])
+    assert.deepEqual(await chosen("SELECT count(*) FROM QUOTES WHERE '01' = day GROUP BY crypto"), [
+      'crypto=a/day=01',
+      'crypto=b/day=01',
+    ])
+    assert.deepEqual(await chosen("SELECT * FROM quotes WHERE crypto = 'zzz'"), [])
+    assert.deepEqual(await chosen("SELECT * FROM quotes WHERE crypto = 'a' AND crypto = 'b'"), [])
+    for (const kept of [
+      'SELECT * FROM quotes LIMIT 5',
+      "SELECT * FROM quotes WHERE crypto = 'a' OR day = '01'",
+      "SELECT * FROM quotes WHERE crypto IN ('a')",
+      "SELECT * FROM quotes WHERE price_usd = 'a'",
+      "SELECT * FROM quotes JOIN quotes q2 USING (ts) WHERE crypto = 'a'",
+      "SELECT * FROM quotes WHERE crypto = 'a' AND ts IN (SELECT ts FROM quotes)",
+      "WITH x AS (SELECT 1) SELECT * FROM quotes WHERE crypto = 'a'",
+      "SELECT * FROM quotes q(t, p, crypto) WHERE crypto = 'a'",
+      "SELECT * FROM quotes WHERE crypto = 'a' UNION ALL SELECT * FROM quotes",
+      "SELECT * FROM main.quotes WHERE crypto = 'a'",
+      "SELECT * FROM quotes TABLESAMPLE 10% WHERE crypto = 'a'",
+      "SELECT * FROM quotes WHERE crypto = 'a' USING SAMPLE 10",
+      'SELECT * FROM quotes WHERE crypto = 1',
+      "SELECT * FROM quotes WHERE other.crypto = 'a'",
+    ]) {
+      assert.equal(await chosen(kept), undefined, kept)
+    }
+  } finally {
+    c.closeSync()
+    instance.closeSync()
+  }
 })
 
 test('a syntax error is QUERY_INVALID with DuckDB’s message', () =>

@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core'
 import { simulatedAssets } from '../../src/sources/simulated-assets.ts'
 import { launchChromium } from '../harness/chromium.ts'
 import { CryptovizProcess, startCryptoviz } from '../harness/cryptoviz-process.ts'
+import { kafkaBootstrap, uniquePrefix } from '../harness/kafka.ts'
 
 const SIM_ARGS = ['--flush-interval-ms', '1000', '--sim-interval-ms', '200', '--sim-assets', '5']
 const SEEDED = { CRYPTOVIZ_SEED_DAYS: '2' }
@@ -46,13 +47,20 @@ export const PAGES: { name: string; path: string; ready: (page: Page) => Promise
     path: '/history',
     ready: async (p) => (await p.locator('#history-rows tr').count()) >= 2,
   },
-  { name: 'sql', path: '/sql', ready: async (p) => (await p.locator('#sql-results tbody tr').count()) > 0 },
+  {
+    name: 'sql',
+    path: '/sql',
+    ready: async (p) =>
+      (await p.locator('#sql-tables details[data-table="quotes"] tbody tr').count()) > 0 &&
+      (await p.locator('#sql-examples li').count()) > 0,
+  },
   {
     name: 'pipeline',
     path: '/pipeline',
     ready: async (p) =>
       (await p.locator('#sources-rows tr[data-source="simulated"]').count()) === 1 &&
-      /^[1-9]/.test((await p.locator('#stat-received').textContent()) ?? ''),
+      /^[1-9]/.test((await p.locator('#stat-received').textContent()) ?? '') &&
+      (await p.locator('#lag-rows tr').count()) > 0,
   },
 ]
 
@@ -337,11 +345,209 @@ test('the SQL page runs a query with Ctrl+Enter, offers CSV, and shows a refused
   )
 })
 
+test('the SQL page opens on the tables, their columns and example queries without running a query; an example runs when asked', async (t) => {
+  const { url } = await startCryptoviz(t, SIM_ARGS, SEEDED)
+  const { page, problems } = await watchedPage(await browser(t))
+  let sqlRequests = 0
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/v1/sql') sqlRequests++
+  })
+  await page.goto(`${url}/sql`)
+  const sql = PAGES.find((p) => p.name === 'sql')!
+  await until('the tables and examples are on screen', () => sql.ready(page))
+  const quotes = page.locator('#sql-tables details[data-table="quotes"]')
+  assert.match((await quotes.locator('summary').textContent()) ?? '', /quotes · [\d,]+ rows in [\d,]+ files/)
+  const rows = await quotes.locator('tbody tr').allTextContents()
+  assert.ok(
+    rows.some((r) => r.startsWith('price_usd') && r.includes('double')),
+    rows.join(' | '),
+  )
+  assert.ok(
+    rows.some((r) => r.startsWith('crypto') && r.endsWith('yes')),
+    'crypto is a partition column',
+  )
+  assert.equal(await page.locator('#sql-tables details[data-table="dead_letters"]').count(), 1)
+  assert.equal(sqlRequests, 0, 'opening the page runs no query')
+  assert.equal(await page.locator('#sql-results table').count(), 0)
+  assert.equal(await page.locator('#sql-placeholder').isVisible(), true)
+
+  // The first example reads one day of bitcoin: it goes into the editor, and runs only when asked.
+  await page.locator('#sql-examples li button').first().click()
+  const text = await page.locator('#sql-input').inputValue()
+  assert.match(text, /crypto = 'bitcoin' AND year = '\d{4}' AND month = '\d{2}' AND day = '\d{2}'/)
+  assert.equal(sqlRequests, 0)
+  await page.locator('#sql-input').press('Control+Enter')
+  await until(
+    'the example’s rows are shown',
+    async () => (await page.locator('#sql-results tbody tr').count()) > 0,
+  )
+  assert.deepEqual(await page.locator('#sql-results thead th').allTextContents(), [
+    'ts',
+    'source',
+    'price_usd',
+  ])
+  assert.equal(sqlRequests, 1)
+  assert.equal(await page.locator('#sql-placeholder').isVisible(), false)
+  assert.deepEqual(problems, [])
+})
+
+test('leaving the SQL page while a query runs abandons it, and the server interrupts the statement', async (t) => {
+  // A time limit far beyond the test: only the abandonment can stop the statement in time.
+  const { proc, url } = await startCryptoviz(t, SIM_ARGS, { ...SEEDED, CRYPTOVIZ_SQL_TIMEOUT_MS: '120000' })
+  const { page } = await watchedPage(await browser(t))
+  await page.goto(`${url}/sql`)
+  await page
+    .locator('#sql-input')
+    .fill('SELECT count(*) FROM range(1000000000) a, range(100000) b WHERE (a.range * b.range) % 7 = 3')
+  const sent = page.waitForRequest((r) => new URL(r.url()).pathname === '/api/v1/sql')
+  await page.locator('#sql-run').click()
+  await sent
+  await page.locator('#nav a[data-page="pipeline"]').click()
+  const pipeline = PAGES.find((p) => p.name === 'pipeline')!
+  await until('the pipeline page shows its data', () => pipeline.ready(page))
+  const line = await proc.waitForLog(
+    (l) => /the client left, the statement was interrupted/.test(l.msg),
+    30_000,
+  )
+  assert.equal(line['code'], 'SQL_TIMEOUT')
+})
+
+test('the pipeline page lists the processor’s consumer lag per topic and partition, as /stats reports it', async (t) => {
+  const { url } = await startCryptoviz(t, SIM_ARGS, SEEDED)
+  const { page, problems } = await watchedPage(await browser(t))
+  let sqlRequests = 0
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/v1/sql') sqlRequests++
+  })
+  await page.goto(`${url}/pipeline`)
+  const pipeline = PAGES.find((p) => p.name === 'pipeline')!
+  await until('the pipeline page shows its data', () => pipeline.ready(page))
+  const stats = (await (await fetch(`${url}/stats`)).json()) as {
+    consumer_lag: { topic: string; partition: number; position: number; end: number; lag: number }[]
+    maintenance?: unknown
+  }
+  assert.ok(stats.consumer_lag.length > 0)
+  const shown = await page
+    .locator('#lag-rows tr')
+    .evaluateAll((trs) =>
+      trs.map((tr) => `${tr.getAttribute('data-topic')}/${tr.getAttribute('data-partition')}`),
+    )
+  assert.deepEqual(shown.sort(), stats.consumer_lag.map((l) => `${l.topic}/${l.partition}`).sort())
+  const first = stats.consumer_lag[0]!
+  const cells = await page
+    .locator(`#lag-rows tr[data-topic="${first.topic}"][data-partition="${first.partition}"] td`)
+    .allTextContents()
+  assert.equal(cells.length, 6)
+  assert.match(cells[2]!, /^[\d,]+$/, 'lag')
+  assert.equal(cells[5], 'no', 'not paused')
+  assert.match(
+    (await page.locator('#lag-info').textContent()) ?? '',
+    /records not yet read over \d+ partitions/,
+  )
+  // consumer_lag has its own table, not the generic list.
+  assert.doesNotMatch((await page.locator('#more-stats').textContent()) ?? '', /consumer_lag/)
+  // No maintenance in this /stats: its panel stays hidden and nothing breaks.
+  if (stats.maintenance === undefined) {
+    assert.equal(await page.locator('#maintenance-panel').isVisible(), false)
+  }
+  // The seeded lake has no dead letters: the page says so without an SQL query.
+  await until('the dead-letter note', async () =>
+    /None/.test((await page.locator('#dead-note').textContent()) ?? ''),
+  )
+  assert.equal(sqlRequests, 0)
+  assert.deepEqual(problems, [])
+})
+
+test('with a Kafka broker, the pipeline page shows the lag of every partition the processor owns', async (t) => {
+  // `start --broker` against the run's real broker (test/global-setup.ts): collector, processor
+  // (a Kafka consumer group) and API server in one process, /stats carrying the group's lag.
+  const prefix = uniquePrefix()
+  const { url } = await startCryptoviz(t, [
+    '--broker',
+    kafkaBootstrap(),
+    '--topic-prefix',
+    prefix,
+    ...SIM_ARGS,
+  ])
+  const { page, problems } = await watchedPage(await browser(t))
+  await page.goto(`${url}/pipeline`)
+  const stats = await until(
+    'the processor owns its partitions',
+    async () => {
+      const s = (await (await fetch(`${url}/stats`)).json()) as {
+        consumer_lag?: { topic: string; partition: number }[]
+      }
+      return (s.consumer_lag?.length ?? 0) > 1 && s
+    },
+    60_000,
+  )
+  const expected = stats.consumer_lag!.map((l) => `${l.topic}/${l.partition}`).sort()
+  assert.ok(
+    expected.every((k) => k.startsWith(`${prefix}.`)),
+    expected.join(', '),
+  )
+  await until(
+    'the lag table lists the same partitions',
+    async () => {
+      const shown = await page
+        .locator('#lag-rows tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => `${tr.getAttribute('data-topic')}/${tr.getAttribute('data-partition')}`),
+        )
+      return JSON.stringify(shown.sort()) === JSON.stringify(expected)
+    },
+    30_000,
+  )
+  assert.deepEqual(problems, [])
+})
+
+test('the pipeline page shows a maintenance object of any shape readably: runs as a table, times formatted, nesting kept', async (t) => {
+  const { url } = await startCryptoviz(t, SIM_ARGS)
+  const { page, problems } = await watchedPage(await browser(t))
+  await page.goto(`${url}/pipeline`)
+  // The renderer the page uses for /stats.maintenance, in the browser, on a shape like the
+  // maintenance branch's (its exact keys are not known here).
+  const rendered = (await page.evaluate(`(async () => {
+    const { describeValue } = await import('/assets/page-pipeline.js')
+    const node = describeValue({
+      state: 'idle',
+      enabled: true,
+      next_run_at: '2026-01-02T03:04:05.000Z',
+      last_runs: [
+        { kind: 'compaction', started_at: 1767323045000, files_removed: 12, files_added: 1 },
+        { kind: 'checkpoint', started_at: 1767323050000, version: 1234 },
+      ],
+      settings: { interval_ms: 3600000, target_file_mb: 128 },
+    }, 'maintenance')
+    const host = document.createElement('div')
+    host.append(node)
+    return {
+      terms: [...host.querySelectorAll(':scope > dl > dt')].map((e) => e.textContent),
+      headers: [...host.querySelectorAll('th')].map((e) => e.textContent),
+      cells: [...host.querySelectorAll('tbody tr')].map((tr) => [...tr.children].map((td) => td.textContent)),
+      nested: [...host.querySelectorAll('dl dl dt')].map((e) => e.textContent),
+      next: host.querySelector(':scope > dl > dd:nth-of-type(3)').textContent,
+    }
+  })()`)) as { terms: string[]; headers: string[]; cells: string[][]; nested: string[]; next: string }
+  assert.deepEqual(rendered.terms, ['state', 'enabled', 'next run at', 'last runs', 'settings'])
+  assert.deepEqual(rendered.headers, ['kind', 'started at', 'files removed', 'files added', 'version'])
+  assert.equal(rendered.cells.length, 2)
+  assert.equal(rendered.cells[0]![0], 'compaction')
+  assert.doesNotMatch(rendered.cells[0]![1]!, /^1767/, 'a time in ms is shown as a date')
+  assert.equal(rendered.cells[1]![4], '1,234')
+  assert.equal(rendered.cells[1]![2], '—', 'a key a run lacks')
+  assert.deepEqual(rendered.nested, ['interval ms', 'target file mb'])
+  assert.doesNotMatch(rendered.next, /T03:04:05/, 'an ISO time is formatted')
+  assert.deepEqual(problems, [])
+})
+
 test('the SQL page asks for the token when the server requires one, and runs with it', async (t) => {
   const { url } = await startCryptoviz(t, SIM_ARGS, { ...SEEDED, CRYPTOVIZ_API_TOKEN: 'secret-token-123' })
   const { page } = await watchedPage(await browser(t))
   await page.goto(`${url}/sql`)
   const field = page.locator('#sql-token-field')
+  assert.equal(await field.isVisible(), false, 'no token field before the server asked for one')
+  await page.locator('#sql-run').click()
   await field.waitFor({ state: 'visible' })
   assert.match((await page.locator('#sql-error').textContent()) ?? '', /UNAUTHORIZED/)
   await page.locator('#sql-token').fill('secret-token-123')

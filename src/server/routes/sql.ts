@@ -54,11 +54,29 @@ export function sqlRoutes(app: FastifyInstance, engine: QueryEngine): void {
       protected: true,
       errors: ['QUERY_INVALID', 'SQL_FORBIDDEN', 'SQL_TIMEOUT', 'DELTA_VERSION_NOT_FOUND'],
     },
-    handler: async ({ body }) =>
-      engine.sql(body.sql, {
-        ...(body.asOf && { asOf: body.asOf }),
-        ...(body.timeout_ms !== undefined && { timeoutMs: body.timeout_ms }),
-        ...(body.max_rows !== undefined && { maxRows: body.max_rows }),
-      }),
+    handler: async ({ body, reply, request }) => {
+      // A client that leaves (the dashboard's SQL page when the user navigates away) closes the
+      // connection before the answer: the statement is interrupted instead of holding DuckDB.
+      const abandoned = new AbortController()
+      const onClose = (): void => {
+        if (!reply.raw.writableFinished) abandoned.abort()
+      }
+      reply.raw.once('close', onClose)
+      try {
+        return await engine.sql(body.sql, {
+          ...(body.asOf && { asOf: body.asOf }),
+          ...(body.timeout_ms !== undefined && { timeoutMs: body.timeout_ms }),
+          ...(body.max_rows !== undefined && { maxRows: body.max_rows }),
+          signal: abandoned.signal,
+        })
+      } catch (e) {
+        if (abandoned.signal.aborted) {
+          request.log.info({ code: 'SQL_TIMEOUT' }, 'sql: the client left, the statement was interrupted')
+        }
+        throw e
+      } finally {
+        reply.raw.off('close', onClose)
+      }
+    },
   })
 }
