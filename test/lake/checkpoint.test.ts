@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { parquetMetadata, parquetSchema } from 'hyparquet'
 import { isCryptoVizError } from '../../src/errors.ts'
-import type { Action, AddFile } from '../../src/lake/actions.ts'
+import type { Action, AddFile, RemoveFile } from '../../src/lake/actions.ts'
 import {
   decodeCheckpoint,
   encodeCheckpoint,
@@ -30,7 +30,10 @@ const add = (i: number, day: string | null): AddFile => ({
   }),
 })
 
-const state = (adds: AddFile[] = [add(1, '2024-01-01'), add(2, null)]): CheckpointState => ({
+/** A checkpoint state whose files are arrays, so tests can index them. */
+type ArrayState = CheckpointState & { adds: AddFile[]; removes: RemoveFile[] }
+
+const state = (adds: AddFile[] = [add(1, '2024-01-01'), add(2, null)]): ArrayState => ({
   version: 12,
   protocol: { minReaderVersion: 1, minWriterVersion: 2 },
   metadata: {
