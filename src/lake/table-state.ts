@@ -230,12 +230,17 @@ function compactAdd(add: AddFile): AddFile {
   return shared === add.partitionValues ? add : { ...add, partitionValues: shared }
 }
 
-/** A tombstone with its partition values shared like a live file's. */
+/**
+ * A tombstone as the state keeps it: partition values shared like a live file's, and no stats
+ * (nothing reads a tombstone's stats and checkpoints leave them out, so after an OPTIMIZE of
+ * 100k files they would be the bulk of the state until the retention expires).
+ */
 function compactRemove(remove: RemoveFile): RemoveFile {
   const values = remove.partitionValues
-  if (values === undefined || values === null) return remove
-  const shared = sharedPartitionValues(values)
-  return shared === values ? remove : { ...remove, partitionValues: shared }
+  const shared = values === undefined || values === null ? values : sharedPartitionValues(values)
+  if (shared === values && remove.stats === undefined) return remove
+  const { stats: _, ...rest } = remove
+  return shared === undefined ? rest : { ...rest, partitionValues: shared }
 }
 
 /** The store path of an action, reusing `path` itself when it needs no decoding. */
