@@ -14,10 +14,14 @@
  *   carries `parts` for a single file (Trino rejects `"parts":1`), and unreadable content is
  *   treated as absent.
  * - The caller decides what goes in: live adds, unexpired tombstones, current txns.
+ * - Bounded memory both ways: writing encodes `ROW_GROUP_ROWS` actions at a time into their own
+ *   row group (the adds and tombstones are consumed lazily from the state), and reading decodes
+ *   one row group at a time, so neither ever holds the whole checkpoint as objects, only the
+ *   compressed bytes and the state being built.
  */
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
-import { parquetWriteBuffer } from 'hyparquet-writer'
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer'
 import type { ColumnSource, SchemaElement } from 'hyparquet-writer'
 import { z } from 'zod'
 import { ENGINE_INFO } from '../engine-info.ts'
@@ -30,10 +34,15 @@ export interface CheckpointState {
   version: number
   protocol: Protocol
   metadata: Metadata
-  adds: AddFile[]
-  removes: RemoveFile[]
+  /** Consumed once, lazily, while encoding. */
+  adds: Iterable<AddFile>
+  /** Consumed once, lazily, while encoding. */
+  removes: Iterable<RemoveFile>
   txns: Txn[]
 }
+
+/** Actions per row group: enough for good compression, few enough to keep encoding memory small. */
+export const ROW_GROUP_ROWS = 4096
 
 export interface LastCheckpoint {
   version: number
@@ -152,32 +161,33 @@ const entries = (
 
 type Row = Partial<Record<ColumnName, Record<string, unknown>>>
 
-function actionRows(state: CheckpointState): Row[] {
+/** The checkpoint's rows in order (protocol, metaData, txns, adds, removes), produced lazily. */
+function* actionRows(state: CheckpointState, counts: { rows: number; adds: number }): Generator<Row> {
   const { protocol: p, metadata: m } = state
-  const rows: Row[] = [
-    {
-      protocol: {
-        minReaderVersion: p.minReaderVersion,
-        minWriterVersion: p.minWriterVersion,
-        readerFeatures: p.readerFeatures ?? null,
-        writerFeatures: p.writerFeatures ?? null,
-      },
+  yield {
+    protocol: {
+      minReaderVersion: p.minReaderVersion,
+      minWriterVersion: p.minWriterVersion,
+      readerFeatures: p.readerFeatures ?? null,
+      writerFeatures: p.writerFeatures ?? null,
     },
-    {
-      metaData: {
-        id: m.id,
-        name: m.name ?? null,
-        description: m.description ?? null,
-        format: { provider: m.format.provider, options: entries(m.format.options ?? {}) },
-        schemaString: m.schemaString,
-        partitionColumns: m.partitionColumns,
-        configuration: entries(m.configuration ?? {}),
-        createdTime: long(m.createdTime),
-      },
+  }
+  yield {
+    metaData: {
+      id: m.id,
+      name: m.name ?? null,
+      description: m.description ?? null,
+      format: { provider: m.format.provider, options: entries(m.format.options ?? {}) },
+      schemaString: m.schemaString,
+      partitionColumns: m.partitionColumns,
+      configuration: entries(m.configuration ?? {}),
+      createdTime: long(m.createdTime),
     },
-  ]
+  }
+  counts.rows += 2
   for (const t of state.txns) {
-    rows.push({ txn: { appId: t.appId, version: long(t.version), lastUpdated: long(t.lastUpdated) } })
+    counts.rows++
+    yield { txn: { appId: t.appId, version: long(t.version), lastUpdated: long(t.lastUpdated) } }
   }
   for (const a of state.adds) {
     if (a.deletionVector !== undefined && a.deletionVector !== null) {
@@ -189,7 +199,9 @@ function actionRows(state: CheckpointState): Row[] {
         },
       )
     }
-    rows.push({
+    counts.rows++
+    counts.adds++
+    yield {
       add: {
         path: a.path,
         partitionValues: entries(a.partitionValues),
@@ -199,10 +211,11 @@ function actionRows(state: CheckpointState): Row[] {
         stats: a.stats ?? null,
         tags: entries(a.tags),
       },
-    })
+    }
   }
   for (const r of state.removes) {
-    rows.push({
+    counts.rows++
+    yield {
       remove: {
         path: r.path,
         deletionTimestamp: long(r.deletionTimestamp),
@@ -212,29 +225,58 @@ function actionRows(state: CheckpointState): Row[] {
         size: long(r.size),
         tags: entries(r.tags),
       },
-    })
+    }
   }
-  return rows
 }
 
-/** The table state as a classic single-file checkpoint (Snappy-compressed Parquet). */
-export function encodeCheckpoint(state: CheckpointState): Uint8Array {
-  const rows = actionRows(state)
-  const columnData: ColumnSource[] = COLUMN_NAMES.map((name) => ({
-    name,
-    data: rows.map((r) => r[name] ?? null),
-  }))
-  const buffer = parquetWriteBuffer({
-    columnData,
+/** An encoded checkpoint and what it holds. */
+export interface EncodedCheckpoint {
+  bytes: Uint8Array
+  /** Actions (rows) written. */
+  rows: number
+  /** Live files written. */
+  adds: number
+}
+
+/**
+ * The table state as a classic single-file checkpoint (Snappy-compressed Parquet), encoded
+ * `ROW_GROUP_ROWS` actions at a time: one row group each, so memory holds one group of rows.
+ */
+export function encodeCheckpointCounted(
+  state: CheckpointState,
+  rowGroupRows = ROW_GROUP_ROWS,
+): EncodedCheckpoint {
+  const out = new ByteWriter()
+  const writer = new ParquetWriter({
+    writer: out,
     schema: SCHEMA,
     codec: 'SNAPPY',
     // Checkpoint stats are never used for pruning; keeping the file small matters more.
     statistics: false,
-    // One row group keeps the file readable by the simplest readers.
-    rowGroupSize: Math.max(1, rows.length),
     createdBy: ENGINE_INFO,
   })
-  return new Uint8Array(buffer)
+  const counts = { rows: 0, adds: 0 }
+  let group: Row[] = []
+  const flush = (): void => {
+    const columnData: ColumnSource[] = COLUMN_NAMES.map((name) => ({
+      name,
+      data: group.map((r) => r[name] ?? null),
+    }))
+    void writer.write({ columnData, rowGroupSize: group.length })
+    group = []
+  }
+  for (const row of actionRows(state, counts)) {
+    group.push(row)
+    if (group.length >= rowGroupRows) flush()
+  }
+  if (group.length > 0) flush()
+  writer.finish()
+  return { bytes: new Uint8Array(out.getBuffer()), rows: counts.rows, adds: counts.adds }
+}
+
+/** The table state as a classic single-file checkpoint (Snappy-compressed Parquet). */
+export function encodeCheckpoint(state: CheckpointState, rowGroupRows = ROW_GROUP_ROWS): Uint8Array {
+  return encodeCheckpointCounted(state, rowGroupRows).bytes
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,28 +394,48 @@ function nonNullRecord(r: Record<string, string | null> | null): Record<string, 
 
 const WANTED = new Set(['txn', 'add', 'remove', 'metaData', 'protocol', 'sidecar', 'checkpointMetadata'])
 
-async function decode(bytes: Uint8Array, where: string): Promise<Action[]> {
+/**
+ * The actions of a checkpoint file, one row group at a time: each batch is decoded only when the
+ * previous one was consumed, so a caller that applies and drops them holds one group's objects.
+ */
+export async function* checkpointBatches(bytes: Uint8Array, where: string): AsyncGenerator<Action[]> {
   const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
-  let rows: Obj[]
+  const corrupt = (e: unknown) =>
+    new CryptoVizError('DELTA_LOG_CORRUPT', `${where}: unreadable checkpoint: ${(e as Error).message}`, {
+      cause: e,
+    })
+  let metadata: ReturnType<typeof parquetMetadata>
+  let columns: string[]
   try {
-    const present = parquetSchema(parquetMetadata(file)).children.map((c) => c.element.name)
+    metadata = parquetMetadata(file)
+    const present = parquetSchema(metadata).children.map((c) => c.element.name)
     // Only the action columns we use: `commitInfo`, `cdc` and unknown columns are never decoded.
-    const columns = present.filter((n) => WANTED.has(n))
-    rows = (await parquetReadObjects({ file, compressors, columns })) as Obj[]
+    columns = present.filter((n) => WANTED.has(n))
   } catch (e) {
-    throw new CryptoVizError(
-      'DELTA_LOG_CORRUPT',
-      `${where}: unreadable checkpoint: ${(e as Error).message}`,
-      {
-        cause: e,
-      },
-    )
+    throw corrupt(e)
   }
+  let rowStart = 0
+  for (const rowGroup of metadata.row_groups) {
+    const rowEnd = rowStart + Number(rowGroup.num_rows)
+    let rows: Obj[]
+    try {
+      rows = (await parquetReadObjects({ file, metadata, compressors, columns, rowStart, rowEnd })) as Obj[]
+    } catch (e) {
+      throw corrupt(e)
+    }
+    rowStart = rowEnd
+    const out: Action[] = []
+    for (const row of rows) {
+      const action = decodeRow(row, where)
+      if (action !== undefined) out.push(action)
+    }
+    yield out
+  }
+}
+
+async function decode(bytes: Uint8Array, where: string): Promise<Action[]> {
   const out: Action[] = []
-  for (const row of rows) {
-    const action = decodeRow(row, where)
-    if (action !== undefined) out.push(action)
-  }
+  for await (const batch of checkpointBatches(bytes, where)) for (const a of batch) out.push(a)
   return out
 }
 
@@ -395,13 +457,13 @@ export function decodeCheckpoint(bytes: Uint8Array): Promise<Action[]> {
  * names a newer checkpoint (a slow writer must not move the hint backwards).
  */
 export async function writeCheckpoint(store: ObjectStore, state: CheckpointState): Promise<LastCheckpoint> {
-  const bytes = encodeCheckpoint(state)
+  const { bytes, rows, adds } = encodeCheckpointCounted(state)
   await store.put(checkpointPath(state.version), bytes)
   const last: LastCheckpoint = {
     version: state.version,
-    size: 2 + state.txns.length + state.adds.length + state.removes.length,
+    size: rows,
     sizeInBytes: bytes.byteLength,
-    numOfAddFiles: state.adds.length,
+    numOfAddFiles: adds,
   }
   const current = await readLastCheckpoint(store)
   if (current === undefined || current.version <= state.version) {
@@ -410,16 +472,27 @@ export async function writeCheckpoint(store: ObjectStore, state: CheckpointState
   return last
 }
 
+/**
+ * The actions of a checkpoint at `version`, single-file or multi-part (parts read in order), one
+ * row group at a time: one part's compressed bytes and one group's actions are held at once.
+ */
+export async function* readCheckpointBatches(
+  store: ObjectStore,
+  checkpoint: { version: number; paths: string[] },
+): AsyncGenerator<Action[]> {
+  for (const path of checkpoint.paths) {
+    const bytes = await store.get(path)
+    yield* checkpointBatches(bytes, `${store.url}/${path}`)
+  }
+}
+
 /** All actions of a checkpoint at `version`, single-file or multi-part (parts read in order). */
 export async function readCheckpoint(
   store: ObjectStore,
   checkpoint: { version: number; paths: string[] },
 ): Promise<Action[]> {
   const out: Action[] = []
-  for (const path of checkpoint.paths) {
-    const bytes = await store.get(path)
-    for (const a of await decode(bytes, `${store.url}/${path}`)) out.push(a)
-  }
+  for await (const batch of readCheckpointBatches(store, checkpoint)) for (const a of batch) out.push(a)
   return out
 }
 

@@ -32,6 +32,23 @@ export function fileStats(add: AddFile): FileStats | null {
   return stats
 }
 
+const NUM_RECORDS = /^\{\s*"numRecords"\s*:\s*(\d+)/
+
+/**
+ * The file's `numRecords`, without caching decoded stats: a pass over every live file (planning
+ * an OPTIMIZE of 100k files) must not keep 100k decoded stats objects alive.
+ */
+export function recordCount(add: AddFile): number | undefined {
+  const cached = statsCache.get(add)
+  if (cached !== undefined) return typeof cached?.numRecords === 'number' ? cached.numRecords : undefined
+  const text = add.stats
+  if (typeof text !== 'string') return undefined
+  const m = NUM_RECORDS.exec(text)
+  if (m) return Number(m[1])
+  const n = parseStats(text)?.numRecords
+  return typeof n === 'number' ? n : undefined
+}
+
 /** Decodes a stats JSON string; null when absent or unparsable (unknown stats). */
 export function parseStats(text: string | null | undefined): FileStats | null {
   if (typeof text !== 'string' || text === '') return null

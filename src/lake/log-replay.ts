@@ -11,7 +11,7 @@
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
 import type { ObjectStore } from '../storage/object-store.ts'
 import type { Action } from './actions.ts'
-import { readCheckpoint, readLastCheckpoint } from './checkpoint.ts'
+import { readCheckpointBatches, readLastCheckpoint } from './checkpoint.ts'
 import { decodeCommit } from './commit-file.ts'
 import { commitPath } from './log-paths.ts'
 import { adjustedCommitTimes, listLog, segmentFor, type CommitFile, type LogListing } from './log-segment.ts'
@@ -54,9 +54,9 @@ export async function loadState(
     const segment = segmentFor(listing, target, maxCheckpoint)
     const builder = StateBuilder.empty()
     if (segment.checkpoint) {
-      let actions: Action[]
       try {
-        actions = await readCheckpoint(store, segment.checkpoint)
+        // One row group at a time, straight into the state: the decoded checkpoint is never whole.
+        for await (const batch of readCheckpointBatches(store, segment.checkpoint)) builder.applyRows(batch)
       } catch (e) {
         if (isCryptoVizError(e, 'DELTA_UNSUPPORTED_FEATURE')) throw e
         // Fall back to an older checkpoint (or none); segmentFor reports if that is impossible.
@@ -65,7 +65,7 @@ export async function loadState(
       }
       const times = adjustedCommitTimes(listing)
       const seed = times.find((t) => t.version === segment.checkpoint!.version)?.timestamp
-      builder.applyCheckpoint(actions, segment.checkpoint.version, seed ?? segment.checkpoint.modified)
+      builder.setCheckpointVersion(segment.checkpoint.version, seed ?? segment.checkpoint.modified)
     }
     await applyCommits(store, builder, segment.commits)
     const state = builder.finish()

@@ -20,7 +20,7 @@ import type { Action, AddFile } from './actions.ts'
 import type { Row as WriteRow } from './column-builder.ts'
 import { dataFileDefaults, prepareDataFiles, type Compression } from './data-files.ts'
 import type { DeltaTable } from './delta-table.ts'
-import { fileStats } from './file-stats.ts'
+import { recordCount } from './file-stats.ts'
 import { dataFilePath } from './partition-path.ts'
 import type { PartitionPredicate, PartitionValues } from './partition-predicate.ts'
 import { readRows } from './scan.ts'
@@ -116,7 +116,7 @@ export function planOptimize(
     let bytes = 0
     let rows = 0
     for (const f of p.files) {
-      const n = fileStats(f)?.numRecords ?? 0
+      const n = recordCount(f) ?? 0
       if (bin.length > 0 && (bytes + f.size > target || rows + n > maxRows)) {
         bins.push(bin)
         bin = []
@@ -246,7 +246,7 @@ async function rewritePartition(
     }
     await o.pause?.()
     const binRows = (await readRows(table.store, snapshot, { files: bin })) as WriteRow[]
-    const expected = bin.reduce((s, f) => s + (fileStats(f)?.numRecords ?? NaN), 0)
+    const expected = bin.reduce((s, f) => s + (recordCount(f) ?? NaN), 0)
     if (!Number.isNaN(expected) && expected !== binRows.length) {
       await discard(table, [out])
       throw new CryptoVizError(

@@ -14,6 +14,7 @@ import type { ObjectStore } from '../storage/object-store.ts'
 import { writeCheckpoint, type CheckpointState } from './checkpoint.ts'
 import { cleanupExpiredLog, unexpiredTxns } from './log-cleanup.ts'
 import { tableProperties } from './table-properties.ts'
+import type { RemoveFile } from './actions.ts'
 import type { TableState } from './table-state.ts'
 import type { CheckpointOutcome } from './transaction.ts'
 
@@ -55,14 +56,21 @@ async function maybeCheckpoint(
   }
 }
 
-/** The checkpoint content of a state: live files, tombstones deleted after `expiredBefore`, txns. */
+/**
+ * The checkpoint content of a state: live files, tombstones deleted after `expiredBefore`, txns.
+ * Files and tombstones are lazy views of the (immutable) state, never copied into arrays.
+ */
 export function checkpointState(state: TableState, expiredBefore: number): CheckpointState {
   return {
     version: state.version,
     protocol: state.protocol,
     metadata: state.metadata,
-    adds: [...state.adds.values()],
-    removes: [...state.removes.values()].filter((r) => (r.deletionTimestamp ?? 0) > expiredBefore),
+    adds: { [Symbol.iterator]: () => state.adds.values() },
+    removes: { [Symbol.iterator]: () => unexpired(state.removes.values(), expiredBefore) },
     txns: [...state.txns.values()],
   }
+}
+
+function* unexpired(removes: Iterable<RemoveFile>, expiredBefore: number): Generator<RemoveFile> {
+  for (const r of removes) if ((r.deletionTimestamp ?? 0) > expiredBefore) yield r
 }

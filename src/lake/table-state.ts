@@ -3,12 +3,16 @@
  * each later commit in version order.
  *
  * Invariants:
- * - A `TableState` is never mutated once built; `StateBuilder.from` copies before applying more.
+ * - A `TableState` is never mutated once built. Its maps are persistent (immutable.js hash array
+ *   mapped tries): `StateBuilder.from` shares the previous state's structure and applies a
+ *   commit's actions in O(actions × log files), never copying the file map, so a snapshot an
+ *   older reader holds stays exactly what it was (time travel included).
  * - Files are keyed by their store path (`add.path` decoded once), so two spellings of one path
  *   are one file. An `add` revives a removed path; a `remove` drops a live one and keeps a
  *   tombstone (its expiry is decided when a checkpoint is written).
  * - Replay only applies versions in strictly increasing, contiguous order.
  */
+import { Map as PMap } from 'immutable'
 import { CryptoVizError } from '../errors.ts'
 import type { Action, AddFile, Metadata, Protocol, RemoveFile, Txn } from './actions.ts'
 import { dataFilePath } from './partition-path.ts'
@@ -26,27 +30,81 @@ export interface TableState {
   readonly timestamp: number
 }
 
+/**
+ * A read-only `Map` view over a persistent map: what `TableState` exposes, so callers keep the
+ * familiar `get`/`has`/`values()` while states share structure.
+ */
+export class PersistentMap<V> implements ReadonlyMap<string, V> {
+  /** The persistent map itself (never mutated: it was made immutable before being wrapped). */
+  readonly inner: PMap<string, V>
+
+  constructor(inner: PMap<string, V>) {
+    this.inner = inner
+  }
+
+  get size(): number {
+    return this.inner.size
+  }
+
+  get(key: string): V | undefined {
+    return this.inner.get(key)
+  }
+
+  has(key: string): boolean {
+    return this.inner.has(key)
+  }
+
+  keys(): MapIterator<string> {
+    return this.inner.keys() as MapIterator<string>
+  }
+
+  values(): MapIterator<V> {
+    return this.inner.values() as MapIterator<V>
+  }
+
+  entries(): MapIterator<[string, V]> {
+    return this.inner.entries() as MapIterator<[string, V]>
+  }
+
+  [Symbol.iterator](): MapIterator<[string, V]> {
+    return this.entries()
+  }
+
+  forEach(fn: (value: V, key: string, map: ReadonlyMap<string, V>) => void): void {
+    for (const [k, v] of this.inner.entries()) fn(v, k, this)
+  }
+}
+
+const persistent = <V>(m: ReadonlyMap<string, V>): PMap<string, V> =>
+  m instanceof PersistentMap ? (m.inner as PMap<string, V>) : PMap<string, V>(m)
+
 export class StateBuilder {
   version = -1
   protocol: Protocol | undefined
   metadata: Metadata | undefined
-  readonly adds: Map<string, AddFile>
-  readonly removes: Map<string, RemoveFile>
-  readonly txns: Map<string, Txn>
+  /** Mutable (transient) until `finish`: edits touch only the trie paths they change. */
+  private adds: PMap<string, AddFile>
+  private removes: PMap<string, RemoveFile>
+  private txns: PMap<string, Txn>
   timestamp = -Infinity
 
-  private constructor(adds: Map<string, AddFile>, removes: Map<string, RemoveFile>, txns: Map<string, Txn>) {
-    this.adds = adds
-    this.removes = removes
-    this.txns = txns
+  private constructor(
+    adds: PMap<string, AddFile>,
+    removes: PMap<string, RemoveFile>,
+    txns: PMap<string, Txn>,
+  ) {
+    this.adds = adds.asMutable()
+    this.removes = removes.asMutable()
+    this.txns = txns.asMutable()
   }
 
   static empty(): StateBuilder {
-    return new StateBuilder(new Map(), new Map(), new Map())
+    return new StateBuilder(PMap(), PMap(), PMap())
   }
 
+  /** A builder continuing from `state`; `state` itself is left untouched (structure is shared). */
   static from(state: TableState): StateBuilder {
-    const b = new StateBuilder(new Map(state.adds), new Map(state.removes), new Map(state.txns))
+    const b = new StateBuilder(persistent(state.adds), persistent(state.removes), persistent(state.txns))
     b.version = state.version
     b.protocol = state.protocol
     b.metadata = state.metadata
@@ -54,11 +112,24 @@ export class StateBuilder {
     return b
   }
 
+  /**
+   * Applies some of a checkpoint's actions (any order, any split): a checkpoint can be applied
+   * row group by row group, then `setCheckpointVersion` marks the result.
+   */
+  applyRows(actions: readonly Action[]): void {
+    this.applyActions(actions)
+  }
+
+  /** Marks the state as that of checkpoint `version`, after its rows were applied. */
+  setCheckpointVersion(version: number, modified: number): void {
+    this.version = version
+    this.timestamp = modified
+  }
+
   /** Applies a checkpoint's actions: the state as of `version`, in any action order. */
   applyCheckpoint(actions: readonly Action[], version: number, modified: number): void {
     this.applyActions(actions)
-    this.version = version
-    this.timestamp = modified
+    this.setCheckpointVersion(version, modified)
   }
 
   /**
@@ -82,14 +153,14 @@ export class StateBuilder {
       if ('add' in a) {
         const add = compactAdd(a.add)
         const key = storeKey(add)
-        this.adds.set(key, add)
-        this.removes.delete(key)
+        this.adds = this.adds.set(key, add)
+        this.removes = this.removes.remove(key)
       } else if ('remove' in a) {
         const key = storeKey(a.remove)
-        this.adds.delete(key)
-        this.removes.set(key, a.remove)
+        this.adds = this.adds.remove(key)
+        this.removes = this.removes.set(key, compactRemove(a.remove))
       } else if ('txn' in a) {
-        this.txns.set(a.txn.appId, a.txn)
+        this.txns = this.txns.set(a.txn.appId, a.txn)
       } else if ('metaData' in a) {
         this.metadata = a.metaData
       } else if ('protocol' in a) {
@@ -109,9 +180,9 @@ export class StateBuilder {
       version: this.version,
       protocol: this.protocol,
       metadata: this.metadata,
-      adds: this.adds,
-      removes: this.removes,
-      txns: this.txns,
+      adds: new PersistentMap(this.adds.asImmutable()),
+      removes: new PersistentMap(this.removes.asImmutable()),
+      txns: new PersistentMap(this.txns.asImmutable()),
       timestamp: this.timestamp,
     }
   }
@@ -143,17 +214,33 @@ export function commitTimestamp(actions: readonly Action[]): number | undefined 
 const partitionValuesPool = new Map<string, Readonly<Record<string, string | null>>>()
 const POOL_LIMIT = 1_000_000
 
-function compactAdd(add: AddFile): AddFile {
-  const values = add.partitionValues
+function sharedPartitionValues(values: Record<string, string | null>): Record<string, string | null> {
   const id = JSON.stringify(values)
   let shared = partitionValuesPool.get(id)
   if (!shared) {
-    if (partitionValuesPool.size >= POOL_LIMIT) return add
+    if (partitionValuesPool.size >= POOL_LIMIT) return values
     shared = Object.freeze({ ...values })
     partitionValuesPool.set(id, shared)
   }
-  if (shared === values) return add
-  return { ...add, partitionValues: shared as Record<string, string | null> }
+  return shared as Record<string, string | null>
+}
+
+function compactAdd(add: AddFile): AddFile {
+  const shared = sharedPartitionValues(add.partitionValues)
+  return shared === add.partitionValues ? add : { ...add, partitionValues: shared }
+}
+
+/**
+ * A tombstone as the state keeps it: partition values shared like a live file's, and no stats
+ * (nothing reads a tombstone's stats and checkpoints leave them out, so after an OPTIMIZE of
+ * 100k files they would be the bulk of the state until the retention expires).
+ */
+function compactRemove(remove: RemoveFile): RemoveFile {
+  const values = remove.partitionValues
+  const shared = values === undefined || values === null ? values : sharedPartitionValues(values)
+  if (shared === values && remove.stats === undefined) return remove
+  const { stats: _, ...rest } = remove
+  return shared === undefined ? rest : { ...rest, partitionValues: shared }
 }
 
 /** The store path of an action, reusing `path` itself when it needs no decoding. */

@@ -4,10 +4,11 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { parquetMetadata, parquetSchema } from 'hyparquet'
 import { isCryptoVizError } from '../../src/errors.ts'
-import type { Action, AddFile } from '../../src/lake/actions.ts'
+import type { Action, AddFile, RemoveFile } from '../../src/lake/actions.ts'
 import {
   decodeCheckpoint,
   encodeCheckpoint,
+  checkpointBatches,
   readCheckpoint,
   readLastCheckpoint,
   writeCheckpoint,
@@ -30,7 +31,10 @@ const add = (i: number, day: string | null): AddFile => ({
   }),
 })
 
-const state = (adds: AddFile[] = [add(1, '2024-01-01'), add(2, null)]): CheckpointState => ({
+/** A checkpoint state whose files are arrays, so tests can index them. */
+type ArrayState = CheckpointState & { adds: AddFile[]; removes: RemoveFile[] }
+
+const state = (adds: AddFile[] = [add(1, '2024-01-01'), add(2, null)]): ArrayState => ({
   version: 12,
   protocol: { minReaderVersion: 1, minWriterVersion: 2 },
   metadata: {
@@ -104,6 +108,41 @@ test('a checkpoint of ten thousand files round-trips every path and size', async
     decoded.map((a) => [a.path, a.size, a.partitionValues.day]),
     adds.map((a) => [a.path, a.size, a.partitionValues.day]),
   )
+})
+
+test('a checkpoint streamed in small row groups decodes to exactly what a single row group holds', async () => {
+  const adds = Array.from({ length: 2_500 }, (_, i) => add(i, i % 7 === 0 ? null : `2024-02-${(i % 9) + 1}`))
+  const streamed = encodeCheckpoint(state(adds), 300)
+  const whole = encodeCheckpoint(state(adds), 1_000_000)
+  const groups = (bytes: Uint8Array) =>
+    parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer)
+      .row_groups.length
+  // 2 + 1 txn + 2,500 adds + 1 remove = 2,504 rows: nine groups of 300 and one of 104.
+  assert.equal(groups(streamed), 9)
+  assert.equal(groups(whole), 1)
+  assert.deepEqual(await decodeCheckpoint(streamed), await decodeCheckpoint(whole))
+  const batches: number[] = []
+  for await (const batch of checkpointBatches(streamed, 'test')) batches.push(batch.length)
+  assert.deepEqual(batches, [...Array<number>(8).fill(300), 104])
+})
+
+test('encoding consumes the files lazily, once', async () => {
+  let pulled = 0
+  const adds = Array.from({ length: 50 }, (_, i) => add(i, 'x'))
+  const lazy: CheckpointState = {
+    ...state(),
+    adds: {
+      *[Symbol.iterator]() {
+        for (const a of adds) {
+          pulled++
+          yield a
+        }
+      },
+    },
+  }
+  const decoded = await decodeCheckpoint(encodeCheckpoint(lazy, 16))
+  assert.equal(pulled, 50)
+  assert.equal(decoded.filter((a) => 'add' in a).length, 50)
 })
 
 test('the Parquet file has the protocol column layout: one struct column per action kind', () => {
