@@ -15,7 +15,7 @@
  * committed − produced", late by up to one poll. Peak RSS is the kernel's high-water mark (VmHWM).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Admin, Consumer, Producer } from '@platformatic/kafka'
@@ -34,6 +34,14 @@ const PARTITIONS = 6
 /** Producing processes in the live runs. */
 const PRODUCERS = 2
 const PRODUCER_SCRIPT = new URL('./kafka-producer.ts', import.meta.url).pathname
+
+/** The Node options the image runs CryptoViz with (deploy/Dockerfile's `ENV NODE_OPTIONS`). */
+function imageNodeOptions(): string {
+  const dockerfile = readFileSync(new URL('../deploy/Dockerfile', import.meta.url), 'utf8')
+  const found = /^ENV NODE_OPTIONS="([^"]*)"/m.exec(dockerfile)
+  if (!found) throw new Error('deploy/Dockerfile sets no NODE_OPTIONS')
+  return found[1]!
+}
 
 async function brokerRates(
   bootstrap: string,
@@ -131,15 +139,26 @@ async function startProducers(
   }
 }
 
-function processors(bootstrap: string, prefix: string, warehouse: string, count: number): CryptovizProcess[] {
+/** `count` processors in one group; `nodeOptions` undefined: Node's defaults. */
+function processors(
+  bootstrap: string,
+  prefix: string,
+  warehouse: string,
+  count: number,
+  nodeOptions: string | undefined,
+  group = `${prefix}-g`,
+): CryptovizProcess[] {
   return Array.from(
     { length: count },
     () =>
-      new CryptovizProcess([
-        'process',
-        ...['--broker', bootstrap, '--topic-prefix', prefix, '--warehouse', warehouse],
-        ...['--group', `${prefix}-g`, '--port', '0', '--log-level', 'info', '--flush-idle-ms', '250'],
-      ]),
+      new CryptovizProcess(
+        [
+          'process',
+          ...['--broker', bootstrap, '--topic-prefix', prefix, '--warehouse', warehouse],
+          ...['--group', group, '--port', '0', '--log-level', 'info', '--flush-idle-ms', '250'],
+        ],
+        { NODE_OPTIONS: nodeOptions ?? '' },
+      ),
   )
 }
 
@@ -162,11 +181,8 @@ interface Drain {
   idleRssMb: number
 }
 
-/**
- * The processor's own rate: `n` quotes already in the topic, one `cryptoviz process` from its
- * partitions' assignment to the commit of the last quote (times from its own log lines).
- */
-async function drain(ctx: BenchContext, bootstrap: string, n: number): Promise<Drain> {
+/** Fills a topic with `n` quotes for `drain`; returns its prefix. */
+async function fillTopic(bootstrap: string, n: number): Promise<string> {
   const prefix = `bench-drain-${Date.now()}`
   const producers = await startProducers(bootstrap, prefix, n, PRODUCERS)
   try {
@@ -174,9 +190,29 @@ async function drain(ctx: BenchContext, bootstrap: string, n: number): Promise<D
   } finally {
     producers.kill()
   }
-  // Its idle footprint first: the same process on an empty topic.
-  const idlePrefix = `${prefix}-idle`
-  const [idle] = processors(bootstrap, idlePrefix, mkdtempSync(join(ctx.tmp, 'kafka-idle-')), 1)
+  return prefix
+}
+
+/**
+ * The processor's own rate: `n` quotes already in the topic `prefix`, one `cryptoviz process`
+ * (its own group and warehouse) from its partitions' assignment to the commit of the last quote
+ * (times from its own log lines). Before it, its idle footprint: the same process on an empty topic.
+ */
+async function drain(
+  ctx: BenchContext,
+  bootstrap: string,
+  prefix: string,
+  n: number,
+  nodeOptions: string | undefined,
+): Promise<Drain> {
+  const run = `${prefix}-${nodeOptions === undefined ? 'defaults' : 'image'}`
+  const [idle] = processors(
+    bootstrap,
+    `${run}-idle`,
+    mkdtempSync(join(ctx.tmp, 'kafka-idle-')),
+    1,
+    nodeOptions,
+  )
   let idleRssMb = Number.NaN
   try {
     await idle!.waitForLog((l) => l.msg === 'CryptoViz is running', 60_000)
@@ -185,7 +221,8 @@ async function drain(ctx: BenchContext, bootstrap: string, n: number): Promise<D
   } finally {
     await stopAll([idle!])
   }
-  const children = processors(bootstrap, prefix, mkdtempSync(join(ctx.tmp, 'kafka-drain-')), 1)
+  const warehouse = mkdtempSync(join(ctx.tmp, 'kafka-drain-'))
+  const children = processors(bootstrap, prefix, warehouse, 1, nodeOptions, `${run}-g`)
   const [child] = children
   try {
     const assigned = await child!.waitForLog((l) => l.msg.startsWith('partitions assigned'), 60_000)
@@ -210,10 +247,16 @@ interface EndToEnd {
   peakRssMb: number
 }
 
-async function endToEnd(ctx: BenchContext, bootstrap: string, count: number, n: number): Promise<EndToEnd> {
+async function endToEnd(
+  ctx: BenchContext,
+  bootstrap: string,
+  count: number,
+  n: number,
+  nodeOptions: string,
+): Promise<EndToEnd> {
   const prefix = `bench-${count}-${Date.now()}`
   const warehouse = mkdtempSync(join(ctx.tmp, `kafka-${count}-`))
-  const children = processors(bootstrap, prefix, warehouse, count)
+  const children = processors(bootstrap, prefix, warehouse, count, nodeOptions)
   let producers: Producers | undefined
   try {
     await Promise.all(children.map((c) => c.waitForLog((l) => l.msg === 'CryptoViz is running', 60_000)))
@@ -272,12 +315,15 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
   try {
     ctx.log(`kafka: broker produce/consume rate with ${n.toLocaleString('en-US')} quotes`)
     const raw = await brokerRates(kafka.bootstrap, benchQuotes(n, 3))
-    ctx.log('kafka: one processor draining a filled topic')
-    const own = await drain(ctx, kafka.bootstrap, n)
+    const image = imageNodeOptions()
+    ctx.log('kafka: one processor draining a filled topic, with Node defaults and the image options')
+    const filled = await fillTopic(kafka.bootstrap, n)
+    const plain = await drain(ctx, kafka.bootstrap, filled, n, undefined)
+    const own = await drain(ctx, kafka.bootstrap, filled, n, image)
     const runs: EndToEnd[] = []
     for (const count of [1, 2]) {
       ctx.log(`kafka: live, ${PRODUCERS} producers and ${count} processor(s)`)
-      runs.push(await endToEnd(ctx, kafka.bootstrap, count, n))
+      runs.push(await endToEnd(ctx, kafka.bootstrap, count, n, image))
     }
     return {
       section: 'kafka',
@@ -304,16 +350,19 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
               null,
             ],
             ['broker alone: consume from earliest, one client', null, round(raw.consume), null, null, null],
-            [
-              `1 × cryptoviz process draining a filled topic (idle: ${round(own.idleRssMb)} MB)`,
+            ...[
+              { label: 'Node defaults', d: plain },
+              { label: `NODE_OPTIONS=${image}`, d: own },
+            ].map(({ label, d }) => [
+              `1 × cryptoviz process draining a filled topic, ${label} (idle ${round(d.idleRssMb)} MB)`,
               null,
-              round(own.quotesPerS),
+              round(d.quotesPerS),
               null,
               null,
-              round(own.peakRssMb),
-            ],
+              round(d.peakRssMb),
+            ]),
             ...runs.map((r) => [
-              `live: ${PRODUCERS} producer processes → ${r.processors} × cryptoviz process → Delta`,
+              `live: ${PRODUCERS} producer processes → ${r.processors} × cryptoviz process → Delta (image options)`,
               round(r.producedPerS),
               round(r.quotesPerS),
               round(r.p50Ms),
@@ -328,6 +377,7 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
             `Live: ${PRODUCERS} producing processes (bench/kafka-producer.ts, the collectors' KafkaBus path: JSON, lz4, idempotent) and the processors run at once; quotes/s from the first produce until every quote is in committed Parquet, as seen by a poller listing the table every 100 ms. "produced/s": the producers' aggregate accepted rate.`,
             "Delay: first seen committed − the quote's produce time (its `ts`), late by up to one poll.",
             "Peak RSS: the kernel's high-water mark (VmHWM) of the processor process, MB (10^6 bytes).",
+            `Image options: deploy/Dockerfile runs CryptoViz with NODE_OPTIONS="${image}" (V8 otherwise sizes its young generation from the host's memory); the live runs use them too.`,
           ],
         },
       ],
@@ -337,6 +387,9 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
         kafka_drain_quotes_per_s: own.quotesPerS,
         kafka_drain_peak_rss_mb: own.peakRssMb,
         kafka_idle_rss_mb: own.idleRssMb,
+        kafka_drain_defaults_quotes_per_s: plain.quotesPerS,
+        kafka_drain_defaults_peak_rss_mb: plain.peakRssMb,
+        kafka_idle_defaults_rss_mb: plain.idleRssMb,
         kafka_p50_ms: runs[0]?.p50Ms ?? null,
         kafka_p99_ms: runs[0]?.p99Ms ?? null,
         kafka_peak_rss_mb: runs[0]?.peakRssMb ?? null,
