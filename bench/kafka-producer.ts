@@ -6,7 +6,7 @@
  * signal, so every producer starts together), then publishes through `KafkaBus.publishQuotes`
  * (the collectors' path: JSON encoding, lz4, idempotent producer), `CHUNK` quotes per call with
  * `IN_FLIGHT` calls outstanding, each quote's `ts` stamped with its produce time. It ends by
- * printing `{"produced": n, "seconds": s}`.
+ * printing `{"produced": n, "seconds": s, "cpuSeconds": c}` (c: its CPU time while producing).
  */
 import { createInterface } from 'node:readline'
 import { pino } from 'pino'
@@ -60,14 +60,17 @@ async function main(): Promise<void> {
   process.stdout.write('ready\n')
   await lines.next()
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   let stamp = 0
   await inChunks(sample, (chunk) => {
     const now = Date.now() * 1000
     return bus.publishQuotes(chunk.map((q) => ({ ...q, ts: now + (stamp++ % 1000) })))
   })
   const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
   await bus.close()
-  process.stdout.write(`${JSON.stringify({ produced: sample.length, seconds })}\n`)
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6
+  process.stdout.write(`${JSON.stringify({ produced: sample.length, seconds, cpuSeconds })}\n`)
   process.exit(0)
 }
 

@@ -16,6 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Admin, Consumer, Producer } from '@platformatic/kafka'
@@ -25,8 +26,8 @@ import { readRows } from '../src/lake/scan.ts'
 import type { Quote } from '../src/model/quote.ts'
 import { LocalStore } from '../src/storage/local-store.ts'
 import { CryptovizProcess, type LogLine } from '../test/harness/cryptoviz-process.ts'
-import { startKafka } from '../test/harness/kafka-server.ts'
-import { procStatus } from './cryptoviz-child.ts'
+import { startKafka, type KafkaServer } from '../test/harness/kafka-server.ts'
+import { cpuSeconds, procStatus } from './cryptoviz-child.ts'
 import { benchQuotes, inChunks } from './kafka-producer.ts'
 import { percentile, round, type BenchContext, type SectionResult } from './report.ts'
 
@@ -87,7 +88,7 @@ async function brokerRates(
 
 interface Producers {
   /** Starts every producer at once; resolves with the aggregate rate when all are done. */
-  go(): Promise<{ producedPerS: number }>
+  go(): Promise<{ producedPerS: number; cpuSeconds: number }>
   kill(): void
 }
 
@@ -99,7 +100,7 @@ async function startProducers(
   count: number,
 ): Promise<Producers> {
   const children: ChildProcess[] = []
-  const results: Promise<{ produced: number; seconds: number }>[] = []
+  const results: Promise<{ produced: number; seconds: number; cpuSeconds: number }>[] = []
   const ready: Promise<void>[] = []
   for (let i = 0; i < count; i++) {
     const share = Math.floor(total / count) + (i < total % count ? 1 : 0)
@@ -121,7 +122,7 @@ async function startProducers(
       ready[i]!.then(async () => {
         const l = await lines.next()
         if (l.done) throw new Error(`producer ${i} exited without a result`)
-        return JSON.parse(l.value) as { produced: number; seconds: number }
+        return JSON.parse(l.value) as { produced: number; seconds: number; cpuSeconds: number }
       }),
     )
   }
@@ -131,7 +132,10 @@ async function startProducers(
       for (const c of children) c.stdin!.write('go\n')
       const done = await Promise.all(results)
       const produced = done.reduce((n, r) => n + r.produced, 0)
-      return { producedPerS: produced / Math.max(...done.map((r) => r.seconds)) }
+      return {
+        producedPerS: produced / Math.max(...done.map((r) => r.seconds)),
+        cpuSeconds: done.reduce((n, r) => n + r.cpuSeconds, 0),
+      }
     },
     kill: () => {
       for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
@@ -240,15 +244,18 @@ interface EndToEnd {
   p50Ms: number
   p99Ms: number
   peakRssMb: number
+  /** CPU time per quote, µs, of each side while the run lasted. */
+  cpuUs: { producers: number; broker: number; processors: number }
 }
 
 async function endToEnd(
   ctx: BenchContext,
-  bootstrap: string,
+  kafka: KafkaServer,
   count: number,
   n: number,
   nodeArgs: readonly string[],
 ): Promise<EndToEnd> {
+  const bootstrap = kafka.bootstrap
   const prefix = `bench-${count}-${Date.now()}`
   const warehouse = mkdtempSync(join(ctx.tmp, `kafka-${count}-`))
   const children = processors(bootstrap, prefix, warehouse, count, nodeArgs)
@@ -280,17 +287,27 @@ async function endToEnd(
         await new Promise((r) => setTimeout(r, 100))
       }
     })()
+    const cpuOf = (pids: number[]): number => pids.reduce((s, pid) => s + (cpuSeconds(pid) ?? Number.NaN), 0)
+    const processorPids = children.map((c) => c.child.pid!)
+    const cpu0 = { broker: cpuOf([kafka.pid]), processors: cpuOf(processorPids) }
     const t0 = performance.now()
-    const { producedPerS } = await producers.go()
+    const produced = await producers.go()
     const deadline = Date.now() + 300_000
     while (committed < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     const seconds = (performance.now() - t0) / 1000
+    const perQuote = (s: number): number => (s * 1e6) / n
+    const cpuUs = {
+      producers: perQuote(produced.cpuSeconds),
+      broker: perQuote(cpuOf([kafka.pid]) - cpu0.broker),
+      processors: perQuote(cpuOf(processorPids) - cpu0.processors),
+    }
     polling = false
     await poller
     if (committed < n) throw new Error(`only ${committed} of ${n} quotes committed in 300 s`)
     return {
       processors: count,
-      producedPerS,
+      producedPerS: produced.producedPerS,
+      cpuUs,
       quotesPerS: n / seconds,
       p50Ms: percentile(delays, 50),
       p99Ms: percentile(delays, 99),
@@ -318,7 +335,7 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
     const runs: EndToEnd[] = []
     for (const count of [1, 2]) {
       ctx.log(`kafka: live, ${PRODUCERS} producers and ${count} processor(s)`)
-      runs.push(await endToEnd(ctx, kafka.bootstrap, count, n, image))
+      runs.push(await endToEnd(ctx, kafka, count, n, image))
     }
     return {
       section: 'kafka',
@@ -347,7 +364,7 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
             ['broker alone: consume from earliest, one client', null, round(raw.consume), null, null, null],
             ...[
               { label: 'Node defaults', d: plain },
-              { label: `node ${image.join(' ')} (the image)`, d: own },
+              { label: 'image flags', d: own },
             ].map(({ label, d }) => [
               `1 × cryptoviz process draining a filled topic, ${label} (idle ${round(d.idleRssMb)} MB)`,
               null,
@@ -375,6 +392,32 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
             `The image: deploy/Dockerfile runs \`node ${image.join(' ')} src/cli/main.ts\` (V8 otherwise sizes its young generation from the host's memory and lets the old generation grow up to 4× between full collections); the live runs use the same flags.`,
           ],
         },
+        {
+          title: 'Kafka ingest, live runs: CPU time per quote on each side',
+          columns: [
+            'run',
+            'producers µs',
+            'broker µs',
+            'processors µs',
+            'total µs',
+            'all roles on 2 cores, quotes/s',
+          ],
+          rows: runs.map((r) => {
+            const total = r.cpuUs.producers + r.cpuUs.broker + r.cpuUs.processors
+            return [
+              `${PRODUCERS} producers → ${r.processors} × cryptoviz process`,
+              round(r.cpuUs.producers),
+              round(r.cpuUs.broker),
+              round(r.cpuUs.processors),
+              round(total),
+              round((availableParallelism() * 1e6) / total),
+            ]
+          }),
+          notes: [
+            'CPU time (user + system, every thread) of each side from the first produce to the last commit, divided by the quotes: producers from their own process.cpuUsage(), broker and processors from /proc/<pid>/stat.',
+            `The last column is this machine's ${availableParallelism()} cores divided by the total: the most quotes/s all roles together could reach on it, whatever the processor does.`,
+          ],
+        },
       ],
       metrics: {
         kafka_quotes_per_s: runs[0]?.quotesPerS ?? null,
@@ -388,6 +431,10 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
         kafka_p50_ms: runs[0]?.p50Ms ?? null,
         kafka_p99_ms: runs[0]?.p99Ms ?? null,
         kafka_peak_rss_mb: runs[0]?.peakRssMb ?? null,
+        kafka_cpu_us_per_quote: runs[0]
+          ? runs[0].cpuUs.producers + runs[0].cpuUs.broker + runs[0].cpuUs.processors
+          : null,
+        kafka_processor_cpu_us_per_quote: runs[0]?.cpuUs.processors ?? null,
         broker_produce_per_s: raw.produce,
         broker_consume_per_s: raw.consume,
       },
