@@ -398,6 +398,9 @@ class PartitionReader implements BusConsumer {
     if (this.closed) return
     this.closed = true
     await this.running?.catch(() => undefined)
+    // A fetch sent ahead is settled before the client closes under it.
+    await this.ahead?.responses.catch(() => undefined)
+    this.ahead = undefined
     await this.flushCommits()
     const owned = this.assignment()
     this.owned.clear()
@@ -499,7 +502,7 @@ class PartitionReader implements BusConsumer {
       if (response.errorCode === 0 && !this.pausedKeys.has(partitionKey(owned)))
         nextPositions.push({ owned, position: next })
     }
-    if (nextPositions.length === active.length) this.ahead = this.request(nextPositions)
+    if (!this.closed && nextPositions.length === active.length) this.ahead = this.request(nextPositions)
     for (const { owned, key, response: r } of this.ours(round, responses)) {
       // Paused while this round was in flight: it is fetched again once resumed.
       if (this.pausedKeys.has(key)) continue
