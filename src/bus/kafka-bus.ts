@@ -281,18 +281,6 @@ interface ReaderOptions {
   maxBytesPerPartition: number
 }
 
-type FetchNodeResponse = Awaited<ReturnType<Consumer['fetch']>>
-type FetchPartitionResponse = FetchNodeResponse['responses'][number]['partitions'][number]
-type FetchPartitionRequest = Parameters<Consumer['fetch']>[0]['topics'][number]['partitions'][number]
-
-/** Fetch requests in flight for a set of partitions, each from a position. */
-interface FetchRound {
-  requested: ReadonlyMap<string, bigint>
-  /** Filled in when the metadata arrives, before `responses` resolves. */
-  topicOfId: Map<string, string>
-  responses: Promise<FetchNodeResponse[]>
-}
-
 interface Owned extends BusPartition {
   position: bigint
   paused: boolean
@@ -307,8 +295,6 @@ class PartitionReader implements BusConsumer {
   private readonly pausedKeys = new Set<string>()
   private running: Promise<void> | undefined
   private closed = false
-  /** The next fetch round, sent while the previous response is being delivered. */
-  private ahead: FetchRound | undefined
   private pendingCommits = new Map<
     string,
     { topic: string; partition: number; offset: bigint; leaderEpoch: number }
@@ -398,9 +384,6 @@ class PartitionReader implements BusConsumer {
     if (this.closed) return
     this.closed = true
     await this.running?.catch(() => undefined)
-    // A fetch sent ahead is settled before the client closes under it.
-    await this.ahead?.responses.catch(() => undefined)
-    this.ahead = undefined
     await this.flushCommits()
     const owned = this.assignment()
     this.owned.clear()
@@ -472,110 +455,74 @@ class PartitionReader implements BusConsumer {
       .catch((e: unknown) => this.o.logger.debug({ err: e }, 'offset commit (hint) failed'))
   }
 
-  /**
-   * One fetch round. The next round's request is sent as soon as this one's response is in,
-   * with the positions its record-batch headers lead to, and this response is decoded and
-   * delivered while the broker prepares the next: a processor with a backlog never sits idle
-   * waiting on a round trip. A fetched-ahead response is used only when every active partition
-   * is still at the position it was asked from (no revocation, no reset, no failed delivery);
-   * otherwise it is dropped and asked again.
-   */
   private async fetchOnce(active: Owned[]): Promise<void> {
-    const ahead = this.ahead
-    this.ahead = undefined
-    const round =
-      ahead !== undefined &&
-      ahead.requested.size === active.length &&
-      active.every((p) => ahead.requested.get(partitionKey(p)) === p.position)
-        ? ahead
-        : this.request(active.map((p) => ({ owned: p, position: p.position })))
-    const responses = await round.responses
-    const nextPositions: Array<{ owned: Owned; position: bigint }> = []
-    for (const { owned, response } of this.ours(round, responses)) {
-      let next = owned.position
-      if (response.errorCode === 0) {
-        for (const batch of response.records ?? []) {
-          const batchLast = batch.firstOffset + BigInt(batch.lastOffsetDelta)
-          if (batchLast >= next) next = batchLast + 1n
-        }
-      }
-      if (response.errorCode === 0 && !this.pausedKeys.has(partitionKey(owned)))
-        nextPositions.push({ owned, position: next })
+    const metadata = await this.consumer.metadata({ topics: this.o.topics })
+    const byNode = new Map<number, Owned[]>()
+    for (const p of active) {
+      const leader = metadata.topics.get(p.topic)?.partitions[p.partition]?.leader ?? -1
+      const list = byNode.get(leader) ?? []
+      list.push(p)
+      byNode.set(leader, list)
     }
-    if (!this.closed && nextPositions.length === active.length) this.ahead = this.request(nextPositions)
-    for (const { owned, key, response: r } of this.ours(round, responses)) {
-      // Paused while this round was in flight: it is fetched again once resumed.
-      if (this.pausedKeys.has(key)) continue
-      owned.end = r.highWatermark
-      if (r.errorCode === OFFSET_OUT_OF_RANGE) {
-        owned.position = r.logStartOffset
-        this.o.logger.warn({ partition: key, reset_to: String(r.logStartOffset) }, 'offset out of range')
-        continue
-      }
-      if (r.errorCode !== 0) throw new Error(`fetch ${key}: Kafka error code ${r.errorCode}`)
-      if (r.records && r.records.length > 0) await this.deliver(owned, r.records)
-    }
-  }
-
-  /** The partition responses of `round` that are still ours, at the position they were asked from. */
-  private *ours(
-    round: FetchRound,
-    responses: readonly FetchNodeResponse[],
-  ): Generator<{ owned: Owned; key: string; response: FetchPartitionResponse }> {
-    for (const t of responses.flatMap((r) => r.responses)) {
-      const topic = round.topicOfId.get(t.topicId)
-      if (topic === undefined) continue
-      for (const response of t.partitions) {
-        const key = partitionKey({ topic, partition: response.partitionIndex })
-        const owned = this.owned.get(key)
-        // Revoked or moved while the fetch was in flight: what it returned is not ours.
-        if (!owned || owned.position !== round.requested.get(key)) continue
-        yield { owned, key, response }
-      }
-    }
-  }
-
-  /** Sends one fetch per leader for `parts` from the given positions. */
-  private request(parts: ReadonlyArray<{ owned: Owned; position: bigint }>): FetchRound {
-    const requested = new Map(parts.map((p) => [partitionKey(p.owned), p.position]))
-    const topicOfId = new Map<string, string>()
-    const responses = (async () => {
-      const metadata = await this.consumer.metadata({ topics: this.o.topics })
-      for (const [name, t] of metadata.topics) topicOfId.set(t.id, name)
-      const byNode = new Map<number, typeof parts>()
-      for (const p of parts) {
-        const leader = metadata.topics.get(p.owned.topic)?.partitions[p.owned.partition]?.leader ?? -1
-        byNode.set(leader, [...(byNode.get(leader) ?? []), p])
-      }
-      return Promise.all(
-        [...byNode].map(([node, list]) => {
-          const topics = new Map<string, { topicId: string; partitions: FetchPartitionRequest[] }>()
-          for (const p of list) {
-            const topicId = metadata.topics.get(p.owned.topic)!.id
-            const t = topics.get(topicId) ?? { topicId, partitions: [] }
-            t.partitions.push({
-              partition: p.owned.partition,
-              fetchOffset: p.position,
-              partitionMaxBytes: this.o.maxBytesPerPartition,
-              currentLeaderEpoch: -1,
-              lastFetchedEpoch: -1,
-            })
-            topics.set(topicId, t)
+    const topicOfId = new Map([...metadata.topics].map(([name, t]) => [t.id, name]))
+    await Promise.all(
+      [...byNode].map(async ([node, parts]) => {
+        const requested = new Map(parts.map((p) => [partitionKey(p), p.position]))
+        const topics = new Map<
+          string,
+          {
+            topicId: string
+            partitions: Array<{
+              partition: number
+              fetchOffset: bigint
+              partitionMaxBytes: number
+              currentLeaderEpoch: number
+              lastFetchedEpoch: number
+            }>
           }
-          return this.consumer.fetch({
-            node,
-            topics: [...topics.values()],
-            maxWaitTime: 200,
-            minBytes: 1,
-            maxBytes: 16 * 1_048_576,
+        >()
+        for (const p of parts) {
+          const topicId = metadata.topics.get(p.topic)!.id
+          const t = topics.get(topicId) ?? { topicId, partitions: [] }
+          t.partitions.push({
+            partition: p.partition,
+            fetchOffset: p.position,
+            partitionMaxBytes: this.o.maxBytesPerPartition,
+            currentLeaderEpoch: -1,
+            lastFetchedEpoch: -1,
           })
-        }),
-      )
-    })()
-    // A fetch-ahead that is dropped, or fails while closing, must not be an unhandled rejection;
-    // whoever awaits it still sees the error.
-    responses.catch(() => undefined)
-    return { requested, topicOfId, responses }
+          topics.set(topicId, t)
+        }
+        const response = await this.consumer.fetch({
+          node,
+          topics: [...topics.values()],
+          maxWaitTime: 200,
+          minBytes: 1,
+          maxBytes: 16 * 1_048_576,
+        })
+        for (const t of response.responses) {
+          const topic = topicOfId.get(t.topicId)
+          if (topic === undefined) continue
+          for (const r of t.partitions) {
+            const key = partitionKey({ topic, partition: r.partitionIndex })
+            const owned = this.owned.get(key)
+            // Revoked or moved while the fetch was in flight: what it returned is not ours.
+            if (!owned || owned.position !== requested.get(key)) continue
+            owned.end = r.highWatermark
+            if (r.errorCode === OFFSET_OUT_OF_RANGE) {
+              owned.position = r.logStartOffset
+              this.o.logger.warn(
+                { partition: key, reset_to: String(r.logStartOffset) },
+                'offset out of range',
+              )
+              continue
+            }
+            if (r.errorCode !== 0) throw new Error(`fetch ${key}: Kafka error code ${r.errorCode}`)
+            if (r.records && r.records.length > 0) await this.deliver(owned, r.records)
+          }
+        }
+      }),
+    )
   }
 
   private async deliver(owned: Owned, batches: readonly RecordsBatch[]): Promise<void> {
