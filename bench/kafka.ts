@@ -1,53 +1,47 @@
 /**
- * Kafka ingest: end-to-end quotes/s from produce to committed Parquet with 1 and 2 `cryptoviz
- * process` children, the produce → committed delay (p50/p99), the processors' peak RSS, and beside
- * them the broker's own produce and consume rates measured in the same run (the ceiling).
+ * Kafka ingest, measured so that the producer is not the ceiling being measured:
+ * - the broker's own produce and consume rates for the same messages (the client alone, in this
+ *   process): the ceiling of anything built on it, measured in the same run;
+ * - the processor's own rate: a topic filled beforehand, drained by one `cryptoviz process` into
+ *   committed Parquet, with its peak RSS while it runs flat out;
+ * - end to end, live: `PRODUCERS` separate producing processes (`bench/kafka-producer.ts`, the
+ *   collectors' `KafkaBus.publishQuotes` path) and 1 or 2 `cryptoviz process` children running at
+ *   the same time, with the produce → committed delay (p50/p99) and the processors' peak RSS.
  *
- * The broker is the tests' real Apache Kafka (KRaft, one node, from the cached Maven jars). Each
- * quote's `ts` is its produce time; a poller in this process lists the table every 100 ms and
- * reads the `ts` of each newly committed file, so a delay is "first seen committed − produced",
- * late by up to one poll.
+ * The broker is the tests' real Apache Kafka (KRaft, one node, from the cached Maven jars).
+ * Everything shares this machine's cores, so the live figures are what one machine does with all
+ * the roles on it. Each quote's `ts` is its produce time; a poller in this process lists the table
+ * every 100 ms and reads the `ts` of each newly committed file, so a delay is "first seen
+ * committed − produced", late by up to one poll. Peak RSS is the kernel's high-water mark (VmHWM).
  */
-import { mkdtempSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { Consumer, Producer } from '@platformatic/kafka'
-import { pino } from 'pino'
-import { KafkaBus } from '../src/bus/kafka-bus.ts'
+import { createInterface } from 'node:readline'
+import { Admin, Consumer, Producer } from '@platformatic/kafka'
 import { encodeQuote, quoteKey } from '../src/bus/quote-message.ts'
 import { DeltaTable, type AddFile } from '../src/lake/index.ts'
 import { readRows } from '../src/lake/scan.ts'
 import type { Quote } from '../src/model/quote.ts'
-import { MarketSimulator } from '../src/sources/simulated.ts'
 import { LocalStore } from '../src/storage/local-store.ts'
-import { CryptovizProcess } from '../test/harness/cryptoviz-process.ts'
-import { startKafka } from '../test/harness/kafka-server.ts'
-import { procStatus } from './cryptoviz-child.ts'
+import { CryptovizProcess, type LogLine } from '../test/harness/cryptoviz-process.ts'
+import { startKafka, type KafkaServer } from '../test/harness/kafka-server.ts'
+import { cpuSeconds, procStatus } from './cryptoviz-child.ts'
+import { benchQuotes, inChunks } from './kafka-producer.ts'
 import { percentile, round, type BenchContext, type SectionResult } from './report.ts'
 
 const PARTITIONS = 6
-const CHUNK = 5_000
-const IN_FLIGHT = 4
-const silent = pino({ level: 'silent' })
+/** Producing processes in the live runs. */
+const PRODUCERS = 2
+const PRODUCER_SCRIPT = new URL('./kafka-producer.ts', import.meta.url).pathname
 
-/** `n` simulated quotes over 200 assets; `ts` is overwritten at produce time. */
-function quotes(n: number): Quote[] {
-  const sim = new MarketSimulator({ assets: 200, seed: 3, startTs: Date.UTC(2024, 0, 1) * 1000 })
-  const out: Quote[] = []
-  for (let i = 0; out.length < n; i++) out.push(...sim.tick(Date.UTC(2024, 0, 1) * 1000 + i * 1_000_000))
-  return out.slice(0, n)
-}
-
-/** Sends `items` in chunks, `IN_FLIGHT` chunks at a time; `send` stamps and publishes a chunk. */
-async function inChunks<T>(items: readonly T[], send: (chunk: T[]) => Promise<unknown>): Promise<void> {
-  let flight: Promise<unknown>[] = []
-  for (let i = 0; i < items.length; i += CHUNK) {
-    flight.push(send(items.slice(i, i + CHUNK)))
-    if (flight.length >= IN_FLIGHT) {
-      await Promise.all(flight)
-      flight = []
-    }
-  }
-  await Promise.all(flight)
+/** The options the image runs `node` with (deploy/Dockerfile's ENTRYPOINT, between node and the entry point). */
+function imageNodeArgs(): string[] {
+  const dockerfile = readFileSync(new URL('../deploy/Dockerfile', import.meta.url), 'utf8')
+  const found = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)
+  if (!found) throw new Error('deploy/Dockerfile has no exec-form ENTRYPOINT')
+  return (JSON.parse(found[1]!) as string[]).slice(1, -1)
 }
 
 async function brokerRates(
@@ -55,10 +49,7 @@ async function brokerRates(
   sample: Quote[],
 ): Promise<{ produce: number; consume: number }> {
   const topic = `bench-raw-${Date.now()}`
-  const admin = new (await import('@platformatic/kafka')).Admin({
-    clientId: 'bench-admin',
-    bootstrapBrokers: [bootstrap],
-  })
+  const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: [bootstrap] })
   await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 })
   await admin.close()
   const messages = sample.map((q) => ({ topic, key: Buffer.from(quoteKey(q)), value: encodeQuote(q) }))
@@ -95,54 +86,185 @@ async function brokerRates(
   return { produce, consume }
 }
 
+interface Producers {
+  /** Starts every producer at once; resolves with the aggregate rate when all are done. */
+  go(): Promise<{ producedPerS: number; cpuSeconds: number }>
+  kill(): void
+}
+
+/** `count` producing processes, `total` quotes between them, each ready (quotes built, connected). */
+async function startProducers(
+  bootstrap: string,
+  prefix: string,
+  total: number,
+  count: number,
+): Promise<Producers> {
+  const children: ChildProcess[] = []
+  const results: Promise<{ produced: number; seconds: number; cpuSeconds: number }>[] = []
+  const ready: Promise<void>[] = []
+  for (let i = 0; i < count; i++) {
+    const share = Math.floor(total / count) + (i < total % count ? 1 : 0)
+    const child = spawn(
+      process.execPath,
+      [PRODUCER_SCRIPT, bootstrap, prefix, String(share), String(3 + i)],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    )
+    children.push(child)
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
+    ready.push(
+      lines.next().then((l) => {
+        if (l.value !== 'ready') throw new Error(`producer ${i} did not start: ${String(l.value)}`)
+      }),
+    )
+    results.push(
+      ready[i]!.then(async () => {
+        const l = await lines.next()
+        if (l.done) throw new Error(`producer ${i} exited without a result`)
+        return JSON.parse(l.value) as { produced: number; seconds: number; cpuSeconds: number }
+      }),
+    )
+  }
+  await Promise.all(ready)
+  return {
+    go: async () => {
+      for (const c of children) c.stdin!.write('go\n')
+      const done = await Promise.all(results)
+      const produced = done.reduce((n, r) => n + r.produced, 0)
+      return {
+        producedPerS: produced / Math.max(...done.map((r) => r.seconds)),
+        cpuSeconds: done.reduce((n, r) => n + r.cpuSeconds, 0),
+      }
+    },
+    kill: () => {
+      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+    },
+  }
+}
+
+/** `count` processors in one group; `nodeArgs` undefined: Node's defaults. */
+function processors(
+  bootstrap: string,
+  prefix: string,
+  warehouse: string,
+  count: number,
+  nodeArgs: readonly string[] | undefined,
+  group = `${prefix}-g`,
+): CryptovizProcess[] {
+  return Array.from(
+    { length: count },
+    () =>
+      new CryptovizProcess(
+        [
+          'process',
+          ...['--broker', bootstrap, '--topic-prefix', prefix, '--warehouse', warehouse],
+          ...['--group', group, '--port', '0', '--log-level', 'info', '--flush-idle-ms', '250'],
+        ],
+        { NODE_OPTIONS: '' },
+        nodeArgs ?? [],
+      ),
+  )
+}
+
+async function stopAll(children: readonly CryptovizProcess[]): Promise<void> {
+  for (const c of children) c.child.kill('SIGTERM')
+  await Promise.all(children.map((c) => c.exited))
+}
+
+const peakRssOf = (children: readonly CryptovizProcess[]): number =>
+  Math.max(...children.map((c) => procStatus(c.child.pid!)?.peakRssMb ?? Number.NaN))
+
+const committedRows = (c: CryptovizProcess): number =>
+  c.logs
+    .filter((l) => l.msg === 'batch committed' && l['table'] === 'quotes')
+    .reduce((n, l) => n + Number(l['rows']), 0)
+
+interface Drain {
+  quotesPerS: number
+  peakRssMb: number
+  idleRssMb: number
+}
+
+/** Fills a topic with `n` quotes for `drain`; returns its prefix. */
+async function fillTopic(bootstrap: string, n: number): Promise<string> {
+  const prefix = `bench-drain-${Date.now()}`
+  const producers = await startProducers(bootstrap, prefix, n, PRODUCERS)
+  try {
+    await producers.go()
+  } finally {
+    producers.kill()
+  }
+  return prefix
+}
+
+/**
+ * The processor's own rate: `n` quotes already in the topic `prefix`, one `cryptoviz process`
+ * (its own group and warehouse) from its partitions' assignment to the commit of the last quote
+ * (times from its own log lines). Before it, its idle footprint: the same process on an empty topic.
+ */
+async function drain(
+  ctx: BenchContext,
+  bootstrap: string,
+  prefix: string,
+  n: number,
+  nodeArgs: readonly string[] | undefined,
+): Promise<Drain> {
+  const run = `${prefix}-${nodeArgs === undefined ? 'defaults' : 'image'}`
+  const [idle] = processors(bootstrap, `${run}-idle`, mkdtempSync(join(ctx.tmp, 'kafka-idle-')), 1, nodeArgs)
+  let idleRssMb = Number.NaN
+  try {
+    await idle!.waitForLog((l) => l.msg === 'CryptoViz is running', 60_000)
+    await new Promise((r) => setTimeout(r, 2_000))
+    idleRssMb = procStatus(idle!.child.pid!)?.peakRssMb ?? Number.NaN
+  } finally {
+    await stopAll([idle!])
+  }
+  const warehouse = mkdtempSync(join(ctx.tmp, 'kafka-drain-'))
+  const children = processors(bootstrap, prefix, warehouse, 1, nodeArgs, `${run}-g`)
+  const [child] = children
+  try {
+    const assigned = await child!.waitForLog((l) => l.msg.startsWith('partitions assigned'), 60_000)
+    const deadline = Date.now() + 300_000
+    while (committedRows(child!) < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    if (committedRows(child!) < n) throw new Error(`drain: only ${committedRows(child!)} of ${n} committed`)
+    const last = child!.logs.filter((l: LogLine) => l.msg === 'batch committed').at(-1)!
+    const seconds = (Number(last['time']) - Number(assigned['time'])) / 1000
+    return { quotesPerS: n / seconds, peakRssMb: peakRssOf(children), idleRssMb }
+  } finally {
+    await stopAll(children)
+  }
+}
+
 interface EndToEnd {
   processors: number
-  /** The rate the producer (KafkaBus in this process) sent at: the input side's own ceiling. */
+  /** The rate the producing processes got their quotes accepted at, all together. */
   producedPerS: number
   quotesPerS: number
   p50Ms: number
   p99Ms: number
   peakRssMb: number
+  /** CPU time per quote, µs, of each side while the run lasted. */
+  cpuUs: { producers: number; broker: number; processors: number }
 }
 
 async function endToEnd(
   ctx: BenchContext,
-  bootstrap: string,
-  processors: number,
-  sample: Quote[],
+  kafka: KafkaServer,
+  count: number,
+  n: number,
+  nodeArgs: readonly string[],
 ): Promise<EndToEnd> {
-  const prefix = `bench-${processors}-${Date.now()}`
-  const warehouse = mkdtempSync(join(ctx.tmp, `kafka-${processors}-`))
-  const bus = new KafkaBus({
-    brokers: [bootstrap],
-    topicPrefix: prefix,
-    partitions: PARTITIONS,
-    replication: 1,
-    logger: silent,
-  })
-  await bus.start()
-  const children = Array.from(
-    { length: processors },
-    () =>
-      new CryptovizProcess([
-        'process',
-        ...[
-          '--broker',
-          bootstrap,
-          '--topic-prefix',
-          prefix,
-          '--warehouse',
-          warehouse,
-          '--group',
-          `${prefix}-g`,
-        ],
-        ...['--port', '0', '--log-level', 'info', '--flush-idle-ms', '250'],
-      ]),
-  )
+  const bootstrap = kafka.bootstrap
+  const prefix = `bench-${count}-${Date.now()}`
+  const warehouse = mkdtempSync(join(ctx.tmp, `kafka-${count}-`))
+  const children = processors(bootstrap, prefix, warehouse, count, nodeArgs)
+  let producers: Producers | undefined
   try {
     await Promise.all(children.map((c) => c.waitForLog((l) => l.msg === 'CryptoViz is running', 60_000)))
-    // Both members hold their partitions before the clock starts.
+    // Every member holds its partitions before the clock starts.
     await new Promise((r) => setTimeout(r, 1_500))
+    producers = await startProducers(bootstrap, prefix, n, PRODUCERS)
     const delays: number[] = []
     let table: DeltaTable | undefined
     const seen = new Set<string>()
@@ -165,33 +287,35 @@ async function endToEnd(
         await new Promise((r) => setTimeout(r, 100))
       }
     })()
+    const cpuOf = (pids: number[]): number => pids.reduce((s, pid) => s + (cpuSeconds(pid) ?? Number.NaN), 0)
+    const processorPids = children.map((c) => c.child.pid!)
+    const cpu0 = { broker: cpuOf([kafka.pid]), processors: cpuOf(processorPids) }
     const t0 = performance.now()
-    let stamp = 0
-    await inChunks(sample, (chunk) => {
-      const now = Date.now() * 1000
-      return bus.publishQuotes(chunk.map((q) => ({ ...q, ts: now + (stamp++ % 1000) })))
-    })
-    const producedPerS = sample.length / ((performance.now() - t0) / 1000)
+    const produced = await producers.go()
     const deadline = Date.now() + 300_000
-    while (committed < sample.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    while (committed < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     const seconds = (performance.now() - t0) / 1000
+    const perQuote = (s: number): number => (s * 1e6) / n
+    const cpuUs = {
+      producers: perQuote(produced.cpuSeconds),
+      broker: perQuote(cpuOf([kafka.pid]) - cpu0.broker),
+      processors: perQuote(cpuOf(processorPids) - cpu0.processors),
+    }
     polling = false
     await poller
-    if (committed < sample.length)
-      throw new Error(`only ${committed} of ${sample.length} quotes committed in 300 s`)
-    const peak = Math.max(...children.map((c) => procStatus(c.child.pid!)?.peakRssMb ?? Number.NaN))
+    if (committed < n) throw new Error(`only ${committed} of ${n} quotes committed in 300 s`)
     return {
-      processors,
-      producedPerS,
-      quotesPerS: sample.length / seconds,
+      processors: count,
+      producedPerS: produced.producedPerS,
+      cpuUs,
+      quotesPerS: n / seconds,
       p50Ms: percentile(delays, 50),
       p99Ms: percentile(delays, 99),
-      peakRssMb: peak,
+      peakRssMb: peakRssOf(children),
     }
   } finally {
-    for (const c of children) c.child.kill('SIGTERM')
-    await Promise.all(children.map((c) => c.exited))
-    await bus.close()
+    producers?.kill()
+    await stopAll(children)
   }
 }
 
@@ -201,13 +325,17 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
   ctx.log('kafka: starting a broker')
   const kafka = await startKafka()
   try {
-    const sample = quotes(n)
     ctx.log(`kafka: broker produce/consume rate with ${n.toLocaleString('en-US')} quotes`)
-    const raw = await brokerRates(kafka.bootstrap, sample)
+    const raw = await brokerRates(kafka.bootstrap, benchQuotes(n, 3))
+    const image = imageNodeArgs()
+    ctx.log('kafka: one processor draining a filled topic, with Node defaults and the image options')
+    const filled = await fillTopic(kafka.bootstrap, n)
+    const plain = await drain(ctx, kafka.bootstrap, filled, n, undefined)
+    const own = await drain(ctx, kafka.bootstrap, filled, n, image)
     const runs: EndToEnd[] = []
-    for (const processors of [1, 2]) {
-      ctx.log(`kafka: end to end with ${processors} processor(s)`)
-      runs.push(await endToEnd(ctx, kafka.bootstrap, processors, sample))
+    for (const count of [1, 2]) {
+      ctx.log(`kafka: live, ${PRODUCERS} producers and ${count} processor(s)`)
+      runs.push(await endToEnd(ctx, kafka, count, n, image))
     }
     return {
       section: 'kafka',
@@ -225,10 +353,28 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
             'processor peak RSS MB',
           ],
           rows: [
-            ['broker alone: idempotent produce (lz4)', null, round(raw.produce), null, null, null],
-            ['broker alone: consume from earliest', null, round(raw.consume), null, null, null],
+            [
+              'broker alone: idempotent produce (lz4), one client',
+              round(raw.produce),
+              null,
+              null,
+              null,
+              null,
+            ],
+            ['broker alone: consume from earliest, one client', null, round(raw.consume), null, null, null],
+            ...[
+              { label: 'Node defaults', d: plain },
+              { label: 'image flags', d: own },
+            ].map(({ label, d }) => [
+              `1 × cryptoviz process draining a filled topic, ${label} (idle ${round(d.idleRssMb)} MB)`,
+              null,
+              round(d.quotesPerS),
+              null,
+              null,
+              round(d.peakRssMb),
+            ]),
             ...runs.map((r) => [
-              `CryptoViz: KafkaBus → ${r.processors} × cryptoviz process → Delta`,
+              `live: ${PRODUCERS} producer processes → ${r.processors} × cryptoviz process → Delta (image flags)`,
               round(r.producedPerS),
               round(r.quotesPerS),
               round(r.p50Ms),
@@ -237,19 +383,58 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
             ]),
           ],
           notes: [
-            'One Apache Kafka 4.3.1 broker (KRaft) on this machine, the same as the tests use; producer and processors share its 2 cores.',
-            'End to end: from the first produce until every quote is in committed Parquet, as seen by a poller listing the table every 100 ms. "produced/s": how fast the KafkaBus producer in the bench process got the same quotes accepted (JSON encoding included).',
+            'One Apache Kafka 4.3.1 broker (KRaft) on this machine, the same as the tests use; broker, producers and processors share its cores.',
+            'Broker rows: the same messages produced, then consumed, by the client alone in the bench process: the ceiling of the client and broker.',
+            "Draining: the topic is filled first; quotes/s from the processor's partition assignment to its last commit (its own log times): what one processor does when it has a core and a backlog. Idle: the same process on an empty topic.",
+            `Live: ${PRODUCERS} producing processes (bench/kafka-producer.ts, the collectors' KafkaBus path: JSON, lz4, idempotent) and the processors run at once; quotes/s from the first produce until every quote is in committed Parquet, as seen by a poller listing the table every 100 ms. "produced/s": the producers' aggregate accepted rate.`,
             "Delay: first seen committed − the quote's produce time (its `ts`), late by up to one poll.",
-            'The broker rows are the ceiling: the same messages, produced and consumed by the client alone.',
+            "Peak RSS: the kernel's high-water mark (VmHWM) of the processor process, MB (10^6 bytes).",
+            `The image: deploy/Dockerfile runs \`node ${image.join(' ')} src/cli/main.ts\` (V8 otherwise sizes its young generation from the host's memory and lets the old generation grow up to 4× between full collections); the live runs use the same flags.`,
+          ],
+        },
+        {
+          title: 'Kafka ingest, live runs: CPU time per quote on each side',
+          columns: [
+            'run',
+            'producers µs',
+            'broker µs',
+            'processors µs',
+            'total µs',
+            'all roles on 2 cores, quotes/s',
+          ],
+          rows: runs.map((r) => {
+            const total = r.cpuUs.producers + r.cpuUs.broker + r.cpuUs.processors
+            return [
+              `${PRODUCERS} producers → ${r.processors} × cryptoviz process`,
+              round(r.cpuUs.producers),
+              round(r.cpuUs.broker),
+              round(r.cpuUs.processors),
+              round(total),
+              round((availableParallelism() * 1e6) / total),
+            ]
+          }),
+          notes: [
+            'CPU time (user + system, every thread) of each side from the first produce to the last commit, divided by the quotes: producers from their own process.cpuUsage(), broker and processors from /proc/<pid>/stat.',
+            `The last column is this machine's ${availableParallelism()} cores divided by the total: the most quotes/s all roles together could reach on it, whatever the processor does.`,
           ],
         },
       ],
       metrics: {
         kafka_quotes_per_s: runs[0]?.quotesPerS ?? null,
         kafka_2p_quotes_per_s: runs[1]?.quotesPerS ?? null,
+        kafka_drain_quotes_per_s: own.quotesPerS,
+        kafka_drain_peak_rss_mb: own.peakRssMb,
+        kafka_idle_rss_mb: own.idleRssMb,
+        kafka_drain_defaults_quotes_per_s: plain.quotesPerS,
+        kafka_drain_defaults_peak_rss_mb: plain.peakRssMb,
+        kafka_idle_defaults_rss_mb: plain.idleRssMb,
         kafka_p50_ms: runs[0]?.p50Ms ?? null,
         kafka_p99_ms: runs[0]?.p99Ms ?? null,
         kafka_peak_rss_mb: runs[0]?.peakRssMb ?? null,
+        kafka_cpu_us_per_quote: runs[0]
+          ? runs[0].cpuUs.producers + runs[0].cpuUs.broker + runs[0].cpuUs.processors
+          : null,
+        kafka_processor_cpu_us_per_quote: runs[0]?.cpuUs.processors ?? null,
         broker_produce_per_s: raw.produce,
         broker_consume_per_s: raw.consume,
       },

@@ -89,22 +89,36 @@ function memoryTarget(m: Metrics): Verdict {
 
 function kafkaTargets(m: Metrics): Verdict[] {
   const rate = num(m, 'kafka_quotes_per_s')
-  const peak = num(m, 'kafka_peak_rss_mb')
+  const drain = num(m, 'kafka_drain_quotes_per_s')
+  const livePeak = num(m, 'kafka_peak_rss_mb')
+  const drainPeak = num(m, 'kafka_drain_peak_rss_mb')
   const broker = num(m, 'broker_produce_per_s')
+  // The higher of the two: flat out on a backlog and live.
+  const peaks = [livePeak, drainPeak].filter((p) => p !== undefined)
+  const peak = peaks.length > 0 ? Math.max(...peaks) : undefined
+  const fastest = Math.max(rate ?? 0, drain ?? 0)
   return [
     rate === undefined
       ? { target: 'Kafka: ≥ 100k quotes/s with one processor', measured: '—', status: 'not measured' }
       : {
           target: 'Kafka: ≥ 100k quotes/s with one processor',
-          measured: `${fmt(rate)} quotes/s end to end${broker === undefined ? '' : ` (broker alone: ${fmt(broker)} produced/s)`}`,
+          measured:
+            `${fmt(rate)} quotes/s live end to end (producers, broker and processor on this machine)` +
+            `${drain === undefined ? '' : `; ${fmt(drain)} quotes/s draining a filled topic`}` +
+            `${broker === undefined ? '' : `; broker alone: ${fmt(broker)} produced/s`}`,
           status: rate >= 100_000 ? 'met' : 'missed',
         },
     peak === undefined
       ? { target: 'Kafka: processor peak RSS ≤ 400 MB', measured: '—', status: 'not measured' }
       : {
           target: 'Kafka: processor peak RSS ≤ 400 MB',
-          measured: `${fmt(peak)} MB`,
-          status: peak > 400 ? 'missed' : rate !== undefined && rate >= 100_000 ? 'met' : 'not shown',
+          measured: [
+            livePeak === undefined ? undefined : `${fmt(livePeak)} MB live`,
+            drainPeak === undefined ? undefined : `${fmt(drainPeak)} MB draining`,
+          ]
+            .filter((x) => x !== undefined)
+            .join('; '),
+          status: peak > 400 ? 'missed' : fastest >= 100_000 ? 'met' : 'not shown',
         },
   ]
 }

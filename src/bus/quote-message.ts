@@ -79,11 +79,20 @@ export function decodeQuote(bytes: Buffer | null): Decoded<Quote> {
 }
 
 const SLUG = /^[a-z0-9][a-z0-9._-]*$/
+/** Slugs already checked: a topic carries the same few hundred sources and assets over and over. */
+const knownSlugs = new Set<string>()
+const KNOWN_SLUGS_MAX = 10_000
 const isNonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 const isFiniteOrNull = (v: unknown): v is number | null =>
   v === null || (typeof v === 'number' && Number.isFinite(v))
-const isSlug = (v: unknown): v is string =>
-  typeof v === 'string' && v.length >= 1 && v.length <= 100 && SLUG.test(v)
+function isSlug(v: unknown): v is string {
+  if (typeof v !== 'string') return false
+  if (knownSlugs.has(v)) return true
+  if (v.length < 1 || v.length > 100 || !SLUG.test(v)) return false
+  if (knownSlugs.size >= KNOWN_SLUGS_MAX) knownSlugs.clear()
+  knownSlugs.add(v)
+  return true
+}
 const isText = (v: unknown, max: number): v is string =>
   typeof v === 'string' && v.length >= 1 && v.length <= max
 

@@ -22,19 +22,31 @@ export interface DuckDbOptions {
 const DEFAULT_POOL_SIZE = 4
 
 export class DuckDb {
-  private readonly instance: DuckDBInstance
+  private readonly config: Record<string, string>
   private readonly poolSize: number
+  private instance: DuckDBInstance | undefined
+  private starting: Promise<DuckDBInstance> | undefined
   private readonly idle: DuckDBConnection[] = []
   private readonly waiting: ((c: DuckDBConnection) => void)[] = []
   private opened = 0
   private closed = false
 
-  private constructor(instance: DuckDBInstance, poolSize: number) {
-    this.instance = instance
+  private constructor(config: Record<string, string>, poolSize: number) {
+    this.config = config
     this.poolSize = poolSize
   }
 
   static async open(options: DuckDbOptions = {}): Promise<DuckDb> {
+    const db = DuckDb.deferred(options)
+    await db.start()
+    return db
+  }
+
+  /**
+   * A DuckDb whose instance starts on its first query: a process that may never query (a
+   * `cryptoviz process` serving only its ops endpoints) does not hold DuckDB's memory for nothing.
+   */
+  static deferred(options: DuckDbOptions = {}): DuckDb {
     // Nothing is ever fetched from the internet at run time: Parquet support is built into the
     // binary, and remote warehouses are read through the local read cache, not httpfs.
     const config: Record<string, string> = {
@@ -43,11 +55,30 @@ export class DuckDb {
     }
     if (options.threads !== undefined) config['threads'] = String(options.threads)
     if (options.memoryLimit !== undefined) config['memory_limit'] = options.memoryLimit
-    const instance = await DuckDBInstance.create(':memory:', config)
-    const db = new DuckDb(instance, Math.max(1, options.poolSize ?? DEFAULT_POOL_SIZE))
-    // The setting belongs to the parquet extension, which must be loaded before it can be set.
-    await db.withConnection((c) => c.run('LOAD parquet; SET GLOBAL parquet_metadata_cache = true'))
-    return db
+    return new DuckDb(config, Math.max(1, options.poolSize ?? DEFAULT_POOL_SIZE))
+  }
+
+  /** Creates the instance once; a failed start is retried by the next query. */
+  private start(): Promise<DuckDBInstance> {
+    this.starting ??= (async () => {
+      const instance = await DuckDBInstance.create(':memory:', this.config)
+      const connection = await instance.connect()
+      // The setting belongs to the parquet extension, which must be loaded before it can be set.
+      await connection.run('LOAD parquet; SET GLOBAL parquet_metadata_cache = true')
+      if (this.closed) {
+        connection.closeSync()
+        instance.closeSync()
+        throw new Error('DuckDb is closed')
+      }
+      this.instance = instance
+      this.opened++
+      this.idle.push(connection)
+      return instance
+    })().catch((e: unknown) => {
+      this.starting = undefined
+      throw e
+    })
+    return this.starting
   }
 
   /** Runs `fn` on a pooled connection; the connection goes back to the pool afterwards. */
@@ -80,17 +111,18 @@ export class DuckDb {
     if (this.closed) return
     this.closed = true
     for (const c of this.idle.splice(0)) c.closeSync()
-    this.instance.closeSync()
+    this.instance?.closeSync()
   }
 
   private async acquire(): Promise<DuckDBConnection> {
     if (this.closed) throw new Error('DuckDb is closed')
+    const instance = this.instance ?? (await this.start())
     const idle = this.idle.pop()
     if (idle) return idle
     if (this.opened < this.poolSize) {
       this.opened++
       try {
-        return await this.instance.connect()
+        return await instance.connect()
       } catch (e) {
         this.opened--
         throw e

@@ -183,7 +183,9 @@ export async function startRoles(
       await stop()
       throw e
     }))
-  const duckdb = await DuckDb.open()
+  // A processor serves its ops endpoints; the query API there is rarely used: DuckDB starts on
+  // the first query instead of holding its memory from the start.
+  const duckdb = roles.live ? await DuckDb.open() : DuckDb.deferred()
   const engine = new QueryEngine({
     table: readable.quotes,
     duckdb,

@@ -37,3 +37,18 @@ test('list parameters bind typed values (the hot tail travels this way)', async 
     { ts: 2n, s: 'b' },
   ])
 })
+
+test('a deferred DuckDb starts on its first queries (concurrent ones share one start) and closes unused', async (t) => {
+  const unused = DuckDb.deferred({ threads: 1 })
+  unused.close()
+  await assert.rejects(unused.all('SELECT 1'), /closed/)
+  const db = DuckDb.deferred({ threads: 1, poolSize: 2 })
+  t.after(() => db.close())
+  const rows = await Promise.all([1, 2, 3].map((i) => db.all(`SELECT ${i} AS i`)))
+  assert.deepEqual(rows, [[{ i: 1 }], [{ i: 2 }], [{ i: 3 }]])
+  // The parquet settings of `open` apply to a deferred start too.
+  assert.deepEqual(
+    await db.all("SELECT value FROM duckdb_settings() WHERE name = 'parquet_metadata_cache'"),
+    [{ value: 'true' }],
+  )
+})

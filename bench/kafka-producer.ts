@@ -1,0 +1,77 @@
+/**
+ * A producing process for the Kafka benchmark (`bench/kafka.ts`), so that the producer is not
+ * the bench process itself: `node bench/kafka-producer.ts BOOTSTRAP PREFIX COUNT SEED`.
+ *
+ * It builds its quotes and connects first, prints `ready`, waits for a line on stdin (the start
+ * signal, so every producer starts together), then publishes through `KafkaBus.publishQuotes`
+ * (the collectors' path: JSON encoding, lz4, idempotent producer), `CHUNK` quotes per call with
+ * `IN_FLIGHT` calls outstanding, each quote's `ts` stamped with its produce time. It ends by
+ * printing `{"produced": n, "seconds": s, "cpuSeconds": c}` (c: its CPU time while producing).
+ */
+import { createInterface } from 'node:readline'
+import { pino } from 'pino'
+import { KafkaBus } from '../src/bus/kafka-bus.ts'
+import type { Quote } from '../src/model/quote.ts'
+import { MarketSimulator } from '../src/sources/simulated.ts'
+
+const CHUNK = 5_000
+const IN_FLIGHT = 4
+
+/** `n` simulated quotes over 200 assets; `ts` is overwritten at produce time. */
+export function benchQuotes(n: number, seed: number): Quote[] {
+  const start = Date.UTC(2024, 0, 1) * 1000
+  const sim = new MarketSimulator({ assets: 200, seed, startTs: start })
+  const out: Quote[] = []
+  for (let i = 0; out.length < n; i++) out.push(...sim.tick(start + i * 1_000_000))
+  return out.slice(0, n)
+}
+
+/** Sends `items` in chunks, `IN_FLIGHT` chunks at a time; `send` stamps and publishes a chunk. */
+export async function inChunks<T>(
+  items: readonly T[],
+  send: (chunk: T[]) => Promise<unknown>,
+): Promise<void> {
+  let flight: Promise<unknown>[] = []
+  for (let i = 0; i < items.length; i += CHUNK) {
+    flight.push(send(items.slice(i, i + CHUNK)))
+    if (flight.length >= IN_FLIGHT) {
+      await Promise.all(flight)
+      flight = []
+    }
+  }
+  await Promise.all(flight)
+}
+
+async function main(): Promise<void> {
+  const [bootstrap, prefix, count, seed] = process.argv.slice(2)
+  if (bootstrap === undefined || prefix === undefined || count === undefined || seed === undefined) {
+    throw new Error('usage: node bench/kafka-producer.ts BOOTSTRAP PREFIX COUNT SEED')
+  }
+  const sample = benchQuotes(Number(count), Number(seed))
+  const bus = new KafkaBus({
+    brokers: [bootstrap],
+    topicPrefix: prefix,
+    partitions: 6,
+    replication: 1,
+    logger: pino({ level: 'silent' }),
+  })
+  await bus.start()
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+  process.stdout.write('ready\n')
+  await lines.next()
+  const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
+  let stamp = 0
+  await inChunks(sample, (chunk) => {
+    const now = Date.now() * 1000
+    return bus.publishQuotes(chunk.map((q) => ({ ...q, ts: now + (stamp++ % 1000) })))
+  })
+  const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  await bus.close()
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6
+  process.stdout.write(`${JSON.stringify({ produced: sample.length, seconds, cpuSeconds })}\n`)
+  process.exit(0)
+}
+
+if (import.meta.main) await main()
