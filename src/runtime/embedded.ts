@@ -7,25 +7,24 @@
  * Shutdown order matters for "no received quote is lost": stop the sources first (nothing new
  * arrives), then flush and commit the processor's buffer, then close the server and DuckDB.
  */
-import { resolve } from 'node:path'
 import type { Logger } from 'pino'
+import type { QuoteBus } from '../bus/bus.ts'
 import type { Config } from '../config/config.ts'
 import { CryptoVizError } from '../errors.ts'
+import type { ComponentStatus } from '../server/routes/ops.ts'
+import type { ObjectStore } from '../storage/object-store.ts'
 import { DuckDb } from '../query/duckdb.ts'
 import { QueryEngine } from '../query/engine.ts'
 import { buildApp } from '../server/app.ts'
 import { ServerMetrics } from '../server/metrics.ts'
-import type { ComponentStatus } from '../server/routes/ops.ts'
-import { Collector, createSources, type SourcesOptionsInput } from '../sources/index.ts'
 import { LiveFeed } from '../stream/live-feed.ts'
 import type { MicroBatchProcessor } from '../stream/processor.ts'
 import { RecentQuotes } from '../stream/recent-quotes.ts'
 import { openBus } from './bus.ts'
-import { fileStateStore } from './collector-state.ts'
 import { startProcessing, type Processing } from './processing.ts'
-import { openWarehouse, openWarehouseForReading } from './warehouse.ts'
+import { openWarehouse, openWarehouseForReading, type ReadableWarehouse } from './warehouse.ts'
 import { lakeHealth, openReadCache, openWarehouseStore } from './store.ts'
-import { FirstStart } from './first-start.ts'
+import { startCollecting, type Collecting } from './collecting.ts'
 import { startMaintenance } from './maintenance-hook.ts'
 
 export interface Roles {
@@ -95,52 +94,9 @@ export async function startRoles(
         })
       : undefined
 
-  const collecting = new AbortController()
-  let collector: Collector | undefined
-  let firstStart: FirstStart | undefined
-  let collected: Promise<void> = Promise.resolve()
-  let sourcesHealth = (): ComponentStatus => ({ status: 'ok', mode: 'none' })
-  if (roles.collect && opened) {
-    const selection = createSources(config.source, sourcesOptions(config), {
-      state: fileStateStore(resolve(config.collector.stateFile), logger),
-    })
-    // Seeded or backfilled history for an empty warehouse (first-start.ts), before any source runs;
-    // only where this process both collects and writes the lake.
-    const history = warehouse
-      ? await new FirstStart({ config, warehouse, coingecko: selection.coingecko, logger }).prepare()
-      : undefined
-    firstStart = history
-    const c = new Collector(selection.sources, {
-      onQuotes: (quotes) => {
-        history?.observe(quotes)
-        return opened.bus.publishQuotes(quotes)
-      },
-      onDeadLetters: (deadLetters) => opened.bus.publishDeadLetters(deadLetters),
-      onError: (source, err, phase) => logger.warn({ err, source, phase }, 'source poll failed'),
-    })
-    collector = c
-    selection.auto?.onChange((state) =>
-      state.mode === 'fallback'
-        ? logger.warn({ sources: state }, state.message)
-        : logger.info({ sources: state }, state.message),
-    )
-    collected = c.run(collecting.signal)
-    sourcesHealth = (): ComponentStatus => {
-      const auto = selection.auto?.state()
-      const perSource = c.health()
-      const failing = perSource.filter((h) => h.consecutiveFailures > 0).map((h) => h.source)
-      return {
-        status: auto?.mode === 'fallback' || failing.length > 0 ? 'degraded' : 'ok',
-        mode: config.source,
-        ...(auto && { auto }),
-        sources: perSource,
-      }
-    }
-    logger.info(
-      { sources: selection.sources.map((s) => s.name), mode: config.source, bus: opened.bus.kind },
-      'collecting',
-    )
-  }
+  const collecting =
+    roles.collect && opened ? await startCollecting(config, opened.bus, warehouse, logger) : undefined
+  const collector = collecting?.collector
 
   const stats = async (): Promise<Record<string, unknown>> => ({
     ...(processing ? await processing.stats() : {}),
@@ -156,9 +112,7 @@ export async function startRoles(
   let closeServer = async (): Promise<void> => undefined
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      collecting.abort()
-      await collected.catch((err: unknown) => logger.error({ err }, 'collector failed'))
-      await firstStart?.stop()
+      await collecting?.stop()
       await maintenance?.stop()
       await processing?.stop()
       await unsubscribeLive?.()
@@ -203,29 +157,7 @@ export async function startRoles(
     logger: logger.child({ component: 'http' }),
     api: config.api,
     ops: {
-      health: async () => {
-        const s = processor?.stats()
-        const bus = opened?.bus.health()
-        return {
-          lake: s
-            ? lakeHealth(store.url, s)
-            : {
-                status: 'ok',
-                warehouse: store.url,
-                version: (await readable.quotes.snapshot()).version,
-                read_only: true,
-              },
-          ...(s && {
-            processor: {
-              // Degraded while commits keep failing (quotes wait in memory) or when fenced.
-              status: s.consecutive_flush_errors > 0 || s.fenced !== null ? 'degraded' : 'ok',
-              ...s,
-            },
-          }),
-          ...(collector && { sources: sourcesHealth() }),
-          ...(bus && opened && { bus: { ...bus, kind: opened.bus.kind } }),
-        }
-      },
+      health: () => health({ store, readable, processor, collecting, bus: opened?.bus }),
       stats,
     },
   })
@@ -234,21 +166,7 @@ export async function startRoles(
     engine.close()
     duckdb.close()
   }
-  try {
-    await app.listen({ host: config.host, port: config.port })
-  } catch (e) {
-    // Nothing is served: stop what already runs (committing what arrived), then say why.
-    await stop()
-    const code = (e as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new CryptoVizError(
-        'CONFIG_INVALID',
-        `cannot listen on ${config.host}:${config.port} (${code}): choose another --port / CRYPTOVIZ_PORT or --host / CRYPTOVIZ_HOST`,
-        { kind: 'user', cause: e },
-      )
-    }
-    throw e
-  }
+  await listen(app, config, stop)
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : config.port
   const url = `http://${config.host}:${port}`
@@ -266,12 +184,55 @@ function memoryMb(): Record<string, number> {
   return { rss: mb(m.rss), heap_used: mb(m.heapUsed), heap_total: mb(m.heapTotal), external: mb(m.external) }
 }
 
-/** The sources' options from the app configuration (the two name their keys differently). */
-function sourcesOptions(config: Readonly<Config>): SourcesOptionsInput {
-  const { coingecko, coinmarketcap } = config.sources
+/** `/health`'s components for the roles this process runs. */
+async function health(o: {
+  store: ObjectStore
+  readable: ReadableWarehouse
+  processor: MicroBatchProcessor | undefined
+  collecting: Collecting | undefined
+  bus: QuoteBus | undefined
+}): Promise<Record<string, ComponentStatus>> {
+  const s = o.processor?.stats()
+  const bus = o.bus?.health()
   return {
-    coingecko: { ...coingecko },
-    coinmarketcap: { ...coinmarketcap },
-    simulated: { ...config.simulator },
+    lake: s
+      ? lakeHealth(o.store.url, s)
+      : {
+          status: 'ok',
+          warehouse: o.store.url,
+          version: (await o.readable.quotes.snapshot()).version,
+          read_only: true,
+        },
+    ...(s && {
+      processor: {
+        // Degraded while commits keep failing (quotes wait in memory) or when fenced.
+        status: s.consecutive_flush_errors > 0 || s.fenced !== null ? 'degraded' : 'ok',
+        ...s,
+      },
+    }),
+    ...(o.collecting && { sources: o.collecting.health() }),
+    ...(bus && o.bus && { bus: { ...bus, kind: o.bus.kind } }),
+  }
+}
+
+/** Listens, or stops what already runs (committing what arrived) and says why it cannot. */
+async function listen(
+  app: { listen(o: { host: string; port: number }): Promise<unknown> },
+  config: Readonly<Config>,
+  stop: () => Promise<void>,
+): Promise<void> {
+  try {
+    await app.listen({ host: config.host, port: config.port })
+  } catch (e) {
+    await stop()
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new CryptoVizError(
+        'CONFIG_INVALID',
+        `cannot listen on ${config.host}:${config.port} (${code}): choose another --port / CRYPTOVIZ_PORT or --host / CRYPTOVIZ_HOST`,
+        { kind: 'user', cause: e },
+      )
+    }
+    throw e
   }
 }
