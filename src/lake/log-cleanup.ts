@@ -19,7 +19,7 @@
 import type { ObjectStore } from '../storage/object-store.ts'
 import type { Txn } from './actions.ts'
 import { readCommit } from './log-replay.ts'
-import { listLog } from './log-segment.ts'
+import { listLog, monotonicCommitTime } from './log-segment.ts'
 import { commitTimestamp } from './table-state.ts'
 
 export interface LogCleanupResult {
@@ -68,7 +68,7 @@ async function versionAt(
   let previous = -Infinity
   for (const v of [...commits.keys()].sort((a, b) => a - b)) {
     const raw = commitTimestamp(await readCommit(store, v)) ?? commits.get(v)!.modified
-    previous = raw > previous ? raw : previous + 1
+    previous = monotonicCommitTime(previous, raw)
     if (previous > cutoff) break
     edge = v
   }

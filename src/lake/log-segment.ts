@@ -144,6 +144,13 @@ export function earliestReconstructable(listing: LogListing): number | undefined
   return oldest?.version
 }
 
+/**
+ * A commit's time given the previous commit's: its recorded time, or one millisecond after the
+ * previous one when clocks went backwards (the protocol's rule: commit times strictly increase).
+ */
+export const monotonicCommitTime = (previous: number, recorded: number): number =>
+  recorded > previous ? recorded : previous + 1
+
 /** Commit times of the listed commits, strictly increasing, oldest first. */
 export function adjustedCommitTimes(
   listing: LogListing,
@@ -154,7 +161,7 @@ export function adjustedCommitTimes(
   let prev = -Infinity
   for (const v of versions) {
     const raw = rawTime(listing.commits.get(v)!)
-    prev = raw > prev ? raw : prev + 1
+    prev = monotonicCommitTime(prev, raw)
     out.push({ version: v, timestamp: prev })
   }
   return out
