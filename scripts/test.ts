@@ -4,11 +4,14 @@
  * Nothing is skipped: a missing system prerequisite stops the run with what to install.
  */
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
-function run(label: string, cmd: string, args: string[]): void {
+function run(label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
   const started = performance.now()
   process.stdout.write(`\n▶ ${label}\n`)
-  const r = spawnSync(cmd, args, { stdio: 'inherit', env: process.env })
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env })
   const secs = ((performance.now() - started) / 1000).toFixed(1)
   if (r.status !== 0) {
     process.stdout.write(`✖ ${label} failed after ${secs}s\n`)
@@ -22,13 +25,22 @@ run('prettier --check', 'npx', ['prettier', '--check', '.'])
 run('eslint', 'npx', ['eslint', '.'])
 run('tsc --noEmit', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'])
 run('prepare integration prerequisites', process.execPath, ['scripts/prepare-integration.ts'])
-run('node --test', process.execPath, [
-  '--test',
-  '--test-concurrency=2',
-  // One real Kafka broker for the whole run (test/global-setup.ts).
-  '--test-global-setup=test/global-setup.ts',
-  '--test-timeout=600000',
-  // One moto S3 server for the run (TEST_S3_ENDPOINT), stopped even when tests fail.
-  '--test-global-setup=test/global-setup.ts',
-  ...(only.length > 0 ? only : ['test/**/*.test.ts']),
-])
+// Every temporary folder of the run (warehouses, broker and moto data, child processes' files)
+// lives under one folder that is removed afterwards, pass or fail: hundreds of tests each make
+// their own, and a suite that leaves them behind fills /tmp run after run.
+const runTmp = mkdtempSync(join(tmpdir(), 'cryptoviz-test-run-'))
+process.on('exit', () => rmSync(runTmp, { recursive: true, force: true }))
+run(
+  'node --test',
+  process.execPath,
+  [
+    '--test',
+    '--test-concurrency=2',
+    // One real Kafka broker and one moto S3 server for the whole run (test/global-setup.ts),
+    // stopped even when tests fail.
+    '--test-global-setup=test/global-setup.ts',
+    '--test-timeout=600000',
+    ...(only.length > 0 ? only : ['test/**/*.test.ts']),
+  ],
+  { ...process.env, TMPDIR: runTmp },
+)
