@@ -202,6 +202,9 @@ export async function startKafka(): Promise<KafkaServer> {
         '-Xmx512m',
         '-XX:+UseSerialGC',
         '-XX:TieredStopAtLevel=1',
+        // Its native codecs and JVM perf data go in its own folder, not /tmp, so they go with it.
+        `-Djava.io.tmpdir=${dir}`,
+        '-XX:-UsePerfData',
         logFlag,
         '-cp',
         cp,
