@@ -158,6 +158,7 @@ export function mountMarket(view, _params, ctx) {
       last: row.price_usd,
       tr: h('tr', { 'data-crypto': row.crypto }),
     }
+    nearView.observe(cells.tr)
     cells.tr.append(
       cells.rank,
       h('td', {}, name),
@@ -204,9 +205,37 @@ export function mountMarket(view, _params, ctx) {
   /** @type {Map<string, any>} refreshed rows whose cells are still to be rewritten */
   const pending = new Map()
   let frame = 0
+  /** Rows on or near the screen (by asset): the only ones written to as data arrives. */
+  const onScreen = new Set()
+  /** Rows off screen whose data changed since last written: rewritten when scrolled near. */
+  const stale = new Set()
+  const nearView = new window.IntersectionObserver(
+    (entries) => {
+      for (const entry of entries) {
+        const crypto = /** @type {HTMLElement} */ (entry.target).dataset['crypto'] ?? ''
+        if (!entry.isIntersecting) {
+          onScreen.delete(crypto)
+          continue
+        }
+        onScreen.add(crypto)
+        if (stale.delete(crypto)) {
+          const row = state.rows.find((r) => r.crypto === crypto)
+          if (row) pending.set(crypto, row)
+        }
+      }
+      if (frame === 0 && pending.size > 0) frame = window.requestAnimationFrame(flushUpdates)
+    },
+    { rootMargin: '300px 0px' },
+  )
+  ctx.signal.addEventListener('abort', () => nearView.disconnect())
+
   /** @param {any[]} rows */
   function scheduleUpdates(rows) {
-    for (const row of rows) if (state.cells.has(row.crypto)) pending.set(row.crypto, row)
+    for (const row of rows) {
+      if (!state.cells.has(row.crypto)) continue
+      if (onScreen.has(row.crypto)) pending.set(row.crypto, row)
+      else stale.add(row.crypto)
+    }
     if (frame === 0 && pending.size > 0) frame = window.requestAnimationFrame(flushUpdates)
   }
   function flushUpdates() {
@@ -236,10 +265,14 @@ export function mountMarket(view, _params, ctx) {
       }
       return cells.tr
     })
-    // Rows are kept and updated in place; the body is rebuilt only when order or set changed.
-    const current = [...tbody.children]
-    if (current.length !== rows.length || rows.some((tr, k) => current[k] !== tr))
-      tbody.replaceChildren(...rows)
+    // Rows are kept and updated in place, and only the rows out of place are moved: two assets
+    // swapping ranks moves one row, not the whole body (re-inserting a hundred rows re-styles
+    // and repaints the whole table, a long task at 100 assets).
+    rows.forEach((tr, k) => {
+      const at = tbody.children[k]
+      if (at !== tr) tbody.insertBefore(tr, at ?? null)
+    })
+    while (tbody.children.length > rows.length) tbody.lastElementChild?.remove()
     count.textContent =
       state.rows.length === 0
         ? 'No quotes yet: waiting for the first micro-batch…'
@@ -315,7 +348,13 @@ export function mountMarket(view, _params, ctx) {
       if (cells === undefined) continue
       const row = state.rows.find((r) => r.crypto === crypto)
       if (row) Object.assign(row, { price_usd: q.price_usd, source: q.source, ts: q.ts })
-      cells.price.textContent = format.price(q.price_usd)
+      if (!onScreen.has(crypto)) {
+        // Off screen: no write, no flash; the row is caught up when scrolled near.
+        stale.add(crypto)
+        continue
+      }
+      const price = format.price(q.price_usd)
+      if (cells.price.textContent !== price) cells.price.textContent = price
       const direction = format.trend(q.price_usd - cells.last)
       cells.last = q.price_usd
       if (cells.source.textContent !== q.source) cells.source.replaceChildren(sourceBadge(q.source))
