@@ -12,7 +12,9 @@
  * First data paint = the page's `performance.mark('cryptoviz:data')` (set when its main data is
  * in the DOM) relative to navigation start, on a fresh page each time (module and chart library
  * from the HTTP cache after the first load, as for a returning user). Long tasks come from the
- * browser's `longtask` performance entries after the market's first paint. The SQL page runs no
+ * browser's `longtask` performance entries after the market's first paint; the same watch runs
+ * again with 100 live assets (also 20 quotes/s) on a throwaway warehouse that `start` seeds with
+ * two days of simulated history, in --quick mode too (no 52M-row table needed). The SQL page runs no
  * query when opened, so its first example query (one asset, one day) is timed separately: from
  * the Run click to its rows in the grid.
  */
