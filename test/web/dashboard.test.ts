@@ -255,6 +255,44 @@ test('the market table updates live, sorts, searches, and links to the asset pag
   assert.deepEqual(problems, [])
 })
 
+test('with 100 assets the market writes only rows near the screen, and catches an off-screen row up when it is scrolled into view', async (t) => {
+  const { url } = await startCryptoviz(
+    t,
+    ['--flush-interval-ms', '1000', '--sim-interval-ms', '500', '--sim-assets', '100'],
+    SEEDED,
+  )
+  const { page, problems } = await watchedPage(await browser(t), { width: 1440, height: 600 })
+  await page.goto(url)
+  await until(
+    'the market lists 100 assets',
+    async () => (await page.locator('#market-rows tr').count()) === 100,
+  )
+  const last = page.locator('#market-rows tr').last()
+  const lastPrice = last.locator('td.price')
+  const bitcoin = page.locator('#market-rows tr[data-crypto="bitcoin"] td.price')
+  const offScreenBefore = await lastPrice.textContent()
+  // Count every DOM write to the last (off-screen) row while quotes stream in.
+  // Browser code as text (the tests are type-checked without the DOM library).
+  await page.evaluate(`
+    window.cvWrites = 0
+    new MutationObserver((records) => (window.cvWrites += records.length)).observe(
+      document.querySelector('#market-rows tr:last-child'),
+      { subtree: true, childList: true, characterData: true, attributes: true },
+    )`)
+  // Every asset ticks every 500 ms: bitcoin (on screen) changes twice, the last row is left alone.
+  for (let k = 0; k < 2; k++) {
+    const b = await bitcoin.textContent()
+    await until('a live quote changes the bitcoin price', async () => (await bitcoin.textContent()) !== b)
+  }
+  assert.equal(await page.evaluate('window.cvWrites'), 0, 'an off-screen row takes no writes')
+  await last.scrollIntoViewIfNeeded()
+  await until(
+    'the scrolled-in row shows its newer price',
+    async () => (await lastPrice.textContent()) !== offScreenBefore,
+  )
+  assert.deepEqual(problems, [])
+})
+
 test('time travel: choosing an older version shows a banner and that version’s numbers on every page until back to live', async (t) => {
   const { url } = await startCryptoviz(t, SIM_ARGS, SEEDED)
   const { page, problems } = await watchedPage(await browser(t))
