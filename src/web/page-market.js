@@ -11,13 +11,13 @@
  * movers only when the top three change, and the table has a fixed layout, so a refresh of a
  * hundred assets is many small tasks, never one long one. Paint stays small too (measured with a
  * trace at 100 assets): the price flash is on/off rather than a fade that repaints every frame,
- * and the sparklines sit on their own layers.
+ * and nothing in the table gets a compositing layer or paint containment of its own (either made
+ * layerizing the page the long task: see dashboard.css).
  *
  * At 100+ assets only the rows on or near the screen (an IntersectionObserver, 300 px margin) take
  * writes: a quote or refresh for a row off screen marks it stale, and it is rewritten from the
  * latest data when scrolled near. A reorder moves only the rows out of place (re-inserting every
- * row on a rank swap re-styled and repainted the whole table, a long task at 100 assets), and
- * each cell contains its own layout and paint.
+ * row on a rank swap re-styled and repainted the whole table, a long task at 100 assets).
  */
 import { getJson } from './api.js'
 import { sparkline } from './charts.js'
