@@ -95,7 +95,7 @@ export function mountMarket(view, _params, ctx) {
   const movers = panel('movers', 'Top movers (24h)')
   const market = panel('market', 'Market', searchBox)
   const count = h('p', { class: 'muted', id: 'market-count' })
-  const headRow = h('tr')
+  const headRow = h('tr', { 'aria-rowindex': '1' })
   const tbody = h('tbody', { id: 'market-rows' })
   /** A body of one empty row standing for the rows left out of the window, hidden from readers. */
   const spacer = () => {
