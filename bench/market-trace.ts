@@ -3,7 +3,8 @@
  * watches the market page with N live assets at 20 quotes/s (a throwaway warehouse that `start`
  * seeds with two days of simulated history, as the dashboard bench's 100-asset case) under a
  * Chromium performance trace, and attributes every main-thread task over 50 ms to what it spent
- * its time on: script, style, layout, paint (paint, pre-paint, layerize, commit) or other.
+ * its time on: script, style, layout, paint (paint, pre-paint, layerize, commit) or other (the
+ * self time of wrappers such as RunTask and BeginMainFrame: mostly the thread waiting for a core).
  *
  * `--blank` watches a blank page with the same observers instead (no server): on a shared machine
  * it shows how many long tasks load alone makes, to tell load noise from the page's own cost.
@@ -35,12 +36,18 @@ const BUCKETS: { bucket: string; names: RegExp }[] = [
     names:
       /^(FunctionCall|EvaluateScript|TimerFire|FireAnimationFrame|EventDispatch|RunMicrotasks|V8\.|v8\.|XHR|MajorGC|MinorGC|GCEvent|BlinkGC|ParseHTML|v8)/,
   },
-  { bucket: 'style', names: /^(UpdateLayoutTree|RecalculateStyles|Document::updateStyle|StyleEngine)/ },
-  { bucket: 'layout', names: /^(Layout|UpdateLayout|LocalFrameView::layout)/ },
+  {
+    bucket: 'style',
+    names: /^(UpdateLayoutTree|RecalculateStyles|Document::(updateStyle|recalcStyle)|StyleEngine)/,
+  },
+  {
+    bucket: 'layout',
+    names: /^(Layout|UpdateLayout|LocalFrameView::(layout|performLayout)|InlineNode::|LayoutNG)/,
+  },
   {
     bucket: 'paint',
     names:
-      /(Paint|Layerize|Commit|UpdateLayer|CompositeLayers|Raster|PaintArtifactCompositor|PrePaint|LocalFrameView::RunPaintLifecyclePhase|Decode|Image)/,
+      /(Paint|Layerize|Commit|UpdateLayer|CompositeLayers|Raster|PaintArtifactCompositor|PrePaint|LocalFrameView::RunPaintLifecyclePhase|Decode|Image|::commit|CompositingInputs)/,
   },
 ]
 
