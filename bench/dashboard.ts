@@ -12,7 +12,7 @@
  * First data paint = the page's `performance.mark('cryptoviz:data')` (set when its main data is
  * in the DOM) relative to navigation start, on a fresh page each time (module and chart library
  * from the HTTP cache after the first load, as for a returning user). Long tasks come from the
- * browser's `longtask` performance entries after the market's first paint; the same watch runs
+ * browser's `longtask` performance entries once the market's first data is painted; the same watch runs
  * again with 100 live assets (also 20 quotes/s) on a throwaway warehouse that `start` seeds with
  * two days of simulated history, in --quick mode too (no 52M-row table needed). The SQL page runs no
  * query when opened, so its first example query (one asset, one day) is timed separately: from
@@ -93,6 +93,9 @@ async function watchMarket(
     await page.waitForFunction(() => performance.getEntriesByName('cryptoviz:data').length > 0, undefined, {
       timeout: 60_000,
     })
+    // The watch starts once the first data is painted (two frames after the mark): rendering it
+    // is the first data paint, timed above; the target here is the live updates that follow.
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))')
     await page.evaluate('window.cvLongTasks = []; window.cvFrames = 0')
     const price = page.locator('#market-rows tr[data-crypto="bitcoin"] td.price')
     const first = await price.textContent()
@@ -242,7 +245,7 @@ export async function dashboardSection(ctx: BenchContext): Promise<SectionResult
           ],
           notes: [
             'Long tasks are the browser’s own longtask entries (main-thread tasks over 50 ms); frames are requestAnimationFrame callbacks.',
-            '100 live assets: a fresh warehouse with 2 days of seeded simulated history, 100 simulated assets ticking every 5 s (20 quotes/s), so every row has changes and a sparkline and the 10 s refresh rewrites 100 rows.',
+            '100 live assets: a fresh warehouse with 2 days of seeded simulated history, 100 simulated assets ticking every 5 s (20 quotes/s), so every row has changes and a sparkline (the page keeps only the rows near the screen in the DOM).',
             'Headless chromium paces frames itself, so frames/s is an upper-bound indicator, not a display rate.',
           ],
         },

@@ -301,6 +301,17 @@ export function mountMarket(view, _params, ctx) {
     const to = Math.ceil((window.innerHeight - bodyTop + OVERSCAN_PX) / state.rowPx)
     state.start = Math.max(0, Math.min(from, n))
     state.end = Math.max(state.start, Math.min(to, n))
+    // A focused row in the window keeps its neighbours in the DOM, so Tab and Shift+Tab reach the
+    // next row even at the window's edge, before the scroll that focusing causes moves the window.
+    const focused = /** @type {HTMLElement | null} */ (document.activeElement)?.closest('tr[data-crypto]')
+    const at =
+      focused && tbody.contains(focused)
+        ? state.order.findIndex((r) => r.crypto === focused.dataset['crypto'])
+        : -1
+    if (at >= state.start && at < state.end) {
+      state.start = Math.max(0, Math.min(state.start, at - 1))
+      state.end = Math.min(n, Math.max(state.end, at + 2))
+    }
     const rows = state.order.slice(state.start, state.end)
     inWindow.clear()
     const trs = rows.map((row, k) => {
@@ -314,13 +325,15 @@ export function mountMarket(view, _params, ctx) {
       if (cells.tr.getAttribute('aria-rowindex') !== index) cells.tr.setAttribute('aria-rowindex', index)
       return cells.tr
     })
-    // Rows are kept and updated in place, and only the rows out of place are moved: two assets
-    // swapping ranks moves one row, not the whole body.
+    // Rows are kept and updated in place: the rows leaving the window go first, then only the rows
+    // out of place are moved (two assets swapping ranks moves one row, a window moving down by
+    // two rows moves none), so a focused row keeps its focus and the body is not re-styled whole.
+    const keep = new Set(trs)
+    for (const tr of [...tbody.children]) if (!keep.has(tr)) tr.remove()
     trs.forEach((tr, k) => {
       const at = tbody.children[k]
       if (at !== tr) tbody.insertBefore(tr, at ?? null)
     })
-    while (tbody.children.length > trs.length) tbody.lastElementChild?.remove()
     setSpacer(above, state.start * state.rowPx)
     setSpacer(below, (n - state.end) * state.rowPx)
   }
@@ -342,6 +355,7 @@ export function mountMarket(view, _params, ctx) {
       })
   }
   window.addEventListener('scroll', onViewport, { passive: true, signal: ctx.signal })
+  tbody.addEventListener('focusin', () => placeWindow(), { signal: ctx.signal })
   window.addEventListener('resize', onViewport, { passive: true, signal: ctx.signal })
   ctx.signal.addEventListener('abort', () => window.cancelAnimationFrame(windowFrame))
 

@@ -337,6 +337,18 @@ test('with 100 assets the market body holds only the rows near the screen; scrol
   await page.evaluate(settled)
   assert.notEqual(await lastPrice.textContent(), shown, 'back in view, the row shows the quotes it missed')
 
+  // The keyboard walks every row: Tab from each asset link reaches the next row's, past the window's edge.
+  await page.evaluate('window.scrollTo(0, 0)')
+  await page.evaluate(settled)
+  await page.locator('#market-rows tr[aria-rowindex="2"] a.asset').focus()
+  for (let index = 3; index <= 101; index++) {
+    await page.keyboard.press('Tab')
+    const focused = await page.evaluate(
+      "document.activeElement?.closest('#market-rows tr')?.getAttribute('aria-rowindex') ?? document.activeElement?.tagName",
+    )
+    assert.equal(focused, String(index), `Tab reaches row ${index}`)
+  }
+
   // Sort and search work on every asset, not just the rows in the DOM.
   await page.evaluate('window.scrollTo(0, 0)')
   await page.locator('button[data-sort="rank"]').click()
