@@ -299,7 +299,10 @@ export function mountMarket(view, _params, ctx) {
     const n = state.order.length
     const from = Math.floor((-bodyTop - OVERSCAN_PX) / state.rowPx)
     const to = Math.ceil((window.innerHeight - bodyTop + OVERSCAN_PX) / state.rowPx)
-    state.start = Math.max(0, Math.min(from, n))
+    // Scrolled past the end of a table that just got shorter (a search): show its last rows; the
+    // scroll clamps to the shorter page and the next frame places the window exactly.
+    const span = Math.ceil((window.innerHeight + 2 * OVERSCAN_PX) / state.rowPx)
+    state.start = Math.max(0, from >= n ? n - span : from)
     state.end = Math.max(state.start, Math.min(to, n))
     // A focused row in the window keeps its neighbours in the DOM, so Tab and Shift+Tab reach the
     // next row even at the window's edge, before the scroll that focusing causes moves the window.

@@ -364,6 +364,18 @@ test('with 100 assets the market body holds only the rows near the screen; scrol
   )
   const found = await page.locator('#market-rows tr').count()
   assert.equal(await page.locator('table.market').getAttribute('aria-rowcount'), String(found + 1))
+  // Searching while scrolled to the bottom of the full table still shows what it finds.
+  await page.locator('#market-search').fill('')
+  await until('the full table is back', async () => (await page.locator('#market-rows tr').count()) > found)
+  await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
+  await page.evaluate(settled)
+  await page.evaluate(
+    `{ const s = document.querySelector('#market-search'); s.value = ${JSON.stringify(lastAsset)}; s.dispatchEvent(new Event('input')) }`,
+  )
+  await until(
+    'searched from the bottom of the page, the found asset shows',
+    async () => (await page.locator('#market-rows tr').first().getAttribute('data-crypto')) === lastAsset,
+  )
   assert.deepEqual(problems, [])
 })
 
