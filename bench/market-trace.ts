@@ -51,7 +51,7 @@ const BUCKETS: { bucket: string; names: RegExp }[] = [
   },
 ]
 
-interface TraceEvent {
+export interface TraceEvent {
   name: string
   cat: string
   ph: string
