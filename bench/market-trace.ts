@@ -202,8 +202,6 @@ async function tracedWatch(
         timeout: 60_000,
       })
     }
-    // A blank page has no init script run for about:blank in every version: install it directly.
-    if (url === undefined) await page.evaluate(OBSERVERS)
     await page.evaluate('window.cvLongTasks = []; window.cvFrames = 0')
     await browser.startTracing(page, { categories: CATEGORIES })
     await new Promise((r) => setTimeout(r, seconds * 1000))
