@@ -11,7 +11,19 @@
  * movers only when the top three change, and the table has a fixed layout, so a refresh of a
  * hundred assets is many small tasks, never one long one. Paint stays small too (measured with a
  * trace at 100 assets): the price flash is on/off rather than a fade that repaints every frame,
- * and the sparklines sit on their own layers.
+ * and nothing in the table gets a compositing layer or paint containment of its own (either made
+ * layerizing the page the long task: see dashboard.css).
+ *
+ * The table body is windowed: only the rows in view plus OVERSCAN_PX above and below are in the
+ * DOM, between two spacer bodies whose heights stand for the rows left out, so at 100 assets the
+ * page styles, lays out, paints and layerizes ~30 rows instead of 100 (sparklines included). The
+ * table keeps its semantics: `aria-rowcount` is the whole table's, each row has its
+ * `aria-rowindex`, sort and search work on every asset, and a focused row scrolls into view and
+ * so into the window. A quote or refresh for a row out of the window only marks it stale; it is
+ * rewritten from the latest data when it enters the window. Invariant: the rows in the body are
+ * exactly `order[start..end)`, in order, each written from its latest data. A reorder moves only
+ * the rows out of place (re-inserting every row on a rank swap re-styled and repainted the whole
+ * table, a long task at 100 assets).
  */
 import { getJson } from './api.js'
 import { sparkline } from './charts.js'
@@ -23,6 +35,10 @@ const REFRESH_MS = 10_000
 const FLASH_MS = 600
 /** Main-thread time one animation frame may spend rewriting rows after a refresh. */
 const FRAME_BUDGET_MS = 6
+/** Rows kept in the DOM beyond each edge of the viewport, in pixels (a fast scroll stays filled). */
+const OVERSCAN_PX = 600
+/** A row's height before one is measured (a row with a 32-px sparkline and the cell padding). */
+const ESTIMATED_ROW_PX = 45
 
 /** @type {{ key: string, label: string, numeric: boolean, value: (row: any) => any }[]} */
 const COLUMNS = [
@@ -55,8 +71,14 @@ export function mountMarket(view, _params, ctx) {
     sort: 'rank',
     descending: false,
     query: '',
-    /** @type {Map<string, any>} each asset's row elements, kept across refreshes */
+    /** @type {Map<string, any>} each asset's row elements, built when first in the window */
     cells: new Map(),
+    /** @type {any[]} the rows shown (searched and sorted), of which the window is a slice */
+    order: [],
+    /** The window: `order[start..end)` is in the DOM. */
+    start: 0,
+    end: 0,
+    rowPx: ESTIMATED_ROW_PX,
   }
   const search = h('input', {
     type: 'search',
@@ -73,14 +95,26 @@ export function mountMarket(view, _params, ctx) {
   const movers = panel('movers', 'Top movers (24h)')
   const market = panel('market', 'Market', searchBox)
   const count = h('p', { class: 'muted', id: 'market-count' })
-  const headRow = h('tr')
+  const headRow = h('tr', { 'aria-rowindex': '1' })
   const tbody = h('tbody', { id: 'market-rows' })
+  /** A body of one empty row standing for the rows left out of the window, hidden from readers. */
+  const spacer = () => {
+    const cell = h('td', { colspan: COLUMNS.length + 1 })
+    return {
+      body: h('tbody', { class: 'spacer', 'aria-hidden': 'true', hidden: true }, h('tr', {}, cell)),
+      cell,
+    }
+  }
+  const above = spacer()
+  const below = spacer()
   const tableEl = h(
     'table',
     { class: 'market' },
     h('caption', { class: 'sr-only', text: 'Latest quote of every asset; column headers sort' }),
     h('thead', {}, headRow),
+    above.body,
     tbody,
+    below.body,
   )
   market.body.append(
     h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Market table' }, tableEl),
@@ -204,9 +238,18 @@ export function mountMarket(view, _params, ctx) {
   /** @type {Map<string, any>} refreshed rows whose cells are still to be rewritten */
   const pending = new Map()
   let frame = 0
+  /** Rows in the window (by asset): the only ones written to as data arrives. */
+  const inWindow = new Set()
+  /** Rows out of the window whose data changed since last written: rewritten when they enter it. */
+  const stale = new Set()
+
   /** @param {any[]} rows */
   function scheduleUpdates(rows) {
-    for (const row of rows) if (state.cells.has(row.crypto)) pending.set(row.crypto, row)
+    for (const row of rows) {
+      if (!state.cells.has(row.crypto)) continue
+      if (inWindow.has(row.crypto)) pending.set(row.crypto, row)
+      else stale.add(row.crypto)
+    }
     if (frame === 0 && pending.size > 0) frame = window.requestAnimationFrame(flushUpdates)
   }
   function flushUpdates() {
@@ -214,37 +257,110 @@ export function mountMarket(view, _params, ctx) {
     const started = performance.now()
     for (const [crypto, row] of pending) {
       pending.delete(crypto)
-      updateRow(state.cells.get(crypto), row)
+      if (inWindow.has(crypto)) updateRow(state.cells.get(crypto), row)
+      else stale.add(crypto)
       if (performance.now() - started > FRAME_BUDGET_MS) break
     }
     if (pending.size > 0 && !ctx.signal.aborted) frame = window.requestAnimationFrame(flushUpdates)
   }
   ctx.signal.addEventListener('abort', () => window.cancelAnimationFrame(frame))
 
-  /** Shows the rows in the current order; builds (and fills) only the rows not built yet. */
+  /** Shows the rows in the current order: the header's sort state, the count and the window. */
   function draw() {
     for (const th of headRow.children) {
       const key = th.getAttribute('data-key')
       if (key === state.sort) th.setAttribute('aria-sort', state.descending ? 'descending' : 'ascending')
       else th.removeAttribute('aria-sort')
     }
-    const rows = visibleRows().map((row) => {
+    state.order = visibleRows()
+    tableEl.setAttribute('aria-rowcount', String(state.order.length + 1))
+    placeWindow()
+    onViewport() // once more after this frame's layout, with the rows' measured height
+    count.textContent =
+      state.rows.length === 0
+        ? 'No quotes yet: waiting for the first micro-batch…'
+        : `${state.order.length} of ${state.rows.length} assets${ctx.asOf ? '' : ', prices update live'}`
+  }
+
+  /**
+   * Puts `order[start..end)` in the body for the current scroll position: reads the geometry
+   * first, then writes (one layout). Rows entering the window are built or caught up first.
+   */
+  function placeWindow() {
+    const rendered = tbody.children.length
+    if (rendered > 0) {
+      // The mean height of the rows in the body: exact for equal rows, close enough otherwise.
+      const first = /** @type {HTMLElement} */ (tbody.firstElementChild).getBoundingClientRect()
+      const last = /** @type {HTMLElement} */ (tbody.lastElementChild).getBoundingClientRect()
+      if (last.bottom > first.top) state.rowPx = (last.bottom - first.top) / rendered
+    }
+    // Where the first row of the whole table would be, in viewport coordinates.
+    const bodyTop = (above.body.hidden ? tbody : above.body).getBoundingClientRect().top
+    const n = state.order.length
+    const from = Math.floor((-bodyTop - OVERSCAN_PX) / state.rowPx)
+    const to = Math.ceil((window.innerHeight - bodyTop + OVERSCAN_PX) / state.rowPx)
+    // Scrolled past the end of a table that just got shorter (a search): show its last rows; the
+    // scroll clamps to the shorter page and the next frame places the window exactly.
+    const span = Math.ceil((window.innerHeight + 2 * OVERSCAN_PX) / state.rowPx)
+    state.start = Math.max(0, from >= n ? n - span : from)
+    state.end = Math.max(state.start, Math.min(to, n))
+    // A focused row in the window keeps its neighbours in the DOM, so Tab and Shift+Tab reach the
+    // next row even at the window's edge, before the scroll that focusing causes moves the window.
+    const focused = /** @type {HTMLElement | null} */ (document.activeElement)?.closest('tr[data-crypto]')
+    const at =
+      focused && tbody.contains(focused)
+        ? state.order.findIndex((r) => r.crypto === focused.dataset['crypto'])
+        : -1
+    if (at >= state.start && at < state.end) {
+      state.start = Math.max(0, Math.min(state.start, at - 1))
+      state.end = Math.min(n, Math.max(state.end, at + 2))
+    }
+    const rows = state.order.slice(state.start, state.end)
+    inWindow.clear()
+    const trs = rows.map((row, k) => {
       let cells = state.cells.get(row.crypto)
       if (cells === undefined) {
         cells = createRow(row)
         updateRow(cells, row)
-      }
+      } else if (stale.delete(row.crypto)) updateRow(cells, row)
+      inWindow.add(row.crypto)
+      const index = String(state.start + k + 2) // the header row is row 1
+      if (cells.tr.getAttribute('aria-rowindex') !== index) cells.tr.setAttribute('aria-rowindex', index)
       return cells.tr
     })
-    // Rows are kept and updated in place; the body is rebuilt only when order or set changed.
-    const current = [...tbody.children]
-    if (current.length !== rows.length || rows.some((tr, k) => current[k] !== tr))
-      tbody.replaceChildren(...rows)
-    count.textContent =
-      state.rows.length === 0
-        ? 'No quotes yet: waiting for the first micro-batch…'
-        : `${rows.length} of ${state.rows.length} assets${ctx.asOf ? '' : ', prices update live'}`
+    // Rows are kept and updated in place: the rows leaving the window go first, then only the rows
+    // out of place are moved (two assets swapping ranks moves one row, a window moving down by
+    // two rows moves none), so a focused row keeps its focus and the body is not re-styled whole.
+    const keep = new Set(trs)
+    for (const tr of [...tbody.children]) if (!keep.has(tr)) tr.remove()
+    trs.forEach((tr, k) => {
+      const at = tbody.children[k]
+      if (at !== tr) tbody.insertBefore(tr, at ?? null)
+    })
+    setSpacer(above, state.start * state.rowPx)
+    setSpacer(below, (n - state.end) * state.rowPx)
   }
+
+  /** @param {{ body: HTMLElement, cell: HTMLElement }} which @param {number} px */
+  function setSpacer(which, px) {
+    const height = `${Math.round(px)}px`
+    if (which.body.hidden !== (px === 0)) which.body.hidden = px === 0
+    if (which.cell.style.height !== height) which.cell.style.height = height
+  }
+
+  // Scrolling or resizing moves the window, at most once per animation frame.
+  let windowFrame = 0
+  const onViewport = () => {
+    if (windowFrame === 0)
+      windowFrame = window.requestAnimationFrame(() => {
+        windowFrame = 0
+        placeWindow()
+      })
+  }
+  window.addEventListener('scroll', onViewport, { passive: true, signal: ctx.signal })
+  tbody.addEventListener('focusin', () => placeWindow(), { signal: ctx.signal })
+  window.addEventListener('resize', onViewport, { passive: true, signal: ctx.signal })
+  ctx.signal.addEventListener('abort', () => window.cancelAnimationFrame(windowFrame))
 
   let moversKey = ''
   function drawMovers() {
@@ -299,6 +415,7 @@ export function mountMarket(view, _params, ctx) {
       state.rows = latest.rows
       const built = new Set(state.cells.keys())
       draw()
+      // Rows built by this draw are written already; the others are rewritten a few per frame.
       scheduleUpdates(state.rows.filter((r) => built.has(r.crypto)))
       drawMovers()
       performance.mark('cryptoviz:data')
@@ -315,7 +432,13 @@ export function mountMarket(view, _params, ctx) {
       if (cells === undefined) continue
       const row = state.rows.find((r) => r.crypto === crypto)
       if (row) Object.assign(row, { price_usd: q.price_usd, source: q.source, ts: q.ts })
-      cells.price.textContent = format.price(q.price_usd)
+      if (!inWindow.has(crypto)) {
+        // Out of the window: no write, no flash; the row is caught up when it enters the window.
+        stale.add(crypto)
+        continue
+      }
+      const price = format.price(q.price_usd)
+      if (cells.price.textContent !== price) cells.price.textContent = price
       const direction = format.trend(q.price_usd - cells.last)
       cells.last = q.price_usd
       if (cells.source.textContent !== q.source) cells.source.replaceChildren(sourceBadge(q.source))

@@ -255,6 +255,130 @@ test('the market table updates live, sorts, searches, and links to the asset pag
   assert.deepEqual(problems, [])
 })
 
+test('with 100 assets the market body holds only the rows near the screen; scrolling through shows every asset once, in rank order, filled, with live and caught-up prices', async (t) => {
+  const { url } = await startCryptoviz(
+    t,
+    ['--flush-interval-ms', '1000', '--sim-interval-ms', '500', '--sim-assets', '100'],
+    SEEDED,
+  )
+  const { page, problems } = await watchedPage(await browser(t), { width: 1440, height: 600 })
+  await page.goto(url)
+  await until('the market counts 100 assets', async () =>
+    /^100 of 100 assets/.test((await page.locator('#market-count').textContent()) ?? ''),
+  )
+  const latest = (await (await fetch(`${url}/api/v1/latest?limit=1000`)).json()) as {
+    rows: { crypto: string; rank: number | null }[]
+  }
+  const byRank = latest.rows
+    .toSorted((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity))
+    .map((r) => r.crypto)
+  assert.equal(byRank.length, 100)
+  const lastAsset = byRank[99]!
+  assert.equal(await page.locator('table.market').getAttribute('aria-rowcount'), '101')
+  const rendered = await page.locator('#market-rows tr').count()
+  assert.ok(rendered > 0 && rendered < 60, `only the rows near a 600-px screen are in the DOM (${rendered})`)
+  assert.equal(await page.locator(`#market-rows tr[data-crypto="${lastAsset}"]`).count(), 0)
+
+  // Browser code as text (the tests are type-checked without the DOM library).
+  const settled = 'new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))'
+  const snapshot = `({
+    rows: [...document.querySelectorAll('#market-rows tr')].map((tr) => [Number(tr.getAttribute('aria-rowindex')), tr.dataset.crypto]),
+    // What the screen shows at points down the table's visible part: a row, never a spacer or nothing.
+    gaps: (() => {
+      const table = document.querySelector('table.market').getBoundingClientRect()
+      const head = document.querySelector('table.market thead').getBoundingClientRect()
+      const top = Math.max(head.bottom + 1, 1), bottom = Math.min(table.bottom - 1, innerHeight - 1)
+      const gaps = []
+      for (let y = top; y < bottom; y += 10) {
+        const hit = document.elementFromPoint(table.left + 200, y)
+        if (hit === null || hit.closest('#market-rows tr[data-crypto]') === null) gaps.push(Math.round(y))
+      }
+      return gaps
+    })(),
+    atBottom: scrollY + innerHeight >= document.documentElement.scrollHeight - 1,
+  })`
+  const seen = new Map<number, string>()
+  for (let y = 0; ; y += 350) {
+    await page.evaluate(`window.scrollTo(0, ${y})`)
+    await page.evaluate(settled)
+    const view = (await page.evaluate(snapshot)) as {
+      rows: [number, string][]
+      gaps: number[]
+      atBottom: boolean
+    }
+    assert.deepEqual(view.gaps, [], `rows fill the screen at scroll ${y}`)
+    view.rows.forEach(([index, crypto], k) => {
+      assert.equal(index, view.rows[0]![0] + k, 'the rows in the DOM are consecutive')
+      assert.equal(seen.get(index) ?? crypto, crypto, `row ${index} keeps its asset`)
+      seen.set(index, crypto)
+    })
+    if (view.atBottom) break
+  }
+  assert.deepEqual(
+    [...seen].sort((a, b) => a[0] - b[0]).map(([, crypto]) => crypto),
+    byRank,
+    'scrolled through, the windowed body showed the whole table in rank order',
+  )
+
+  // At the bottom the last asset takes live quotes.
+  const lastPrice = page.locator(`#market-rows tr[data-crypto="${lastAsset}"] td.price`)
+  const before = await lastPrice.textContent()
+  await until(
+    'a live quote changes the last asset’s price',
+    async () => (await lastPrice.textContent()) !== before,
+  )
+  // Out of the window it takes none (it is not in the DOM), and back in it shows its newest price at once.
+  const shown = await lastPrice.textContent()
+  await page.evaluate('window.scrollTo(0, 0)')
+  await page.evaluate(settled)
+  assert.equal(await lastPrice.count(), 0, 'scrolled away, the row leaves the DOM')
+  await new Promise((r) => setTimeout(r, 2_500)) // five ticks of 500 ms
+  await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
+  await page.evaluate(settled)
+  assert.notEqual(await lastPrice.textContent(), shown, 'back in view, the row shows the quotes it missed')
+
+  // The keyboard walks every row: Tab from each asset link reaches the next row's, past the window's edge.
+  await page.evaluate('window.scrollTo(0, 0)')
+  await page.evaluate(settled)
+  await page.locator('#market-rows tr[aria-rowindex="2"] a.asset').focus()
+  for (let index = 3; index <= 101; index++) {
+    await page.keyboard.press('Tab')
+    const focused = await page.evaluate(
+      "document.activeElement?.closest('#market-rows tr')?.getAttribute('aria-rowindex') ?? document.activeElement?.tagName",
+    )
+    assert.equal(focused, String(index), `Tab reaches row ${index}`)
+  }
+
+  // Sort and search work on every asset, not just the rows in the DOM.
+  await page.evaluate('window.scrollTo(0, 0)')
+  await page.locator('button[data-sort="rank"]').click()
+  await until(
+    'sorted by rank descending, the last asset comes first',
+    async () => (await page.locator('#market-rows tr').first().getAttribute('data-crypto')) === lastAsset,
+  )
+  assert.equal(await page.locator('#market-rows tr').first().getAttribute('aria-rowindex'), '2')
+  await page.locator('#market-search').fill(lastAsset)
+  await until(
+    'the search finds the asset',
+    async () => (await page.locator('#market-rows tr').first().getAttribute('data-crypto')) === lastAsset,
+  )
+  const found = await page.locator('#market-rows tr').count()
+  assert.equal(await page.locator('table.market').getAttribute('aria-rowcount'), String(found + 1))
+  // Searching while scrolled to the bottom of the full table still shows what it finds.
+  await page.locator('#market-search').fill('')
+  await until('the full table is back', async () => (await page.locator('#market-rows tr').count()) > found)
+  await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
+  await page.evaluate(settled)
+  await page.evaluate(
+    `{ const s = document.querySelector('#market-search'); s.value = ${JSON.stringify(lastAsset)}; s.dispatchEvent(new Event('input')) }`,
+  )
+  await until(
+    'searched from the bottom of the page, the found asset shows',
+    async () => (await page.locator('#market-rows tr').first().getAttribute('data-crypto')) === lastAsset,
+  )
+  assert.deepEqual(problems, [])
+})
+
 test('time travel: choosing an older version shows a banner and that version’s numbers on every page until back to live', async (t) => {
   const { url } = await startCryptoviz(t, SIM_ARGS, SEEDED)
   const { page, problems } = await watchedPage(await browser(t))
