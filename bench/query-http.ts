@@ -13,7 +13,9 @@ const WEEK = 7 * DAY
 export interface HttpSamples {
   /** GET /api/v1/quotes for one asset-day, per pick, ms. */
   oneDay: number[]
-  /** The first GET /api/v1/latest (builds the maintained market state), ms. */
+  /** The server's build of the maintained market state at start (its `market state ready` log), ms. */
+  stateBuildMs: number
+  /** The first GET /api/v1/latest once that build is done, ms. */
   latestFirst: number
   /** Later GET /api/v1/latest, ms. */
   latest: number[]
@@ -57,6 +59,9 @@ export async function measureHttp(
     const running = await proc.waitForLog((l) => l.msg === 'CryptoViz is running', 120_000)
     const base = running['url'] as string
     o.log(`http: cryptoviz serve at ${base}`)
+    const ready = await proc.waitForLog((l) => l.msg === 'market state ready', 600_000)
+    const stateBuildMs = ready['ms'] as number
+    o.log(`http: market state built at start in ${stateBuildMs} ms`)
     const latestUrl = `${base}/api/v1/latest?limit=100`
     const latestFirst = (await timedGet(latestUrl)).ms
     const oneDay: number[] = []
@@ -78,7 +83,7 @@ export async function measureHttp(
       latest.push(l.ms)
       recentCandles.push(c.ms)
     }
-    return { oneDay, latestFirst, latest, recentCandles, oneDayRows }
+    return { oneDay, stateBuildMs, latestFirst, latest, recentCandles, oneDayRows }
   } finally {
     proc.child.kill('SIGTERM')
     await proc.exited
