@@ -3,10 +3,13 @@
  * markers, plus file pruning by partition values and min/max stats.
  *
  * Invariants: a snapshot never changes after construction (its maps are never handed to a
- * builder again); `files()` returns the same frozen array on every call.
+ * builder again); `files()` returns the same frozen array on every call. Pruning with pinned
+ * partition values goes through a partition index of `files()` (partition-index.ts), built on
+ * the first such call and kept for the snapshot's life, so its cost follows the matching files.
  */
 import type { AddFile, Metadata, Protocol, RemoveFile } from './actions.ts'
 import { comparable, compareBounds, fileStats, type Bound } from './file-stats.ts'
+import { PartitionIndex, type PartitionSet } from './partition-index.ts'
 import type { DataType, StructType } from './schema.ts'
 import { parseSchemaString } from './schema-json.ts'
 import { tableProperties, type TableProperties } from './table-properties.ts'
@@ -38,6 +41,7 @@ export class Snapshot {
   /** The replayed state, for the table's own commit path and checkpoints. */
   readonly state: TableState
   private fileList: readonly AddFile[] | undefined
+  private partitionIndex: PartitionIndex | undefined
   private readonly types: Map<string, DataType>
 
   constructor(state: TableState, schema?: StructType) {
@@ -80,10 +84,10 @@ export class Snapshot {
 
   /** Live files that may hold rows matching the filter; never drops a file that could match. */
   filesFor(filter: FileFilter): AddFile[] {
-    const partitionSets = Object.entries(filter.partitions ?? {}).map(
+    const partitionSets: PartitionSet[] = Object.entries(filter.partitions ?? {}).map(
       ([col, values]) => [col, new Set(values.map((v) => (v === '' ? null : v)))] as const,
     )
-    const ranges: { col: string; min?: Bound; max?: Bound; partition: boolean; type: DataType }[] = []
+    const ranges: RangeCheck[] = []
     for (const [col, r] of Object.entries(filter.ranges ?? {})) {
       const type = this.types.get(col)
       if (type === undefined) continue // unknown column: cannot prune on it
@@ -91,17 +95,30 @@ export class Snapshot {
       const max = r.max === undefined ? undefined : comparable(type, r.max)
       ranges.push({ col, min, max, partition: this.partitionColumns.includes(col), type })
     }
-    return this.files().filter((f) => {
-      for (const [col, set] of partitionSets) {
-        const v = f.partitionValues[col]
-        if (!set.has(v === undefined || v === '' ? null : v)) return false
-      }
-      for (const r of ranges) {
-        if (r.partition ? !partitionInRange(f, r) : !statsInRange(f, r)) return false
-      }
-      return true
-    })
+    // Pinned partition values: only the index's candidates (already matching every set) are
+    // checked against the ranges, so the cost follows the matches, not the table's file count.
+    if (partitionSets.length > 0) {
+      this.partitionIndex ??= new PartitionIndex(this.files())
+      const candidates = this.partitionIndex.candidates(partitionSets)
+      return ranges.length === 0 ? candidates : candidates.filter((f) => inRanges(f, ranges))
+    }
+    return this.files().filter((f) => inRanges(f, ranges))
   }
+}
+
+interface RangeCheck {
+  col: string
+  min?: Bound
+  max?: Bound
+  partition: boolean
+  type: DataType
+}
+
+function inRanges(f: AddFile, ranges: readonly RangeCheck[]): boolean {
+  for (const r of ranges) {
+    if (r.partition ? !partitionInRange(f, r) : !statsInRange(f, r)) return false
+  }
+  return true
 }
 
 function partitionInRange(f: AddFile, r: { col: string; min?: Bound; max?: Bound; type: DataType }): boolean {

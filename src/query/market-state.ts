@@ -31,7 +31,7 @@ import {
   type MarketRow,
 } from './market-overview.ts'
 import { selectPending } from './quote-relation.ts'
-import { num, sourcesOf, type ReadContext } from './read-context.ts'
+import { sourcesOf, type ReadContext } from './read-context.ts'
 import { singleSource, type Candle, type CandlesQuery, type CandlesResult } from './candles.ts'
 import { checkInterval, checkLimit, checkRange, INTERVAL_MICROS, invalid } from './types.ts'
 
@@ -267,36 +267,41 @@ export class MarketState {
         closes: new Map(),
       })
     }
+    // No key keeps points older than its last ts − 7 days: the oldest such bound prunes the scan.
+    let windowStart = Infinity
+    for (const k of this.keys.values()) windowStart = Math.min(windowStart, k.last.ts - WINDOW)
     const points = await ctx.selectColumns(
       {
         files: windowFiles,
         columns: ['ts', 'source', 'crypto', 'price_usd', 'volume_24h_usd'],
+        ...(Number.isFinite(windowStart) && { start: windowStart }),
         hot: [],
         dedupFiles: [],
       },
-      (relation) =>
-        `SELECT source, crypto, ts, price_usd, volume_24h_usd FROM (${relation})
-          ORDER BY source, crypto, ts, price_usd`,
+      // One row per key with its points as lists: converting a million (source, crypto) string
+      // pairs to JS cost more than the read itself. The three lists share one total order, so
+      // their elements stay aligned (equal keys are equal elements).
+      (relation) => {
+        const order = 'ORDER BY ts, price_usd, volume_24h_usd'
+        return `SELECT source, crypto, list(ts::DOUBLE ${order}) AS ts, list(price_usd ${order}) AS price,
+            list(volume_24h_usd ${order}) AS volume
+          FROM (${relation}) GROUP BY source, crypto`
+      },
     )
-    if (points) {
-      const [source, crypto, ts, price, volume] = [
-        'source',
-        'crypto',
-        'ts',
-        'price_usd',
-        'volume_24h_usd',
-      ].map((c) => points.columns[points.names.indexOf(c)]!)
-      let k: KeyState | undefined
-      for (let i = 0; i < ts!.length; i++) {
-        const key = keyOf(source![i] as string, crypto![i] as string)
-        if (!k || keyOf(k.source, k.crypto) !== key) k = this.keys.get(key)
-        if (!k) continue
-        const t = num(ts![i])
+    const column = (name: string): unknown[] => points!.columns[points!.names.indexOf(name)]!
+    for (let row = 0; row < (points?.rowCount ?? 0); row++) {
+      const k = this.keys.get(keyOf(column('source')[row] as string, column('crypto')[row] as string))
+      if (!k) continue
+      const ts = column('ts')[row] as number[]
+      const price = column('price')[row] as number[]
+      const volume = column('volume')[row] as (number | null)[]
+      for (let i = 0; i < ts.length; i++) {
+        const t = ts[i]!
         if (t < k.last.ts - WINDOW) continue
         // Already in (ts, price) order: append.
         k.ts.push(t)
-        k.price.push(num(price![i]))
-        k.volume.push(volume![i] === null ? NaN : num(volume![i]))
+        k.price.push(price[i]!)
+        k.volume.push(volume[i] === null ? NaN : volume[i]!)
         k.closes.set(Math.floor(t / HOUR), k.ts.length - 1)
       }
     }
