@@ -19,8 +19,9 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { Admin, Consumer, Producer } from '@platformatic/kafka'
+import { Admin, Consumer, Producer, type CompressionAlgorithmValue } from '@platformatic/kafka'
 import { encodeQuote, quoteKey } from '../src/bus/quote-message.ts'
+import { SETTINGS } from '../src/config/settings.ts'
 import { DeltaTable, type AddFile } from '../src/lake/index.ts'
 import { readRows } from '../src/lake/scan.ts'
 import type { Quote } from '../src/model/quote.ts'
@@ -35,6 +36,8 @@ const PARTITIONS = 6
 /** Producing processes in the live runs. */
 const PRODUCERS = 2
 const PRODUCER_SCRIPT = new URL('./kafka-producer.ts', import.meta.url).pathname
+/** The topics' codec: the product's default (`bus.compression`), as the producers use it. */
+const CODEC = SETTINGS.find((s) => s.key === 'bus.compression')!.default as CompressionAlgorithmValue
 
 /** The options the image runs `node` with (deploy/Dockerfile's ENTRYPOINT, between node and the entry point). */
 function imageNodeArgs(): string[] {
@@ -57,7 +60,7 @@ async function brokerRates(
     clientId: 'bench-raw',
     bootstrapBrokers: [bootstrap],
     idempotent: true,
-    compression: 'lz4',
+    compression: CODEC,
   })
   const t0 = performance.now()
   await inChunks(messages, (chunk) => producer.send({ messages: chunk }))
@@ -354,7 +357,7 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
           ],
           rows: [
             [
-              'broker alone: idempotent produce (lz4), one client',
+              `broker alone: idempotent produce (${CODEC}), one client`,
               round(raw.produce),
               null,
               null,
@@ -386,7 +389,7 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
             'One Apache Kafka 4.3.1 broker (KRaft) on this machine, the same as the tests use; broker, producers and processors share its cores.',
             'Broker rows: the same messages produced, then consumed, by the client alone in the bench process: the ceiling of the client and broker.',
             "Draining: the topic is filled first; quotes/s from the processor's partition assignment to its last commit (its own log times): what one processor does when it has a core and a backlog. Idle: the same process on an empty topic.",
-            `Live: ${PRODUCERS} producing processes (bench/kafka-producer.ts, the collectors' KafkaBus path: JSON, lz4, idempotent) and the processors run at once; quotes/s from the first produce until every quote is in committed Parquet, as seen by a poller listing the table every 100 ms. "produced/s": the producers' aggregate accepted rate.`,
+            `Live: ${PRODUCERS} producing processes (bench/kafka-producer.ts, the collectors' KafkaBus path: JSON, ${CODEC}, idempotent) and the processors run at once; quotes/s from the first produce until every quote is in committed Parquet, as seen by a poller listing the table every 100 ms. "produced/s": the producers' aggregate accepted rate.`,
             "Delay: first seen committed − the quote's produce time (its `ts`), late by up to one poll.",
             "Peak RSS: the kernel's high-water mark (VmHWM) of the processor process, MB (10^6 bytes).",
             `The image: deploy/Dockerfile runs \`node ${image.join(' ')} src/cli/main.ts\` (V8 otherwise sizes its young generation from the host's memory and lets the old generation grow up to 4× between full collections); the live runs use the same flags.`,

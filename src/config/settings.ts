@@ -295,6 +295,16 @@ export const SETTINGS = [
     default: 1,
     description: 'Replication factor of the topics when CryptoViz creates them.',
   },
+  // ── Kafka record-batch codec (issue 10 throughput) ──
+  {
+    key: 'bus.compression',
+    env: 'CRYPTOVIZ_TOPIC_COMPRESSION',
+    flag: 'topic-compression',
+    schema: z.enum(['snappy', 'zstd', 'lz4', 'gzip', 'none']),
+    default: 'snappy',
+    description:
+      'Codec of the record batches CryptoViz produces to Kafka (consumers read any): snappy costs the least CPU; zstd halves the bytes for a little more.',
+  },
   {
     key: 'processor.writerId',
     env: 'CRYPTOVIZ_WRITER_ID',
