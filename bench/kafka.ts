@@ -480,7 +480,7 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
           ]),
           notes: [
             `${PRODUCERS} producer processes fill a topic with the ${n.toLocaleString('en-US')} quotes in record batches of the codec, then one cryptoviz process (image flags) drains it; CPU time (user + system) per quote of each side while it works: producers from process.cpuUsage(), broker and processor from /proc/<pid>/stat.`,
-            'The default row reuses the topic and the image-flags drain of the first table; the others are filled and drained after it in the same run.',
+            "The default row drains the first table's topic again (its producer and broker figures are from filling it); the other codecs' topics are filled and drained after it, in the same run.",
           ],
         },
       ],
