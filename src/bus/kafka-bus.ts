@@ -151,11 +151,7 @@ export class KafkaBus implements QuoteBus {
           compression: this.options.compression ?? 'snappy',
           retries: PRODUCE_RETRIES,
           retryDelay: PRODUCE_RETRY_DELAY_MS,
-          serializers: {
-            key: memoizedKeySerializer(),
-            headerKey: stringSerializer,
-            headerValue: stringSerializer,
-          },
+          serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
           partitioner: memoizedPartitioner(),
         })
         await this.producer.send({ messages })
@@ -263,24 +259,6 @@ const stringSerializer = (s: string | undefined): Buffer | undefined =>
 
 /** Keys remembered by `memoizedPartitioner` before it starts over (a few hundred assets in practice). */
 const PARTITIONER_CACHE_KEYS = 100_000
-
-/**
- * Message keys as UTF-8 bytes, each key's bytes made once: a collector sends the same few hundred
- * keys again and again (the client copies them into the record batch, never changes them).
- */
-export function memoizedKeySerializer(): (key: string | undefined) => Buffer | undefined {
-  const bytes = new Map<string, Buffer>()
-  return (key) => {
-    if (key === undefined) return undefined
-    let b = bytes.get(key)
-    if (b === undefined) {
-      if (bytes.size >= PARTITIONER_CACHE_KEYS) bytes.clear()
-      b = Buffer.from(key)
-      bytes.set(key, b)
-    }
-    return b
-  }
-}
 
 /**
  * The client's default partitioner (murmur2 of the key, as the Java client), remembered per key:

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { defaultPartitioner } from '@platformatic/kafka'
-import { memoizedKeySerializer, memoizedPartitioner } from '../../src/bus/kafka-bus.ts'
+import { memoizedPartitioner } from '../../src/bus/kafka-bus.ts'
 
 test('the remembered partitioner sends every key where the client default does, first time and again', () => {
   const remembered = memoizedPartitioner()
@@ -13,14 +13,4 @@ test('the remembered partitioner sends every key where the client default does, 
       assert.equal(remembered(message as never, Buffer.from(key)), expected, `${key}, round ${round}`)
     }
   }
-})
-
-test('the remembered key serializer gives every key its UTF-8 bytes, first time and again', () => {
-  const serialize = memoizedKeySerializer()
-  const keys = Array.from({ length: 3_000 }, (_, i) => `source-${i % 7}:asset-${i}-é`)
-  for (const round of [1, 2]) {
-    for (const key of keys)
-      assert.deepEqual(serialize(key), Buffer.from(key, 'utf8'), `${key}, round ${round}`)
-  }
-  assert.equal(serialize(undefined), undefined)
 })
