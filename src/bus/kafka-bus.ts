@@ -4,9 +4,9 @@
  * Topics `<prefix>.quotes` (key `source:crypto`, so each asset stays in order within its
  * partition) and `<prefix>.dead-letters`, created at start when missing. One JSON message per
  * item (`quote-message.ts`), record batches compressed (`compression`, the `bus.compression`
- * setting: snappy by default, the codec that costs the least CPU across producer, broker and
- * consumer, docs/benchmarks.md "Kafka ingest"), produced by an idempotent producer (broker
- * retries never duplicate a record). Consumers read whatever codec each batch carries.
+ * setting, lz4 by default; docs/benchmarks.md "Kafka ingest" compares the codecs), produced by an
+ * idempotent producer (broker retries never duplicate a record). Consumers read whatever codec
+ * each batch carries.
  *
  * Consumption is our own fetch loop over the group's assignment rather than the client's stream,
  * because exactly once needs three things the stream does not give: per-partition start offsets
@@ -61,7 +61,7 @@ export interface KafkaBusOptions {
   logger: Logger
   /** Most bytes fetched per partition per request; default 1 MiB. */
   fetchMaxBytesPerPartition?: number
-  /** Codec of the record batches this bus produces (any consumer reads them all); default snappy. */
+  /** Codec of the record batches this bus produces (any consumer reads them all); default lz4. */
   compression?: CompressionAlgorithmValue
 }
 
@@ -148,7 +148,7 @@ export class KafkaBus implements QuoteBus {
           clientId: `${this.clientId}-producer`,
           bootstrapBrokers: this.options.brokers,
           idempotent: true,
-          compression: this.options.compression ?? 'snappy',
+          compression: this.options.compression ?? 'lz4',
           retries: PRODUCE_RETRIES,
           retryDelay: PRODUCE_RETRY_DELAY_MS,
           serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },

@@ -300,10 +300,10 @@ export const SETTINGS = [
     key: 'bus.compression',
     env: 'CRYPTOVIZ_TOPIC_COMPRESSION',
     flag: 'topic-compression',
-    schema: z.enum(['snappy', 'zstd', 'lz4', 'gzip', 'none']),
-    default: 'snappy',
+    schema: z.enum(['lz4', 'snappy', 'zstd', 'gzip', 'none']),
+    default: 'lz4',
     description:
-      'Codec of the record batches CryptoViz produces to Kafka (consumers read any): snappy costs the least CPU; zstd halves the bytes for a little more.',
+      'Codec of the record batches CryptoViz produces to Kafka (consumers read any): zstd halves the bytes; snappy cost slightly less CPU in the bench but is not the default yet (see docs/benchmarks.md, Kafka ingest).',
   },
   {
     key: 'processor.writerId',
