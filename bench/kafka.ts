@@ -19,8 +19,9 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { Admin, Consumer, Producer } from '@platformatic/kafka'
+import { Admin, Consumer, Producer, type CompressionAlgorithmValue } from '@platformatic/kafka'
 import { encodeQuote, quoteKey } from '../src/bus/quote-message.ts'
+import { SETTINGS } from '../src/config/settings.ts'
 import { DeltaTable, type AddFile } from '../src/lake/index.ts'
 import { readRows } from '../src/lake/scan.ts'
 import type { Quote } from '../src/model/quote.ts'
@@ -35,6 +36,10 @@ const PARTITIONS = 6
 /** Producing processes in the live runs. */
 const PRODUCERS = 2
 const PRODUCER_SCRIPT = new URL('./kafka-producer.ts', import.meta.url).pathname
+/** The topics' codec: the product's default (`bus.compression`), as the producers use it. */
+const CODEC = SETTINGS.find((s) => s.key === 'bus.compression')!.default as CompressionAlgorithmValue
+/** Codecs of the codec table: the default first, then the others worth having (snappy: least CPU, zstd: fewest bytes). */
+const CODECS_COMPARED: CompressionAlgorithmValue[] = [...new Set([CODEC, 'lz4', 'snappy', 'zstd'] as const)]
 
 /** The options the image runs `node` with (deploy/Dockerfile's ENTRYPOINT, between node and the entry point). */
 function imageNodeArgs(): string[] {
@@ -57,7 +62,7 @@ async function brokerRates(
     clientId: 'bench-raw',
     bootstrapBrokers: [bootstrap],
     idempotent: true,
-    compression: 'lz4',
+    compression: CODEC,
   })
   const t0 = performance.now()
   await inChunks(messages, (chunk) => producer.send({ messages: chunk }))
@@ -98,6 +103,7 @@ async function startProducers(
   prefix: string,
   total: number,
   count: number,
+  codec: CompressionAlgorithmValue = CODEC,
 ): Promise<Producers> {
   const children: ChildProcess[] = []
   const results: Promise<{ produced: number; seconds: number; cpuSeconds: number }>[] = []
@@ -106,7 +112,7 @@ async function startProducers(
     const share = Math.floor(total / count) + (i < total % count ? 1 : 0)
     const child = spawn(
       process.execPath,
-      [PRODUCER_SCRIPT, bootstrap, prefix, String(share), String(3 + i)],
+      [PRODUCER_SCRIPT, bootstrap, prefix, String(share), String(3 + i), codec],
       {
         stdio: ['pipe', 'pipe', 'inherit'],
       },
@@ -183,19 +189,35 @@ const committedRows = (c: CryptovizProcess): number =>
 interface Drain {
   quotesPerS: number
   peakRssMb: number
+  /** NaN when not measured. */
   idleRssMb: number
+  /** The processor's CPU time per quote from its assignment to its last commit, µs. */
+  cpuUs: number
 }
 
-/** Fills a topic with `n` quotes for `drain`; returns its prefix. */
-async function fillTopic(bootstrap: string, n: number): Promise<string> {
-  const prefix = `bench-drain-${Date.now()}`
-  const producers = await startProducers(bootstrap, prefix, n, PRODUCERS)
+interface Filled {
+  prefix: string
+  /** CPU time per quote of the producing processes and of the broker while they filled the topic, µs. */
+  producersCpuUs: number
+  brokerCpuUs: number
+}
+
+/** Fills a topic with `n` quotes (record batches in `codec`) for `drain`. */
+async function fillTopic(
+  kafka: KafkaServer,
+  n: number,
+  codec: CompressionAlgorithmValue = CODEC,
+): Promise<Filled> {
+  const prefix = `bench-drain-${codec}-${Date.now()}`
+  const producers = await startProducers(kafka.bootstrap, prefix, n, PRODUCERS, codec)
   try {
-    await producers.go()
+    const broker0 = cpuSeconds(kafka.pid) ?? Number.NaN
+    const produced = await producers.go()
+    const broker = (cpuSeconds(kafka.pid) ?? Number.NaN) - broker0
+    return { prefix, producersCpuUs: (produced.cpuSeconds * 1e6) / n, brokerCpuUs: (broker * 1e6) / n }
   } finally {
     producers.kill()
   }
-  return prefix
 }
 
 /**
@@ -209,28 +231,39 @@ async function drain(
   prefix: string,
   n: number,
   nodeArgs: readonly string[] | undefined,
+  measureIdle = true,
 ): Promise<Drain> {
   const run = `${prefix}-${nodeArgs === undefined ? 'defaults' : 'image'}`
-  const [idle] = processors(bootstrap, `${run}-idle`, mkdtempSync(join(ctx.tmp, 'kafka-idle-')), 1, nodeArgs)
   let idleRssMb = Number.NaN
-  try {
-    await idle!.waitForLog((l) => l.msg === 'CryptoViz is running', 60_000)
-    await new Promise((r) => setTimeout(r, 2_000))
-    idleRssMb = procStatus(idle!.child.pid!)?.peakRssMb ?? Number.NaN
-  } finally {
-    await stopAll([idle!])
+  if (measureIdle) {
+    const [idle] = processors(
+      bootstrap,
+      `${run}-idle`,
+      mkdtempSync(join(ctx.tmp, 'kafka-idle-')),
+      1,
+      nodeArgs,
+    )
+    try {
+      await idle!.waitForLog((l) => l.msg === 'CryptoViz is running', 60_000)
+      await new Promise((r) => setTimeout(r, 2_000))
+      idleRssMb = procStatus(idle!.child.pid!)?.peakRssMb ?? Number.NaN
+    } finally {
+      await stopAll([idle!])
+    }
   }
   const warehouse = mkdtempSync(join(ctx.tmp, 'kafka-drain-'))
   const children = processors(bootstrap, prefix, warehouse, 1, nodeArgs, `${run}-g`)
   const [child] = children
   try {
     const assigned = await child!.waitForLog((l) => l.msg.startsWith('partitions assigned'), 60_000)
+    const cpu0 = cpuSeconds(child!.child.pid!) ?? Number.NaN
     const deadline = Date.now() + 300_000
     while (committedRows(child!) < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     if (committedRows(child!) < n) throw new Error(`drain: only ${committedRows(child!)} of ${n} committed`)
+    const cpu = (cpuSeconds(child!.child.pid!) ?? Number.NaN) - cpu0
     const last = child!.logs.filter((l: LogLine) => l.msg === 'batch committed').at(-1)!
     const seconds = (Number(last['time']) - Number(assigned['time'])) / 1000
-    return { quotesPerS: n / seconds, peakRssMb: peakRssOf(children), idleRssMb }
+    return { quotesPerS: n / seconds, peakRssMb: peakRssOf(children), idleRssMb, cpuUs: (cpu * 1e6) / n }
   } finally {
     await stopAll(children)
   }
@@ -329,13 +362,20 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
     const raw = await brokerRates(kafka.bootstrap, benchQuotes(n, 3))
     const image = imageNodeArgs()
     ctx.log('kafka: one processor draining a filled topic, with Node defaults and the image options')
-    const filled = await fillTopic(kafka.bootstrap, n)
-    const plain = await drain(ctx, kafka.bootstrap, filled, n, undefined)
-    const own = await drain(ctx, kafka.bootstrap, filled, n, image)
+    const filled = await fillTopic(kafka, n)
+    const plain = await drain(ctx, kafka.bootstrap, filled.prefix, n, undefined)
+    const own = await drain(ctx, kafka.bootstrap, filled.prefix, n, image)
     const runs: EndToEnd[] = []
     for (const count of [1, 2]) {
       ctx.log(`kafka: live, ${PRODUCERS} producers and ${count} processor(s)`)
       runs.push(await endToEnd(ctx, kafka, count, n, image))
+    }
+    const codecs: { codec: CompressionAlgorithmValue; filled: Filled; drained: Drain }[] = []
+    for (const codec of CODECS_COMPARED) {
+      ctx.log(`kafka: topic filled and drained with ${codec} record batches`)
+      const f = codec === CODEC ? filled : await fillTopic(kafka, n, codec)
+      const drained = await drain(ctx, kafka.bootstrap, f.prefix, n, image, false)
+      codecs.push({ codec, filled: f, drained })
     }
     return {
       section: 'kafka',
@@ -354,7 +394,7 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
           ],
           rows: [
             [
-              'broker alone: idempotent produce (lz4), one client',
+              `broker alone: idempotent produce (${CODEC}), one client`,
               round(raw.produce),
               null,
               null,
@@ -386,7 +426,7 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
             'One Apache Kafka 4.3.1 broker (KRaft) on this machine, the same as the tests use; broker, producers and processors share its cores.',
             'Broker rows: the same messages produced, then consumed, by the client alone in the bench process: the ceiling of the client and broker.',
             "Draining: the topic is filled first; quotes/s from the processor's partition assignment to its last commit (its own log times): what one processor does when it has a core and a backlog. Idle: the same process on an empty topic.",
-            `Live: ${PRODUCERS} producing processes (bench/kafka-producer.ts, the collectors' KafkaBus path: JSON, lz4, idempotent) and the processors run at once; quotes/s from the first produce until every quote is in committed Parquet, as seen by a poller listing the table every 100 ms. "produced/s": the producers' aggregate accepted rate.`,
+            `Live: ${PRODUCERS} producing processes (bench/kafka-producer.ts, the collectors' KafkaBus path: JSON, ${CODEC}, idempotent) and the processors run at once; quotes/s from the first produce until every quote is in committed Parquet, as seen by a poller listing the table every 100 ms. "produced/s": the producers' aggregate accepted rate.`,
             "Delay: first seen committed − the quote's produce time (its `ts`), late by up to one poll.",
             "Peak RSS: the kernel's high-water mark (VmHWM) of the processor process, MB (10^6 bytes).",
             `The image: deploy/Dockerfile runs \`node ${image.join(' ')} src/cli/main.ts\` (V8 otherwise sizes its young generation from the host's memory and lets the old generation grow up to 4× between full collections); the live runs use the same flags.`,
@@ -418,11 +458,37 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
             `The last column is this machine's ${availableParallelism()} cores divided by the total: the most quotes/s all roles together could reach on it, whatever the processor does.`,
           ],
         },
+        {
+          title: 'Kafka ingest: record-batch codec, CPU time per quote of each role (fill, then drain)',
+          columns: [
+            'codec',
+            'producers µs',
+            'broker µs (produce)',
+            'processor µs (drain)',
+            'total µs',
+            'drain quotes/s',
+            'processor peak RSS MB',
+          ],
+          rows: codecs.map(({ codec, filled: f, drained: d }) => [
+            codec === CODEC ? `${codec} (default)` : codec,
+            round(f.producersCpuUs),
+            round(f.brokerCpuUs),
+            round(d.cpuUs),
+            round(f.producersCpuUs + f.brokerCpuUs + d.cpuUs),
+            round(d.quotesPerS),
+            round(d.peakRssMb),
+          ]),
+          notes: [
+            `${PRODUCERS} producer processes fill a topic with the ${n.toLocaleString('en-US')} quotes in record batches of the codec, then one cryptoviz process (image flags) drains it; CPU time (user + system) per quote of each side while it works: producers from process.cpuUsage(), broker and processor from /proc/<pid>/stat.`,
+            "The default row drains the first table's topic again (its producer and broker figures are from filling it); the other codecs' topics are filled and drained after it, in the same run.",
+          ],
+        },
       ],
       metrics: {
         kafka_quotes_per_s: runs[0]?.quotesPerS ?? null,
         kafka_2p_quotes_per_s: runs[1]?.quotesPerS ?? null,
         kafka_drain_quotes_per_s: own.quotesPerS,
+        kafka_drain_cpu_us_per_quote: own.cpuUs,
         kafka_drain_peak_rss_mb: own.peakRssMb,
         kafka_idle_rss_mb: own.idleRssMb,
         kafka_drain_defaults_quotes_per_s: plain.quotesPerS,

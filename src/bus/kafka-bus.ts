@@ -3,8 +3,10 @@
  *
  * Topics `<prefix>.quotes` (key `source:crypto`, so each asset stays in order within its
  * partition) and `<prefix>.dead-letters`, created at start when missing. One JSON message per
- * item (`quote-message.ts`), record batches compressed (lz4), produced by an idempotent producer
- * (broker retries never duplicate a record).
+ * item (`quote-message.ts`), record batches compressed (`compression`, the `bus.compression`
+ * setting, lz4 by default; docs/benchmarks.md "Kafka ingest" compares the codecs), produced by an
+ * idempotent producer (broker retries never duplicate a record). Consumers read whatever codec
+ * each batch carries.
  *
  * Consumption is our own fetch loop over the group's assignment rather than the client's stream,
  * because exactly once needs three things the stream does not give: per-partition start offsets
@@ -18,7 +20,14 @@
  * least once: a crash between the two can send one twice.
  */
 import { randomUUID } from 'node:crypto'
-import { Admin, Consumer, defaultPartitioner, Producer, type RecordsBatch } from '@platformatic/kafka'
+import {
+  Admin,
+  Consumer,
+  defaultPartitioner,
+  Producer,
+  type CompressionAlgorithmValue,
+  type RecordsBatch,
+} from '@platformatic/kafka'
 import type { Logger } from 'pino'
 import { CryptoVizError } from '../errors.ts'
 import type { DeadLetter } from '../model/dead-letter.ts'
@@ -52,6 +61,8 @@ export interface KafkaBusOptions {
   logger: Logger
   /** Most bytes fetched per partition per request; default 1 MiB. */
   fetchMaxBytesPerPartition?: number
+  /** Codec of the record batches this bus produces (any consumer reads them all); default lz4. */
+  compression?: CompressionAlgorithmValue
 }
 
 const IS_CONTROL_BATCH = 0b10_0000
@@ -137,7 +148,7 @@ export class KafkaBus implements QuoteBus {
           clientId: `${this.clientId}-producer`,
           bootstrapBrokers: this.options.brokers,
           idempotent: true,
-          compression: 'lz4',
+          compression: this.options.compression ?? 'lz4',
           retries: PRODUCE_RETRIES,
           retryDelay: PRODUCE_RETRY_DELAY_MS,
           serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },

@@ -295,6 +295,16 @@ export const SETTINGS = [
     default: 1,
     description: 'Replication factor of the topics when CryptoViz creates them.',
   },
+  // ── Kafka record-batch codec (issue 10 throughput) ──
+  {
+    key: 'bus.compression',
+    env: 'CRYPTOVIZ_TOPIC_COMPRESSION',
+    flag: 'topic-compression',
+    schema: z.enum(['lz4', 'snappy', 'zstd', 'gzip', 'none']),
+    default: 'lz4',
+    description:
+      'Codec of the record batches CryptoViz produces to Kafka (consumers read any): zstd halves the bytes; snappy cost slightly less CPU in the bench but is not the default yet (see docs/benchmarks.md, Kafka ingest).',
+  },
   {
     key: 'processor.writerId',
     env: 'CRYPTOVIZ_WRITER_ID',

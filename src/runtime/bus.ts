@@ -22,6 +22,7 @@ export async function openBus(config: Readonly<Config>, logger: Logger): Promise
     topicPrefix: config.bus.topicPrefix,
     partitions: config.bus.partitions,
     replication: config.bus.replication,
+    compression: config.bus.compression,
     logger: logger.child({ component: 'kafka' }),
     fetchMaxBytesPerPartition: fetchSizeFor(config),
   })

@@ -92,8 +92,8 @@ test('crash: processors SIGKILLed at random moments and restarted; every quote l
   for (let i = 0; i < 3; i++) procs.push(startProcessor(prefix, warehouse))
   await Promise.all(procs.map(running))
   const random = mulberry32(Date.now() >>> 0)
-  // 300k quotes (scaled down from 500k for this 2-core machine), paced so kills land mid-stream.
-  const producing = produce(prefix, 150, 2_000, 150)
+  // 500k quotes (the issue's count), paced so kills land mid-stream.
+  const producing = produce(prefix, 250, 2_000, 150)
   for (const victim of [0, 1]) {
     await sleep(1_000 + random() * 3_000)
     const p = procs[victim]!
@@ -105,7 +105,7 @@ test('crash: processors SIGKILLed at random moments and restarted; every quote l
     await running(replacement)
   }
   const produced = await producing
-  assert.equal(produced.size, 300_000)
+  assert.equal(produced.size, 500_000)
   await assertExactlyOnce(warehouse, produced)
 })
 

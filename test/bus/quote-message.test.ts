@@ -50,3 +50,12 @@ test('the fast quote check gives the same verdict and value as quoteSchema on mu
     if (fast && slow.success) assert.deepEqual(fast, slow.data)
   }
 })
+
+test('a quote message has the same bytes as the quote spread after schema_version, nulls included', () => {
+  for (const q of [
+    makeQuote(),
+    makeQuote({ market_cap_usd: null, rank: null, max_supply: null, name: 'Ünïcode “coin”' }),
+  ]) {
+    assert.equal(encodeQuote(q).toString('utf8'), JSON.stringify({ schema_version: SCHEMA_VERSION, ...q }))
+  }
+})

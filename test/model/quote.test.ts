@@ -1,6 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { partitionOf, quoteSchema } from '../../src/model/quote.ts'
+import { partitionOf, QUOTE_FIELDS, quoteSchema } from '../../src/model/quote.ts'
+import { QUOTES_SCHEMA, quoteToRow } from '../../src/model/quote-table.ts'
+import { makeQuote } from '../harness/quote-fixture.ts'
 import { isoFromMicros } from '../../src/micros.ts'
 
 test('partition values are zero-padded UTC date parts of ts, then source and crypto', () => {
@@ -30,4 +32,15 @@ test('partition values change at UTC midnight, whatever order quotes arrive in',
   const p = (ts: number) => partitionOf({ ts, source: 's', crypto: 'c' })
   assert.deepEqual([p(after).day, p(before).day, p(after).month, p(before).month], ['01', '29', '03', '02'])
   assert.equal(p(0).year, '1970')
+})
+
+test('a quote row is every field of the quote, in the schema order, then its date parts', () => {
+  const q = makeQuote({ ts: Date.UTC(2024, 1, 29, 12) * 1000, max_supply: null, rank: null })
+  const row = quoteToRow(q)
+  assert.deepEqual(row, { ...q, year: '2024', month: '02', day: '29' })
+  assert.deepEqual(Object.keys(row), [...QUOTE_FIELDS, 'year', 'month', 'day'])
+  assert.deepEqual(
+    QUOTES_SCHEMA.fields.map((f) => f.name),
+    Object.keys(row),
+  )
 })
