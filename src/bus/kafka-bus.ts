@@ -306,6 +306,12 @@ class PartitionReader implements BusConsumer {
   private readonly pausedKeys = new Set<string>()
   private running: Promise<void> | undefined
   private closed = false
+  /**
+   * Set when the client's background rejoin of the group failed: it then stops heartbeating, so
+   * this member is out of the group while still holding its partitions. The loop revokes them all
+   * and joins again; the lake's txns make whatever the new owner re-reads exactly once.
+   */
+  private groupLost: unknown = undefined
   private pendingCommits = new Map<
     string,
     { topic: string; partition: number; offset: bigint; leaderEpoch: number }
@@ -322,6 +328,16 @@ class PartitionReader implements BusConsumer {
       rebalanceTimeout: 15_000,
       heartbeatInterval: 1_000,
       retryDelay: 250,
+    })
+    // The client reports a failed background rejoin as an 'error' event: unheard, it kills the
+    // process (it did during graceful stops under load, when the broker was mid-rebalance).
+    this.consumer.on('error', (e: unknown) => {
+      if (this.closed || o.group === undefined) {
+        o.logger.debug({ err: e }, 'consumer error while closing or without a group (ignored)')
+        return
+      }
+      this.groupLost = e
+      o.bus.noteError('group rejoin', e)
     })
   }
 
@@ -406,6 +422,7 @@ class PartitionReader implements BusConsumer {
     let backoff = 100
     while (!this.closed) {
       try {
+        if (this.groupLost !== undefined) await this.rejoin()
         if (this.o.group !== undefined) await this.syncAssignment()
         await this.flushCommits()
         const active = [...this.owned.values()].filter((p) => !this.pausedKeys.has(partitionKey(p)))
@@ -423,6 +440,26 @@ class PartitionReader implements BusConsumer {
         backoff = Math.min(5_000, backoff * 2)
       }
     }
+  }
+
+  /** Gives up every partition (the group may have given them to others already), then joins again. */
+  private async rejoin(): Promise<void> {
+    const owned = this.assignment()
+    this.owned.clear()
+    this.pendingCommits.clear()
+    if (owned.length > 0) await this.o.handlers.onRevoked(owned)
+    // Bounded: a join that never answers is retried by the loop (with its backoff), not awaited forever.
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('consumer group rejoin timed out')), 30_000)
+    })
+    try {
+      await Promise.race([this.consumer.joinGroup({}), timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+    this.groupLost = undefined
+    this.o.logger.info({ revoked: owned.length }, 'rejoined the consumer group')
   }
 
   /** Diffs the group's assignment with what we own: revoked first, then the newly assigned. */
