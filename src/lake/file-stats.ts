@@ -90,6 +90,18 @@ export function statBound(
   return comparable(type, new Date(v.value as number).toISOString())
 }
 
+/**
+ * One column's recorded min or max exactly as the stats JSON holds it (timestamps as their ISO
+ * text); undefined when not recorded. Reads packed stats without decoding the rest.
+ */
+export function statValueOf(add: AddFile, which: 'minValues' | 'maxValues', column: string): unknown {
+  const packed = packedStatsOf(add)
+  if (packed === undefined) return fileStats(add)?.[which]?.[column]
+  const v = packedValue(packed, which, column)
+  if (v === undefined) return undefined
+  return v.timestampMillis ? new Date(v.value as number).toISOString() : v.value
+}
+
 /** One column's recorded null count; undefined when not recorded. */
 export function nullCountOf(add: AddFile, column: string): number | undefined {
   const packed = packedStatsOf(add)

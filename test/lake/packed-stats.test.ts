@@ -5,7 +5,14 @@ import test from 'node:test'
 import { generateHistory } from '../../src/cli/generate.ts'
 import type { AddFile } from '../../src/lake/actions.ts'
 import { readCheckpoint } from '../../src/lake/checkpoint.ts'
-import { comparable, fileStats, parseStats, recordCount, statBound } from '../../src/lake/file-stats.ts'
+import {
+  comparable,
+  fileStats,
+  parseStats,
+  recordCount,
+  statBound,
+  statValueOf,
+} from '../../src/lake/file-stats.ts'
 import { DeltaTable, type Snapshot } from '../../src/lake/index.ts'
 import { readCommit } from '../../src/lake/log-replay.ts'
 import { listLog, segmentFor } from '../../src/lake/log-segment.ts'
@@ -61,6 +68,7 @@ async function assertEqualToLog(store: ObjectStore, snapshot: Snapshot): Promise
           comparable(field.type, parsed?.[which]?.[field.name]),
           `${key} ${which}.${field.name}`,
         )
+        assert.deepEqual(statValueOf(f, which, field.name), parsed?.[which]?.[field.name])
       }
     }
     if (packedStatsOf(f) !== undefined) packed++
