@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import test from 'node:test'
 import { nodeFlags, RELAUNCHED_ENV } from '../../src/cli/node-flags.ts'
 import { CryptovizProcess } from '../harness/cryptoviz-process.ts'
@@ -9,6 +11,12 @@ const BIN = new URL('../../bin/cryptoviz.js', import.meta.url).pathname
 const cmdline = (pid: number): string[] =>
   readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1)
 const environ = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
+
+const startArgs = (): string[] => [
+  'start',
+  ...['--warehouse', mkdtempSync(join(tmpdir(), 'cryptoviz-node-flags-'))],
+  ...['--port', '0', '--source', 'simulated', '--log-format', 'json'],
+]
 
 /** The environment without a relaunch marker inherited from the test runner. */
 const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
@@ -34,10 +42,7 @@ test('start relaunches itself in place with the V8 flags: same PID, and SIGTERM 
   delete process.env[RELAUNCHED_ENV] // the harness passes the test runner's environment on
   let proc: CryptovizProcess
   try {
-    proc = new CryptovizProcess(
-      ['start', '--port', '0', '--source', 'simulated', '--log-format', 'json'],
-      env,
-    )
+    proc = new CryptovizProcess(startArgs(), env)
   } finally {
     if (saved !== undefined) process.env[RELAUNCHED_ENV] = saved
   }
@@ -81,11 +86,7 @@ test('flags given by hand win over the defaults and no second relaunch happens',
   delete process.env[RELAUNCHED_ENV]
   let proc: CryptovizProcess
   try {
-    proc = new CryptovizProcess(
-      ['start', '--port', '0', '--source', 'simulated', '--log-format', 'json'],
-      { NODE_OPTIONS: '' },
-      ['--max-semi-space-size=8'],
-    )
+    proc = new CryptovizProcess(startArgs(), { NODE_OPTIONS: '' }, ['--max-semi-space-size=8'])
   } finally {
     if (saved !== undefined) process.env[RELAUNCHED_ENV] = saved
   }
