@@ -15,12 +15,13 @@
  * committed − produced", late by up to one poll. Peak RSS is the kernel's high-water mark (VmHWM).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Admin, Consumer, Producer, type CompressionAlgorithmValue } from '@platformatic/kafka'
 import { encodeQuote, quoteKey } from '../src/bus/quote-message.ts'
+import { nodeFlags, RELAUNCHED_ENV } from '../src/cli/node-flags.ts'
 import { SETTINGS } from '../src/config/settings.ts'
 import { DeltaTable, type AddFile } from '../src/lake/index.ts'
 import { readRows } from '../src/lake/scan.ts'
@@ -41,13 +42,8 @@ const CODEC = SETTINGS.find((s) => s.key === 'bus.compression')!.default as Comp
 /** Codecs of the codec table: the default first, then the others worth having (snappy: least CPU, zstd: fewest bytes). */
 const CODECS_COMPARED: CompressionAlgorithmValue[] = [...new Set([CODEC, 'lz4', 'snappy', 'zstd'] as const)]
 
-/** The options the image runs `node` with (deploy/Dockerfile's ENTRYPOINT, between node and the entry point). */
-function imageNodeArgs(): string[] {
-  const dockerfile = readFileSync(new URL('../deploy/Dockerfile', import.meta.url), 'utf8')
-  const found = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)
-  if (!found) throw new Error('deploy/Dockerfile has no exec-form ENTRYPOINT')
-  return (JSON.parse(found[1]!) as string[]).slice(1, -1)
-}
+/** The V8 options every CryptoViz process runs with (src/cli/node-flags.ts; the image's too). */
+const imageNodeArgs = (): string[] => nodeFlags(0)
 
 async function brokerRates(
   bootstrap: string,
@@ -167,7 +163,8 @@ function processors(
           ...['--broker', bootstrap, '--topic-prefix', prefix, '--warehouse', warehouse],
           ...['--group', group, '--port', '0', '--log-level', 'info', '--flush-idle-ms', '250'],
         ],
-        { NODE_OPTIONS: '' },
+        // Exactly `nodeArgs`: the relaunch with CryptoViz's own flags is turned off.
+        { NODE_OPTIONS: '', [RELAUNCHED_ENV]: 'bench' },
         nodeArgs ?? [],
       ),
   )
@@ -429,7 +426,7 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
             `Live: ${PRODUCERS} producing processes (bench/kafka-producer.ts, the collectors' KafkaBus path: JSON, ${CODEC}, idempotent) and the processors run at once; quotes/s from the first produce until every quote is in committed Parquet, as seen by a poller listing the table every 100 ms. "produced/s": the producers' aggregate accepted rate.`,
             "Delay: first seen committed − the quote's produce time (its `ts`), late by up to one poll.",
             "Peak RSS: the kernel's high-water mark (VmHWM) of the processor process, MB (10^6 bytes).",
-            `The image: deploy/Dockerfile runs \`node ${image.join(' ')} src/cli/main.ts\` (V8 otherwise sizes its young generation from the host's memory and lets the old generation grow up to 4× between full collections); the live runs use the same flags.`,
+            `The image (like every CryptoViz process, src/cli/node-flags.ts) runs \`node ${image.join(' ')} src/cli/main.ts\` (V8 otherwise sizes its young generation from the host's memory and lets the old generation grow up to 4× between full collections); the live runs use the same flags.`,
           ],
         },
         {

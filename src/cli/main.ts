@@ -352,6 +352,9 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void> | void> = {
 }
 
 async function main(): Promise<void> {
+  // First: run with CryptoViz's V8 flags (may replace this process; see node-flags.ts).
+  const { relaunchWithNodeFlags } = await import('./node-flags.ts')
+  relaunchWithNodeFlags(process.argv, process.env, process.execArgv)
   const [command, ...rest] = process.argv.slice(2)
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`)

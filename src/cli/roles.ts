@@ -13,7 +13,7 @@ export type RoleCommand = 'start' | 'collect' | 'process' | 'serve'
 const SOURCE_KEYS = /^(source|simulator\.|sources\.|collector\.)/
 const PROCESS_KEYS = /^(warehouse|storage\.s3|processor\.|lake\.|bus\.group)/
 const SERVE_KEYS = /^(warehouse|storage\.|host|port|api\.)/
-const COMMON_KEYS = /^(logLevel|bus\.(broker|topicPrefix|partitions|replication))/
+const COMMON_KEYS = /^(logLevel|memoryLimitMb|bus\.(broker|topicPrefix|partitions|replication))/
 
 export const ROLE_COMMANDS: Record<RoleCommand, { roles: Roles; summary: string; keys: RegExp[] }> = {
   start: {

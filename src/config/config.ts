@@ -125,8 +125,27 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
     }
     setPath(out, setting.key, parsed.data)
   }
+  boundBuffersByMemory(out)
   // `out` holds each setting's parsed value at its key, which is what `Config` derives from SETTINGS.
   return deepFreeze(out as Config)
+}
+
+/** Most bytes and quotes a processor may buffer per MiB of `memoryLimitMb` (quotes are ~1 KB as objects). */
+const BUFFER_BYTES_PER_MB = 65_536
+const BUFFER_ROWS_PER_MB = 128
+
+/**
+ * With a memory bound, the processor's buffers and micro-batches are capped to fit in it (1/16 of
+ * the bound as received bytes, 128 quotes per MiB); values set smaller stay as they are.
+ */
+function boundBuffersByMemory(out: Record<string, unknown>): void {
+  const limit = out['memoryLimitMb']
+  const p = out['processor'] as Record<string, number> | undefined
+  if (typeof limit !== 'number' || limit <= 0 || p === undefined) return
+  p['maxBufferBytes'] = Math.min(p['maxBufferBytes']!, limit * BUFFER_BYTES_PER_MB)
+  p['maxBufferRows'] = Math.min(p['maxBufferRows']!, limit * BUFFER_ROWS_PER_MB)
+  p['flushMaxBytes'] = Math.min(p['flushMaxBytes']!, p['maxBufferBytes'])
+  p['flushMaxRows'] = Math.min(p['flushMaxRows']!, p['maxBufferRows'])
 }
 
 function deepFreeze<T>(o: T): Readonly<T> {

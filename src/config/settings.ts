@@ -508,4 +508,15 @@ export const SETTINGS = [
       "Also vacuum (hourly) files no retained version references, with the table's retention (`delta.deletedFileRetentionDuration`, 7 days).",
   },
   // --- end of automatic table maintenance ---
+  // --- memory bound (issue 12) ---
+  {
+    key: 'memoryLimitMb',
+    env: 'CRYPTOVIZ_MEMORY_LIMIT_MB',
+    flag: 'memory-limit-mb',
+    schema: z.coerce.number().int().min(0).max(1_000_000),
+    default: 0,
+    description:
+      'Memory bound of a CryptoViz process in MiB (0: none). Sizes the V8 heap (old space about 60% of it; the process restarts itself once with the flags) and caps the processor buffers and micro-batches (bytes at 1/16 of it, 128 quotes per MiB). Without it the heap still uses small young-generation spaces.',
+  },
+  // --- end of memory bound ---
 ] as const satisfies readonly Setting[]

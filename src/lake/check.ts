@@ -9,7 +9,7 @@
 import { isCryptoVizError } from '../errors.ts'
 import type { ObjectMeta, ObjectStore } from '../storage/object-store.ts'
 import { decodeCommit } from './commit-file.ts'
-import { fileStats } from './file-stats.ts'
+import { recordCount } from './file-stats.ts'
 import { LOG_DIR } from './log-paths.ts'
 import { loadState, mapLimit } from './log-replay.ts'
 import { listLog } from './log-segment.ts'
@@ -104,7 +104,7 @@ export async function checkTable(store: ObjectStore): Promise<CheckReport> {
     let rows: number | undefined = 0
     await mapLimit(live, 16, async ([path, add]) => {
       report.liveBytes += add.size
-      const n = fileStats(add)?.numRecords
+      const n = recordCount(add)
       rows = rows === undefined || typeof n !== 'number' ? undefined : rows + n
       const meta = await store.head(path)
       if (!meta) {

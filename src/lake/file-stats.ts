@@ -10,6 +10,8 @@
  * its recorded bounds prove that no row can match.
  */
 import type { AddFile, FileStats } from './actions.ts'
+import { packedStatsOf } from './packed-add.ts'
+import { packedRecordCount, packedValue, statsObject } from './packed-stats.ts'
 import type { DataType } from './schema.ts'
 
 export const STRING_STATS_PREFIX = 32
@@ -23,8 +25,13 @@ export function statValue(type: DataType, v: number | string): number | string {
 
 const statsCache = new WeakMap<AddFile, FileStats | null>()
 
-/** Decoded `add.stats`, cached per action object; null when absent or unparsable. */
+/**
+ * Decoded `add.stats`; null when absent or unparsable. Built afresh from a state's packed stats
+ * (keeping 100k decoded objects would undo the packing), else cached per action object.
+ */
 export function fileStats(add: AddFile): FileStats | null {
+  const packed = packedStatsOf(add)
+  if (packed !== undefined) return statsObject(packed) as FileStats
   const cached = statsCache.get(add)
   if (cached !== undefined) return cached
   const stats = parseStats(add.stats)
@@ -39,6 +46,8 @@ const NUM_RECORDS = /^\{\s*"numRecords"\s*:\s*(\d+)/
  * an OPTIMIZE of 100k files) must not keep 100k decoded stats objects alive.
  */
 export function recordCount(add: AddFile): number | undefined {
+  const packed = packedStatsOf(add)
+  if (packed !== undefined) return packedRecordCount(packed)
   const cached = statsCache.get(add)
   if (cached !== undefined) return typeof cached?.numRecords === 'number' ? cached.numRecords : undefined
   const text = add.stats
@@ -61,6 +70,47 @@ export function parseStats(text: string | null | undefined): FileStats | null {
 }
 
 export type Bound = number | string
+
+/**
+ * One column's recorded min or max as a comparable bound (see `comparable`), and its null count;
+ * undefined when not recorded. Reads packed stats directly, without regenerating text.
+ */
+export function statBound(
+  add: AddFile,
+  which: 'minValues' | 'maxValues',
+  column: string,
+  type: DataType,
+): Bound | undefined {
+  const packed = packedStatsOf(add)
+  if (packed === undefined) return comparable(type, fileStats(add)?.[which]?.[column])
+  const v = packedValue(packed, which, column)
+  if (v === undefined) return undefined
+  if (!v.timestampMillis) return comparable(type, v.value)
+  if (type === 'timestamp' || type === 'timestamp_ntz') return (v.value as number) * 1000
+  return comparable(type, new Date(v.value as number).toISOString())
+}
+
+/**
+ * One column's recorded min or max exactly as the stats JSON holds it (timestamps as their ISO
+ * text); undefined when not recorded. Reads packed stats without decoding the rest.
+ */
+export function statValueOf(add: AddFile, which: 'minValues' | 'maxValues', column: string): unknown {
+  const packed = packedStatsOf(add)
+  if (packed === undefined) return fileStats(add)?.[which]?.[column]
+  const v = packedValue(packed, which, column)
+  if (v === undefined) return undefined
+  return v.timestampMillis ? new Date(v.value as number).toISOString() : v.value
+}
+
+/** One column's recorded null count; undefined when not recorded. */
+export function nullCountOf(add: AddFile, column: string): number | undefined {
+  const packed = packedStatsOf(add)
+  const v =
+    packed === undefined
+      ? fileStats(add)?.nullCount?.[column]
+      : packedValue(packed, 'nullCount', column)?.value
+  return typeof v === 'number' ? v : undefined
+}
 
 /**
  * A stats or partition value as a comparable number or string for a column type: timestamps in

@@ -24,7 +24,7 @@ export {
   type CreateTableOptions,
   type TableOptions,
 } from './delta-table.ts'
-export { fileStats } from './file-stats.ts'
+export { fileStats, recordCount, statValueOf } from './file-stats.ts'
 export type { HistoryEntry } from './history.ts'
 export { dataFilePath, HIVE_DEFAULT_PARTITION, partitionValueString } from './partition-path.ts'
 export {

@@ -8,7 +8,7 @@
  * the first such call and kept for the snapshot's life, so its cost follows the matching files.
  */
 import type { AddFile, Metadata, Protocol, RemoveFile } from './actions.ts'
-import { comparable, compareBounds, fileStats, type Bound } from './file-stats.ts'
+import { comparable, compareBounds, nullCountOf, recordCount, statBound, type Bound } from './file-stats.ts'
 import { PartitionIndex, type PartitionSet } from './partition-index.ts'
 import type { DataType, StructType } from './schema.ts'
 import { parseSchemaString } from './schema-json.ts'
@@ -75,7 +75,7 @@ export class Snapshot {
   numRecords(): number | undefined {
     let total = 0
     for (const f of this.files()) {
-      const n = fileStats(f)?.numRecords
+      const n = recordCount(f)
       if (typeof n !== 'number') return undefined
       total += n
     }
@@ -132,14 +132,13 @@ function partitionInRange(f: AddFile, r: { col: string; min?: Bound; max?: Bound
 }
 
 function statsInRange(f: AddFile, r: { col: string; min?: Bound; max?: Bound; type: DataType }): boolean {
-  const stats = fileStats(f)
-  if (!stats) return true
-  const nulls = stats.nullCount?.[r.col]
-  if (typeof stats.numRecords === 'number' && typeof nulls === 'number' && nulls === stats.numRecords) {
+  const numRecords = recordCount(f)
+  const nulls = nullCountOf(f, r.col)
+  if (numRecords !== undefined && nulls !== undefined && nulls === numRecords) {
     return false // only nulls (or no rows): no value can lie in a range
   }
-  const fileMin = comparable(r.type, stats.minValues?.[r.col])
-  let fileMax = comparable(r.type, stats.maxValues?.[r.col])
+  const fileMin = statBound(f, 'minValues', r.col, r.type)
+  let fileMax = statBound(f, 'maxValues', r.col, r.type)
   if (r.type === 'timestamp' || r.type === 'timestamp_ntz') {
     // Stats are millisecond-truncated: the true max may be up to 999 µs above the recorded one.
     if (typeof fileMax === 'number') fileMax += MICROS_PER_MS

@@ -15,6 +15,8 @@
 import { Map as PMap } from 'immutable'
 import { CryptoVizError } from '../errors.ts'
 import type { Action, AddFile, Metadata, Protocol, RemoveFile, Txn } from './actions.ts'
+import { packedAdd } from './packed-add.ts'
+import { packStats } from './packed-stats.ts'
 import { dataFilePath } from './partition-path.ts'
 
 export interface TableState {
@@ -209,7 +211,8 @@ export function commitTimestamp(actions: readonly Action[]): number | undefined 
  * Live-file memory: a table of 100k streaming files repeats the same few partition-value maps
  * over and over, and most paths need no URI decoding. Equal partition-value maps are shared (one
  * frozen object per distinct partition, interned for the life of the process, bounded by the
- * number of partitions), and a store key equal to `add.path` reuses that string.
+ * number of partitions), a store key equal to `add.path` reuses that string, and the stats
+ * text is packed into numbers (`packed-stats.ts`; regenerated exactly when read).
  */
 const partitionValuesPool = new Map<string, Readonly<Record<string, string | null>>>()
 const POOL_LIMIT = 1_000_000
@@ -227,7 +230,26 @@ function sharedPartitionValues(values: Record<string, string | null>): Record<st
 
 function compactAdd(add: AddFile): AddFile {
   const shared = sharedPartitionValues(add.partitionValues)
-  return shared === add.partitionValues ? add : { ...add, partitionValues: shared }
+  const packed = packable(add) ? packStats(add.stats) : undefined
+  if (packed === undefined) return shared === add.partitionValues ? add : { ...add, partitionValues: shared }
+  return packedAdd(add, shared, packed)
+}
+
+/** The fields an add holds in the state; one with any other (deletion vector, newer fields) is kept whole. */
+const ADD_FIELDS = new Set([
+  'path',
+  'partitionValues',
+  'size',
+  'modificationTime',
+  'dataChange',
+  'stats',
+  'tags',
+])
+
+function packable(add: AddFile): add is AddFile & { stats: string } {
+  if (typeof add.stats !== 'string') return false
+  for (const k in add) if (!ADD_FIELDS.has(k)) return false
+  return true
 }
 
 /**

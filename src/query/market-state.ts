@@ -18,7 +18,7 @@
  * - The hot tail is overlaid per request, never stored: pending quotes with the ts of a committed
  *   point of their key are dropped (the committed copy wins), as in the scan.
  */
-import type { AddFile, Snapshot } from '../lake/index.ts'
+import { recordCount, type AddFile, type Snapshot } from '../lake/index.ts'
 import { QUOTE_FIELDS, type Quote } from '../model/quote.ts'
 import { sqlIdent, sqlString } from './duckdb.ts'
 import {
@@ -466,14 +466,7 @@ function quoteOf(r: Record<string, unknown>): Quote {
   ) as unknown as Quote
 }
 
-const rowsOf = (f: AddFile): number => {
-  try {
-    const n = (JSON.parse(f.stats ?? '{}') as { numRecords?: unknown }).numRecords
-    return typeof n === 'number' ? n : NaN
-  } catch {
-    return NaN
-  }
-}
+const rowsOf = (f: AddFile): number => recordCount(f) ?? NaN
 
 function decodeURIComponentSafe(path: string): string {
   try {

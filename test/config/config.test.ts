@@ -74,3 +74,16 @@ test('the README configuration table matches the settings', () => {
     'README.md must contain the output of `cryptoviz config --markdown`',
   )
 })
+
+test('a memory bound caps the processor buffers and batches to fit, keeping smaller values', () => {
+  const unbounded = loadConfig({})
+  assert.equal(unbounded.memoryLimitMb, 0)
+  assert.equal(unbounded.processor.maxBufferRows, 100_000)
+  const bounded = loadConfig({ env: { CRYPTOVIZ_MEMORY_LIMIT_MB: '200', CRYPTOVIZ_FLUSH_MAX_ROWS: '1000' } })
+  assert.equal(bounded.processor.maxBufferBytes, 200 * 65_536)
+  assert.equal(bounded.processor.flushMaxBytes, 200 * 65_536)
+  assert.equal(bounded.processor.maxBufferRows, 200 * 128)
+  assert.equal(bounded.processor.flushMaxRows, 1000)
+  const byFlag = loadConfig({ flags: { 'memory-limit-mb': '4000' } })
+  assert.equal(byFlag.processor.maxBufferRows, 100_000, 'a large bound leaves the defaults')
+})

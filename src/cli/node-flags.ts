@@ -1,0 +1,83 @@
+/**
+ * The V8 flags every CryptoViz process runs with, declared once, and how they are applied.
+ *
+ * Why: CryptoViz allocates much short-lived garbage (decoded checkpoint rows, Parquet columns,
+ * buffered quotes). With Node's defaults the young generation grows to 2 × 64 MB semi-spaces and
+ * the old generation grows by large steps, so a process holding 80 MB of live data peaks at
+ * 600+ MB of RSS. Small semi-spaces, a heap that grows by 100% steps, and (with a memory bound)
+ * an old-space cap keep the resident set near the live data.
+ *
+ * How they take effect (measured on Node 24, see docs/benchmarks.md "Bounded memory"):
+ * `--max-semi-space-size` and `--max-old-space-size` work on the command line and in
+ * NODE_OPTIONS but not through `v8.setFlagsFromString` after start (the heap is already
+ * configured); `--heap-growing-percent` is refused in NODE_OPTIONS. So a process started without
+ * them replaces itself once, before doing anything, with `process.execve` (same PID: signals such
+ * as SIGTERM reach the real process and its exit code is the exit code; the environment marker
+ * stops a second relaunch). Where `execve` is unavailable (Windows) the process runs as started.
+ *
+ * Invariant: only `src/cli/main.ts` calls this, first thing, with its argv and environment.
+ */
+import { loadConfig } from '../config/config.ts'
+
+/** Set in the relaunched process's environment so it never relaunches again. */
+export const RELAUNCHED_ENV = 'CRYPTOVIZ_NODE_FLAGS'
+
+/** Young-generation semi-space size in MiB (Node 24's default grows to 64 on large machines). */
+const SEMI_SPACE_MB = 4
+
+/**
+ * The V8 flags for a process bounded to `memoryLimitMb` (0: unbounded): the old space gets 60% of
+ * the bound, the rest is left to the young generation, code, Node itself and native buffers.
+ */
+export function nodeFlags(memoryLimitMb: number): string[] {
+  const flags = [`--max-semi-space-size=${SEMI_SPACE_MB}`, '--heap-growing-percent=100']
+  if (memoryLimitMb > 0) flags.push(`--max-old-space-size=${Math.max(64, Math.round(memoryLimitMb * 0.6))}`)
+  return flags
+}
+
+/** The flag's value in `argv` (`--name value` or `--name=value`). */
+function flagValue(argv: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === `--${name}`) return argv[i + 1]
+    if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3)
+  }
+  return undefined
+}
+
+/** The memory bound the command line, environment or config file asks for; 0 when unreadable. */
+export function memoryLimitOf(argv: readonly string[], env: NodeJS.ProcessEnv): number {
+  const flags: Record<string, string | undefined> = {
+    'memory-limit-mb': flagValue(argv, 'memory-limit-mb'),
+    config: flagValue(argv, 'config'),
+  }
+  try {
+    return loadConfig({ flags, env }).memoryLimitMb
+  } catch {
+    return 0 // an invalid configuration is reported by the command itself, with its context
+  }
+}
+
+/**
+ * Replaces the current process with one running `nodeFlags(...)` unless it already does.
+ * Returns only when no relaunch happens (already relaunched, flags given by hand, or no execve).
+ */
+export function relaunchWithNodeFlags(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  execArgv: readonly string[],
+): void {
+  if (env[RELAUNCHED_ENV] !== undefined) return
+  const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never })
+    .execve
+  if (typeof execve !== 'function' || process.platform === 'win32') return
+  const wanted = nodeFlags(memoryLimitOf(argv.slice(2), env))
+  // Flags the caller already chose (e.g. an explicit --max-old-space-size) win over ours.
+  const given = new Set(execArgv.map((f) => f.split('=')[0]))
+  const missing = wanted.filter((f) => !given.has(f.split('=')[0]))
+  if (missing.length === 0) return
+  execve.call(process, process.execPath, [process.execPath, ...execArgv, ...missing, ...argv.slice(1)], {
+    ...env,
+    [RELAUNCHED_ENV]: missing.join(' '),
+  })
+}

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test from 'node:test'
+import { nodeFlags, RELAUNCHED_ENV } from '../../src/cli/node-flags.ts'
+import { CryptovizProcess } from '../harness/cryptoviz-process.ts'
+
+const BIN = new URL('../../bin/cryptoviz.js', import.meta.url).pathname
+const cmdline = (pid: number): string[] =>
+  readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1)
+const environ = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
+
+const startArgs = (): string[] => [
+  'start',
+  ...['--warehouse', mkdtempSync(join(tmpdir(), 'cryptoviz-node-flags-'))],
+  ...['--port', '0', '--source', 'simulated', '--log-format', 'json'],
+]
+
+/** The environment without a relaunch marker inherited from the test runner. */
+const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', ...extra }
+  delete env[RELAUNCHED_ENV]
+  return env
+}
+
+test('the memory bound sizes the old space; without one only the young generation is bounded', () => {
+  assert.deepEqual(nodeFlags(0), ['--max-semi-space-size=4', '--heap-growing-percent=100'])
+  assert.deepEqual(nodeFlags(400), [
+    '--max-semi-space-size=4',
+    '--heap-growing-percent=100',
+    '--max-old-space-size=240',
+  ])
+  assert.equal(nodeFlags(50).at(-1), '--max-old-space-size=64')
+})
+
+test('start relaunches itself in place with the V8 flags: same PID, and SIGTERM still stops it gracefully', async (t) => {
+  if (process.platform !== 'linux') return t.skip('reads /proc')
+  const env: Record<string, string> = { CRYPTOVIZ_MEMORY_LIMIT_MB: '300', NODE_OPTIONS: '' }
+  const saved = process.env[RELAUNCHED_ENV]
+  delete process.env[RELAUNCHED_ENV] // the harness passes the test runner's environment on
+  let proc: CryptovizProcess
+  try {
+    proc = new CryptovizProcess(startArgs(), env)
+  } finally {
+    if (saved !== undefined) process.env[RELAUNCHED_ENV] = saved
+  }
+  t.after(() => proc.child.kill('SIGKILL'))
+  await proc.waitForLog((l) => l.msg === 'CryptoViz is running', 60_000)
+  const pid = proc.child.pid!
+  const argv = cmdline(pid)
+  for (const flag of nodeFlags(300)) assert.ok(argv.includes(flag), `${flag} in ${argv.join(' ')}`)
+  assert.ok(argv.indexOf('--max-old-space-size=180') < argv.findIndex((a) => a.endsWith('main.ts')))
+  assert.ok(environ(pid).some((e) => e.startsWith(`${RELAUNCHED_ENV}=`)))
+  proc.child.kill('SIGTERM')
+  const exit = await proc.exited
+  assert.deepEqual(exit, { code: 0, signal: null })
+  assert.ok(
+    proc.logs.some((l) => l.msg === 'CryptoViz stopped'),
+    'stopped gracefully after committing',
+  )
+})
+
+test('the bin relaunches too, and exit codes and output come through unchanged', () => {
+  const bad = spawnSync(process.execPath, [BIN, 'no-such-command'], { env: cleanEnv(), encoding: 'utf8' })
+  assert.equal(bad.status, 2)
+  assert.match(bad.stderr, /unknown command "no-such-command"/)
+  const config = spawnSync(process.execPath, [BIN, 'config', '--memory-limit-mb', '250'], {
+    env: cleanEnv(),
+    encoding: 'utf8',
+  })
+  assert.equal(config.status, 0)
+  assert.equal((JSON.parse(config.stdout) as { memoryLimitMb: number }).memoryLimitMb, 250)
+  const invalid = spawnSync(process.execPath, [BIN, 'config'], {
+    env: cleanEnv({ CRYPTOVIZ_MEMORY_LIMIT_MB: 'lots' }),
+    encoding: 'utf8',
+  })
+  assert.equal(invalid.status, 2)
+  assert.match(invalid.stderr, /memoryLimitMb/)
+})
+
+test('flags given by hand win over the defaults and no second relaunch happens', async (t) => {
+  if (process.platform !== 'linux') return t.skip('reads /proc')
+  const saved = process.env[RELAUNCHED_ENV]
+  delete process.env[RELAUNCHED_ENV]
+  let proc: CryptovizProcess
+  try {
+    proc = new CryptovizProcess(startArgs(), { NODE_OPTIONS: '' }, ['--max-semi-space-size=8'])
+  } finally {
+    if (saved !== undefined) process.env[RELAUNCHED_ENV] = saved
+  }
+  t.after(() => proc.child.kill('SIGKILL'))
+  await proc.waitForLog((l) => l.msg === 'CryptoViz is running', 60_000)
+  const argv = cmdline(proc.child.pid!)
+  assert.equal(argv.filter((a) => a.startsWith('--max-semi-space-size')).join(), '--max-semi-space-size=8')
+  assert.ok(argv.includes('--heap-growing-percent=100'))
+  assert.ok(!argv.some((a) => a.startsWith('--max-old-space-size')))
+  proc.child.kill('SIGTERM')
+  assert.equal((await proc.exited).code, 0)
+})
