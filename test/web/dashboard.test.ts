@@ -332,7 +332,17 @@ test('with 100 assets the market body holds only the rows near the screen; scrol
   await page.evaluate('window.scrollTo(0, 0)')
   await page.evaluate(settled)
   assert.equal(await lastPrice.count(), 0, 'scrolled away, the row leaves the DOM')
-  await new Promise((r) => setTimeout(r, 2_500)) // five ticks of 500 ms
+  // Away until its price has moved enough to show (a small price written to four digits can take
+  // a few ticks), as the page's own formatter writes it, then one more tick.
+  const shownByServer = async (): Promise<string> => {
+    const r = (await (await fetch(`${url}/api/v1/latest?limit=1000`)).json()) as {
+      rows: { crypto: string; price_usd: number }[]
+    }
+    const p = r.rows.find((row) => row.crypto === lastAsset)!.price_usd
+    return String(await page.evaluate(`import('/assets/format.js').then((f) => f.price(${p}))`))
+  }
+  await until('the last asset’s price moves visibly', async () => (await shownByServer()) !== shown)
+  await new Promise((r) => setTimeout(r, 600))
   await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
   await page.evaluate(settled)
   assert.notEqual(await lastPrice.textContent(), shown, 'back in view, the row shows the quotes it missed')
