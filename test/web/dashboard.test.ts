@@ -333,7 +333,8 @@ test('with 100 assets the market body holds only the rows near the screen; scrol
   await page.evaluate(settled)
   assert.equal(await lastPrice.count(), 0, 'scrolled away, the row leaves the DOM')
   // Away until its price has moved enough to show (a small price written to four digits can take
-  // a few ticks), as the page's own formatter writes it, then one more tick.
+  // a few ticks), as the page's own formatter writes it. The API's latest lags the live stream by
+  // up to a flush, so it must move past both what it said when the row left and what was shown.
   const shownByServer = async (): Promise<string> => {
     const r = (await (await fetch(`${url}/api/v1/latest?limit=1000`)).json()) as {
       rows: { crypto: string; price_usd: number }[]
@@ -341,8 +342,15 @@ test('with 100 assets the market body holds only the rows near the screen; scrol
     const p = r.rows.find((row) => row.crypto === lastAsset)!.price_usd
     return String(await page.evaluate(`import('/assets/format.js').then((f) => f.price(${p}))`))
   }
-  await until('the last asset’s price moves visibly', async () => (await shownByServer()) !== shown)
-  await new Promise((r) => setTimeout(r, 600))
+  const serverWhenLeft = await shownByServer()
+  await until(
+    'the last asset’s price moves visibly',
+    async () => {
+      const now = await shownByServer()
+      return now !== shown && now !== serverWhenLeft
+    },
+    30_000,
+  )
   await page.evaluate('window.scrollTo(0, document.documentElement.scrollHeight)')
   await page.evaluate(settled)
   assert.notEqual(await lastPrice.textContent(), shown, 'back in view, the row shows the quotes it missed')
