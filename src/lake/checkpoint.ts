@@ -42,7 +42,7 @@ export interface CheckpointState {
 }
 
 /** Actions per row group: enough for good compression, few enough to keep encoding memory small. */
-export const ROW_GROUP_ROWS = 4096
+export const ROW_GROUP_ROWS = 1024
 
 export interface LastCheckpoint {
   version: number
@@ -239,6 +239,35 @@ export interface EncodedCheckpoint {
 }
 
 /**
+ * The encoded file, cut after every row group: the writer's buffer only ever holds one group, and
+ * the bytes are copied once at the end (a single growing buffer doubles, then is copied again,
+ * which at 100,000 files held up to three times the checkpoint's size).
+ */
+class RowGroupChunks extends ByteWriter {
+  private readonly chunks: Uint8Array[] = []
+
+  /** Moves what was written since the last cut out of the writer's buffer. */
+  cut(): void {
+    if (this.index === 0) return
+    this.chunks.push(new Uint8Array(this.buffer.slice(0, this.index)))
+    this.index = 0
+  }
+
+  /** The whole file (`offset` counts every byte ever written). */
+  bytes(): Uint8Array {
+    this.cut()
+    const out = new Uint8Array(this.offset)
+    let at = 0
+    for (const chunk of this.chunks) {
+      out.set(chunk, at)
+      at += chunk.length
+    }
+    this.chunks.length = 0
+    return out
+  }
+}
+
+/**
  * The table state as a classic single-file checkpoint (Snappy-compressed Parquet), encoded
  * `ROW_GROUP_ROWS` actions at a time: one row group each, so memory holds one group of rows.
  */
@@ -246,7 +275,7 @@ export function encodeCheckpointCounted(
   state: CheckpointState,
   rowGroupRows = ROW_GROUP_ROWS,
 ): EncodedCheckpoint {
-  const out = new ByteWriter()
+  const out = new RowGroupChunks()
   const writer = new ParquetWriter({
     writer: out,
     schema: SCHEMA,
@@ -263,6 +292,7 @@ export function encodeCheckpointCounted(
       data: group.map((r) => r[name] ?? null),
     }))
     void writer.write({ columnData, rowGroupSize: group.length })
+    out.cut()
     group = []
   }
   for (const row of actionRows(state, counts)) {
@@ -271,7 +301,7 @@ export function encodeCheckpointCounted(
   }
   if (group.length > 0) flush()
   writer.finish()
-  return { bytes: new Uint8Array(out.getBuffer()), rows: counts.rows, adds: counts.adds }
+  return { bytes: out.bytes(), rows: counts.rows, adds: counts.adds }
 }
 
 /** The table state as a classic single-file checkpoint (Snappy-compressed Parquet). */
@@ -399,7 +429,12 @@ const WANTED = new Set(['txn', 'add', 'remove', 'metaData', 'protocol', 'sidecar
  * previous one was consumed, so a caller that applies and drops them holds one group's objects.
  */
 export async function* checkpointBatches(bytes: Uint8Array, where: string): AsyncGenerator<Action[]> {
-  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+  // The bytes' own buffer when they span it (no copy of the whole checkpoint), else a copy of them.
+  const file = (
+    bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+      ? bytes.buffer
+      : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)
+  ) as ArrayBuffer
   const corrupt = (e: unknown) =>
     new CryptoVizError('DELTA_LOG_CORRUPT', `${where}: unreadable checkpoint: ${(e as Error).message}`, {
       cause: e,
