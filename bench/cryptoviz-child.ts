@@ -16,23 +16,35 @@ export interface RunningChild {
   stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>
 }
 
-export async function startChild(args: readonly string[]): Promise<RunningChild> {
-  const proc = new CryptovizProcess([
-    'start',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--source',
-    'simulated',
-    // An empty warehouse stays empty at start (no first-start history): figures stay comparable.
-    '--seed-days',
-    '0',
-    // "CryptoViz is running" is an info line; flags win over a CRYPTOVIZ_LOG_LEVEL in the environment.
-    '--log-level',
-    'info',
-    ...args,
-  ])
+/**
+ * `nodeArgs`: options for `node` itself (e.g. V8 flags, which then win over the product's);
+ * `env`: added to the child's environment.
+ */
+export async function startChild(
+  args: readonly string[],
+  nodeArgs: readonly string[] = [],
+  env: Record<string, string> = {},
+): Promise<RunningChild> {
+  const proc = new CryptovizProcess(
+    [
+      'start',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--source',
+      'simulated',
+      // An empty warehouse stays empty at start (no first-start history): figures stay comparable.
+      '--seed-days',
+      '0',
+      // "CryptoViz is running" is an info line; flags win over a CRYPTOVIZ_LOG_LEVEL in the environment.
+      '--log-level',
+      'info',
+      ...args,
+    ],
+    env,
+    nodeArgs,
+  )
   const pid = proc.child.pid
   const stop: RunningChild['stop'] = async (graceMs = 30_000) => {
     const started = performance.now()
