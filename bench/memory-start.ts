@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { z } from 'zod'
-import { getJson, procStatus, startChild } from './cryptoviz-child.ts'
+import { cpuSeconds, getJson, procStatus, startChild } from './cryptoviz-child.ts'
 
 const statsSchema = z.object({
   records_received: z.number(),
@@ -48,6 +48,8 @@ export interface StartRun {
   load1: number
   receivedPerS: number
   writtenPerS: number
+  /** CPU time (user + system, every thread) per committed quote over the window, µs. */
+  cpuUsPerQuote: number
   peakRssMb: number
   /** The sample nearest the peak (by RSS). */
   atPeak: Sample | undefined
@@ -98,10 +100,12 @@ export async function measureStart(o: {
   try {
     await sleep(o.warmupS * 1000)
     const before = statsSchema.parse(await getJson(`${child.url}/stats`))
+    const cpu0 = cpuSeconds(child.pid) ?? NaN
     const w0 = performance.now()
     await sleep(o.windowS * 1000)
     const after = statsSchema.parse(await getJson(`${child.url}/stats`))
     const seconds = (performance.now() - w0) / 1000
+    const cpu = (cpuSeconds(child.pid) ?? NaN) - cpu0
     const peakRssMb = procStatus(child.pid)?.peakRssMb ?? NaN
     sampling = false
     await sampler
@@ -114,6 +118,7 @@ export async function measureStart(o: {
       load1,
       receivedPerS: (after.records_received - before.records_received) / seconds,
       writtenPerS: (after.records_written - before.records_written) / seconds,
+      cpuUsPerQuote: (cpu * 1e6) / (after.records_written - before.records_written),
       peakRssMb,
       atPeak,
       commitMsP50: commits[Math.floor(commits.length / 2)] ?? NaN,
@@ -142,9 +147,9 @@ if (import.meta.main) {
   })
   const runs = Number(values.runs)
   console.log(
-    '| run | load 1m | received/s | committed/s | peak RSS MB | at peak: RSS / heap used / heap total / external MB | commits | commit ms p50 / max |',
+    '| run | load 1m | received/s | committed/s | peak RSS MB | at peak: RSS / heap used / heap total / external MB | commits | commit ms p50 / max | CPU µs per quote |',
   )
-  console.log('|---|---|---|---|---|---|---|---|')
+  console.log('|---|---|---|---|---|---|---|---|---|')
   for (let i = 1; i <= runs; i++) {
     const dir = mkdtempSync(join(tmpdir(), 'cv-memory-start-'))
     try {
@@ -167,7 +172,7 @@ if (import.meta.main) {
           (p
             ? `${f0(p.rssMb)} / ${p.heapUsed} / ${p.heapTotal} / ${p.external} (t=${p.s.toFixed(1)} s)`
             : '—') +
-          ` | ${r.samples.at(-1)?.batches ?? '—'} | ${f0(r.commitMsP50)} / ${f0(r.commitMsMax)} |`,
+          ` | ${r.samples.at(-1)?.batches ?? '—'} | ${f0(r.commitMsP50)} / ${f0(r.commitMsMax)} | ${r.cpuUsPerQuote.toFixed(1)} |`,
       )
       if (values.timeline) {
         for (const x of r.samples) {

@@ -11,7 +11,8 @@ import { guardConditionalWrites, unsupported } from '../storage/conditional-writ
 import type { ObjectStore } from '../storage/object-store.ts'
 import { ReadCache } from '../storage/read-cache.ts'
 import type { S3ConnectionOptions } from '../storage/s3-store.ts'
-import { createWarehouseStore, parseWarehouseUri } from '../storage/warehouse-uri.ts'
+import { LocalStore } from '../storage/local-store.ts'
+import { parseWarehouseUri } from '../storage/warehouse-location.ts'
 
 export function s3Options(config: Readonly<Config>): S3ConnectionOptions {
   const { s3Endpoint, s3ForcePathStyle, s3Region, s3TimeoutMs } = config.storage
@@ -28,9 +29,13 @@ export async function openWarehouseStore(
   config: Readonly<Config>,
   o: { write: boolean },
 ): Promise<ObjectStore> {
-  const store = createWarehouseStore(config.warehouse, s3Options(config))
+  const location = parseWarehouseUri(config.warehouse)
   // A local folder's put-if-absent is link(2): atomic by construction, nothing to probe.
-  if (!o.write || parseWarehouseUri(config.warehouse).kind === 'local') return store
+  if (location.kind === 'local') return new LocalStore(location.path)
+  // The S3 client (~35 MB resident) is loaded only by processes on an s3:// warehouse.
+  const { createWarehouseStore } = await import('../storage/warehouse-uri.ts')
+  const store = createWarehouseStore(config.warehouse, s3Options(config))
+  if (!o.write) return store
   const guarded = await guardConditionalWrites(store)
   if (guarded !== store) throw unsupported(store.url)
   return store
