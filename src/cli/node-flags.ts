@@ -4,8 +4,15 @@
  * Why: CryptoViz allocates much short-lived garbage (decoded checkpoint rows, Parquet columns,
  * buffered quotes). With Node's defaults the young generation grows to 2 × 64 MB semi-spaces and
  * the old generation grows by large steps, so a process holding 80 MB of live data peaks at
- * 600+ MB of RSS. Small semi-spaces, a heap that grows by 100% steps, and (with a memory bound)
- * an old-space cap keep the resident set near the live data.
+ * 600+ MB of RSS. Small semi-spaces, a heap that grows by 50% steps (after a full GC the next one
+ * comes at 1.5 × the live data: 100% left `start` ~60 MB above that at its top ingest rate, see
+ * docs/benchmarks.md "start's peak RSS"), and (with a memory bound) an old-space cap keep the
+ * resident set near the live data.
+ *
+ * Native memory: glibc gives each thread that allocates its own malloc arena (up to 8 per core),
+ * and freed memory stays in them; Node's and DuckDB's worker threads each hold one. The relaunch
+ * sets `MALLOC_ARENA_MAX=2` (unless the environment already sets it), which keeps freed native
+ * memory reusable across threads. Other C libraries ignore the variable.
  *
  * How they take effect (measured on Node 24, see docs/benchmarks.md "Bounded memory"):
  * `--max-semi-space-size` and `--max-old-space-size` work on the command line and in
@@ -25,12 +32,18 @@ export const RELAUNCHED_ENV = 'CRYPTOVIZ_NODE_FLAGS'
 /** Young-generation semi-space size in MiB (Node 24's default grows to 64 on large machines). */
 const SEMI_SPACE_MB = 4
 
+/** Old-generation growth after a full GC, in percent of the live data. */
+const HEAP_GROWING_PERCENT = 50
+
+/** Environment the relaunched process gets, unless the caller's environment already sets it. */
+export const NATIVE_MEMORY_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' }
+
 /**
  * The V8 flags for a process bounded to `memoryLimitMb` (0: unbounded): the old space gets 60% of
  * the bound, the rest is left to the young generation, code, Node itself and native buffers.
  */
 export function nodeFlags(memoryLimitMb: number): string[] {
-  const flags = [`--max-semi-space-size=${SEMI_SPACE_MB}`, '--heap-growing-percent=100']
+  const flags = [`--max-semi-space-size=${SEMI_SPACE_MB}`, `--heap-growing-percent=${HEAP_GROWING_PERCENT}`]
   if (memoryLimitMb > 0) flags.push(`--max-old-space-size=${Math.max(64, Math.round(memoryLimitMb * 0.6))}`)
   return flags
 }
@@ -77,6 +90,7 @@ export function relaunchWithNodeFlags(
   const missing = wanted.filter((f) => !given.has(f.split('=')[0]))
   if (missing.length === 0) return
   execve.call(process, process.execPath, [process.execPath, ...execArgv, ...missing, ...argv.slice(1)], {
+    ...NATIVE_MEMORY_ENV,
     ...env,
     [RELAUNCHED_ENV]: missing.join(' '),
   })
