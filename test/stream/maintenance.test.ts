@@ -6,9 +6,11 @@ import { QUOTES_SORT_BY, quoteToRow } from '../../src/model/quote-table.ts'
 import { openWarehouse } from '../../src/runtime/warehouse.ts'
 import { MarketSimulator } from '../../src/sources/simulated.ts'
 import { MemoryStore } from '../../src/storage/memory-store.ts'
-import { MaintenanceScheduler, partitionDay } from '../../src/stream/maintenance.ts'
+import { MaintenanceScheduler, partitionDay, vacuumMayDelete } from '../../src/stream/maintenance.ts'
+import { Clock, smallRows, smallTable } from '../lake/lake-fixtures.ts'
 
 const DAY_US = 86_400_000_000
+const DAY_MS = 86_400_000
 const NOW = Date.UTC(2024, 5, 2, 12) // "today" is 2024-06-02
 
 const keys = (rows: readonly Record<string, unknown>[]): string[] =>
@@ -92,4 +94,45 @@ test('maintenance is throttled: at most maxPartitionsPerRun partitions per run, 
   const third = await m.runOnce()
   assert.equal(third.partitions_compacted, 0)
   assert.equal((await table.snapshot()).files().length, 2)
+})
+
+test('the automatic vacuum waits until the table is older than its retention, then deletes old unreferenced files', async () => {
+  const clock = new Clock()
+  /** Counts listings of the whole table: what a vacuum does and a skipped one must not. */
+  class ListCountingStore extends MemoryStore {
+    wholeListings = 0
+    override list(prefix: string) {
+      if (prefix === '') this.wholeListings++
+      return super.list(prefix)
+    }
+  }
+  const store = new ListCountingStore({ now: clock.now })
+  const { table } = await smallTable({ clock, store })
+  await table.append(smallRows(3))
+  // An unreferenced data file (a failed append's leftover) written when the table was created.
+  await store.put('crypto=bitcoin/part-orphan.snappy.parquet', new Uint8Array([1, 2, 3]))
+  const vacuuming = () => scheduler(table, { vacuum: true, pastDayMinFiles: 100, now: clock.now })
+
+  clock.t += DAY_MS // the table is a day old, its retention is 7 days: nothing can qualify yet
+  const young = await vacuuming().runOnce()
+  assert.equal(young.vacuum, 'table-younger-than-retention')
+  assert.equal(young.files_vacuumed, 0)
+  assert.equal(store.wholeListings, 0)
+  assert.ok(await store.head('crypto=bitcoin/part-orphan.snappy.parquet'))
+
+  clock.t += 7 * DAY_MS
+  const old = await vacuuming().runOnce()
+  assert.equal(old.vacuum, 'ran')
+  assert.equal(old.files_vacuumed, 1)
+  assert.equal(store.wholeListings, 1)
+  assert.equal(await store.head('crypto=bitcoin/part-orphan.snappy.parquet'), undefined)
+  assert.equal((await readRows(store, await table.snapshot())).length, 3)
+})
+
+test('vacuumMayDelete: only a table older than the retention, or of unknown age, may hold deletable files', () => {
+  assert.equal(vacuumMayDelete(1_000, 500, 1_400), false)
+  assert.equal(vacuumMayDelete(1_000, 500, 1_500), false)
+  assert.equal(vacuumMayDelete(1_000, 500, 1_501), true)
+  assert.equal(vacuumMayDelete(undefined, 500, 0), true)
+  assert.equal(vacuumMayDelete(null, 500, 0), true)
 })
