@@ -24,6 +24,7 @@ const statsSchema = z.object({
   records_written: z.number(),
   batches: z.number(),
   files: z.number(),
+  pauses: z.number(),
   memory_mb: z.object({
     rss: z.number(),
     heap_used: z.number(),
@@ -56,6 +57,8 @@ export interface StartRun {
   /** Quote commits in the window: median and max duration, ms (from the processor's log lines). */
   commitMsP50: number
   commitMsMax: number
+  /** Times the processor paused the bus (buffer bound reached while a commit ran) in the window. */
+  pauses: number
   samples: Sample[]
 }
 
@@ -123,6 +126,7 @@ export async function measureStart(o: {
       atPeak,
       commitMsP50: commits[Math.floor(commits.length / 2)] ?? NaN,
       commitMsMax: commits.at(-1) ?? NaN,
+      pauses: after.pauses - before.pauses,
       samples,
     }
   } finally {
@@ -147,9 +151,9 @@ if (import.meta.main) {
   })
   const runs = Number(values.runs)
   console.log(
-    '| run | load 1m | received/s | committed/s | peak RSS MB | at peak: RSS / heap used / heap total / external MB | commits | commit ms p50 / max | CPU µs per quote |',
+    '| run | load 1m | received/s | committed/s | peak RSS MB | at peak: RSS / heap used / heap total / external MB | commits | commit ms p50 / max | CPU µs per quote | pauses |',
   )
-  console.log('|---|---|---|---|---|---|---|---|---|')
+  console.log('|---|---|---|---|---|---|---|---|---|---|')
   for (let i = 1; i <= runs; i++) {
     const dir = mkdtempSync(join(tmpdir(), 'cv-memory-start-'))
     try {
@@ -172,7 +176,7 @@ if (import.meta.main) {
           (p
             ? `${f0(p.rssMb)} / ${p.heapUsed} / ${p.heapTotal} / ${p.external} (t=${p.s.toFixed(1)} s)`
             : '—') +
-          ` | ${r.samples.at(-1)?.batches ?? '—'} | ${f0(r.commitMsP50)} / ${f0(r.commitMsMax)} | ${r.cpuUsPerQuote.toFixed(1)} |`,
+          ` | ${r.samples.at(-1)?.batches ?? '—'} | ${f0(r.commitMsP50)} / ${f0(r.commitMsMax)} | ${r.cpuUsPerQuote.toFixed(1)} | ${r.pauses} |`,
       )
       if (values.timeline) {
         for (const x of r.samples) {
