@@ -294,13 +294,17 @@ export class MicroBatchProcessor implements ConsumerHandlers {
         if (!buffer) continue
         dropped += this.release(buffer.segments)
         lane.buffers.delete(key)
-        if (lane.inFlight) {
-          const kept = lane.inFlight.parts.filter((part) => part.buffer !== buffer)
+        const inFlight = lane.inFlight
+        if (inFlight) {
           // A batch read from the spool stays in its file (it was never counted as held).
-          for (const part of lane.inFlight.parts)
-            if (part.buffer === buffer && lane.inFlight.spoolFile === undefined)
+          for (const part of inFlight.parts)
+            if (part.buffer === buffer && inFlight.spoolFile === undefined)
               dropped += this.release(part.segments)
-          lane.inFlight = kept.length > 0 ? { ...lane.inFlight, parts: kept } : undefined
+          // In place: a flush that started after the wait above may be committing this very cut.
+          // A copy would leave that commit's trim (after a partial conflict) on an object the next
+          // flush no longer retries, and the copy's untrimmed segments would commit twice.
+          inFlight.parts = inFlight.parts.filter((part) => part.buffer !== buffer)
+          if (inFlight.parts.length === 0) lane.inFlight = undefined
         }
       }
     }
@@ -679,8 +683,9 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     if (cut.spoolFile !== undefined) await this.options.spool!.remove(cut.spoolFile)
     else this.release(cut.parts.flatMap((p) => p.segments))
     for (const t of txns) {
-      const part = cut.parts.find((p) => p.buffer.appId === t.appId)!
-      part.buffer.committed = Math.max(part.buffer.committed, t.version)
+      // Missing when its partition was revoked during the commit (its buffer is gone).
+      const part = cut.parts.find((p) => p.buffer.appId === t.appId)
+      if (part) part.buffer.committed = Math.max(part.buffer.committed, t.version)
     }
     this.consumer?.committed(
       cut.parts.map((p) => ({
@@ -764,7 +769,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     }
     cut.parts = parts
     cut.attempts = 0
-    if (parts.length === 0) lane.inFlight = undefined
+    if (parts.length === 0 && lane.inFlight === cut) lane.inFlight = undefined
   }
 
   private fence(lane: { name: string }, txns: ReadonlyArray<{ appId: string; version: number }>): never {
