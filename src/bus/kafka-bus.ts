@@ -68,8 +68,9 @@ export interface KafkaBusOptions {
 const IS_CONTROL_BATCH = 0b10_0000
 const OFFSET_OUT_OF_RANGE = 1
 const TOPIC_ALREADY_EXISTS = 36
-const PRODUCE_RETRIES = 120
+/** First pause between the client's produce retries; it doubles up to `PRODUCE_RETRY_MAX_DELAY_MS`. */
 const PRODUCE_RETRY_DELAY_MS = 250
+const PRODUCE_RETRY_MAX_DELAY_MS = 5_000
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -136,34 +137,52 @@ export class KafkaBus implements QuoteBus {
   }
 
   /**
-   * Sends until the broker acknowledges (the caller waits: back-pressure). The client retries
-   * through a broker outage of up to ~`PRODUCE_RETRIES × PRODUCE_RETRY_DELAY_MS` with the same
-   * idempotent sequence numbers, so a retried batch is never written twice; only past that is
-   * the batch sent again as new records (logged: this one can duplicate).
+   * Sends until the broker acknowledges (the caller waits: back-pressure). Every retriable failure
+   * (broker down, connection lost, request timed out) is retried by the client itself, without
+   * limit, with the same producer id and sequence numbers: the broker drops a retried batch it
+   * already wrote, so a retry never writes a record twice. Once the client gives up on a batch it
+   * forgets its producer id, so sending the batch again would make new records of ones the broker
+   * may have written: that happens only after a non-retriable error (logged as such), never
+   * because an outage or a slow broker outlasted a retry budget.
    */
   private async send(messages: Array<{ topic: string; key: string; value: Buffer }>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        this.producer ??= new Producer({
-          clientId: `${this.clientId}-producer`,
-          bootstrapBrokers: this.options.brokers,
-          idempotent: true,
-          compression: this.options.compression ?? 'lz4',
-          retries: PRODUCE_RETRIES,
-          retryDelay: PRODUCE_RETRY_DELAY_MS,
-          serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
-          partitioner: memoizedPartitioner(),
-        })
+        this.producer ??= this.newProducer()
         await this.producer.send({ messages })
-        if (attempt > 1) this.options.logger.warn({ attempt }, 'produce recovered after re-sending')
+        if (attempt > 1)
+          this.options.logger.warn({ attempt }, 'produce recovered after re-sending as new records')
         this.lastError = undefined
         return
       } catch (e) {
         if (this.closed) throw e
         this.noteError('produce', e)
+        this.options.logger.error(
+          { err: e, messages: messages.length },
+          'the broker refused a batch with a non-retriable error; sending it again as new records',
+        )
         await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)))
       }
     }
+  }
+
+  private newProducer(): Producer<string, Buffer, string, string> {
+    const producer = new Producer<string, Buffer, string, string>({
+      clientId: `${this.clientId}-producer`,
+      bootstrapBrokers: this.options.brokers,
+      idempotent: true,
+      compression: this.options.compression ?? 'lz4',
+      retries: Number.MAX_SAFE_INTEGER,
+      retryDelay: (_client, _operation, attempt) =>
+        Math.min(PRODUCE_RETRY_MAX_DELAY_MS, PRODUCE_RETRY_DELAY_MS * 2 ** Math.min(attempt - 1, 5)),
+      serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
+      partitioner: memoizedPartitioner(),
+    })
+    // The client retries inside `send`: /health says so while it does (cleared by the next success).
+    producer.on('client:performWithRetry:retry', (operation: unknown) => {
+      if (operation === 'produce') this.noteError('produce', new Error('broker unavailable, retrying'))
+    })
+    return producer
   }
 
   async consume(group: string, handlers: ConsumerHandlers): Promise<BusConsumer> {
