@@ -4,7 +4,7 @@
  * Topics `<prefix>.quotes` (key `source:crypto`, so each asset stays in order within its
  * partition) and `<prefix>.dead-letters`, created at start when missing. One JSON message per
  * item (`quote-message.ts`), record batches compressed (`compression`, the `bus.compression`
- * setting, zstd by default; docs/benchmarks.md "Kafka ingest" compares the codecs), produced by an
+ * setting, lz4 by default; docs/benchmarks.md "Kafka ingest" compares the codecs), produced by an
  * idempotent producer (broker retries never duplicate a record). Consumers read whatever codec
  * each batch carries.
  *
@@ -61,7 +61,7 @@ export interface KafkaBusOptions {
   logger: Logger
   /** Most bytes fetched per partition per request; default 1 MiB. */
   fetchMaxBytesPerPartition?: number
-  /** Codec of the record batches this bus produces (any consumer reads them all); default zstd. */
+  /** Codec of the record batches this bus produces (any consumer reads them all); default lz4. */
   compression?: CompressionAlgorithmValue
 }
 
@@ -171,7 +171,7 @@ export class KafkaBus implements QuoteBus {
       clientId: `${this.clientId}-producer`,
       bootstrapBrokers: this.options.brokers,
       idempotent: true,
-      compression: this.options.compression ?? 'zstd',
+      compression: this.options.compression ?? 'lz4',
       retries: Number.MAX_SAFE_INTEGER,
       retryDelay: (_client, _operation, attempt) =>
         Math.min(PRODUCE_RETRY_MAX_DELAY_MS, PRODUCE_RETRY_DELAY_MS * 2 ** Math.min(attempt - 1, 5)),

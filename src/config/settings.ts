@@ -301,9 +301,9 @@ export const SETTINGS = [
     env: 'CRYPTOVIZ_TOPIC_COMPRESSION',
     flag: 'topic-compression',
     schema: z.enum(['lz4', 'snappy', 'zstd', 'gzip', 'none']),
-    default: 'zstd',
+    default: 'lz4',
     description:
-      'Codec of the record batches CryptoViz produces to Kafka (consumers read any): zstd, the default, takes half the bytes of lz4 and drains fastest; lz4 and snappy cost about the same CPU (see docs/benchmarks.md, Kafka ingest).',
+      'Codec of the record batches CryptoViz produces to Kafka (consumers read any): zstd halves the bytes; snappy cost slightly less CPU in the bench but is not the default yet (see docs/benchmarks.md, Kafka ingest).',
   },
   {
     key: 'processor.writerId',
