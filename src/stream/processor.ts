@@ -21,6 +21,9 @@
  *   pauses its partitions, and resumes them once commits brought the buffer back under.
  * - On revocation, what belongs to the revoked partitions is dropped uncommitted (the next owner
  *   reads it again from the lake's txn version + 1): a rebalance neither loses nor duplicates.
+ *   The batch in flight is one object, edited in place and never swapped for a copy: a commit
+ *   running meanwhile trims (after a partial conflict) the very batch the next flush retries, so
+ *   a raised `committed` never goes out with segments it already covers.
  * - `stop()` commits everything buffered before it resolves.
  * - Degraded mode (the store unreachable) on a bus that cannot replay (memory): pausing would
  *   stall the collectors, so past the bound the oldest buffered quote segments go, with their
