@@ -318,12 +318,19 @@ interface Fetched {
 
 /**
  * Where each partition stands once `fetched` is delivered: past its last record, or at the log
- * start after an out-of-range answer; partitions that returned nothing (or an error) stay put.
+ * start after an out-of-range answer. Only partitions whose `position` is still the offset they
+ * were fetched from are predicted (the others' data will be dropped, so guessing from it would
+ * send every later fetch after the stale one); those, and partitions that returned nothing or an
+ * error, stay where they are.
  */
-export function predictedPositions(fetched: readonly Fetched[]): Map<string, bigint> {
+export function predictedPositions(
+  fetched: readonly Fetched[],
+  position: (key: string) => bigint | undefined,
+): Map<string, bigint> {
   const out = new Map<string, bigint>()
   for (const { partitions } of fetched) {
     for (const { key, from, response: r } of partitions) {
+      if (position(key) !== from) continue
       if (r.errorCode === OFFSET_OUT_OF_RANGE) out.set(key, r.logStartOffset)
       if (r.errorCode !== 0 || !r.records) continue
       let last = from - 1n
@@ -503,7 +510,8 @@ class PartitionReader implements BusConsumer {
           current = this.fetchAll(active)
         }
         const fetched = await current
-        const next = this.activePositions(predictedPositions(fetched))
+        // Predicted only where the response will be delivered: a stale one must not steer the next.
+        const next = this.activePositions(predictedPositions(fetched, (key) => this.owned.get(key)?.position))
         if (next.length > 0) {
           ahead = this.fetchAll(next)
           // Awaited next round (or dropped on an error): never an unhandled rejection.
