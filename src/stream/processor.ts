@@ -750,7 +750,10 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     }
   }
 
-  /** Drops from `cut` what the table already holds per partition (after a partial txn conflict). */
+  /**
+   * Drops what the table already holds per partition (after a partial txn conflict), from `cut`
+   * and from the partitions' buffers alike, and raises their `committed` to what it recorded.
+   */
   private async trimCommitted<T>(lane: Lane<T>, cut: Cut<T>): Promise<void> {
     const snapshot = await lane.table.snapshot()
     const parts: Cut<T>['parts'] = []
@@ -769,6 +772,17 @@ export class MicroBatchProcessor implements ConsumerHandlers {
       }
       this.counters.records_duplicate_skipped += before - countItems(kept)
       if (kept.length > 0) parts.push({ buffer: part.buffer, segments: kept })
+      // What arrived after the cut may be covered too: `committed` now says so, and the next cut
+      // would carry it with that as its start, past the lake's overlap check.
+      const buffered = part.buffer.segments
+      const stillNew = buffered
+        .filter((seg) => seg.lastOffset > recorded)
+        .map((seg) => trimSegment(seg, recorded))
+      this.release(buffered)
+      this.heldRows += countItems(stillNew)
+      this.heldBytes += countBytes(stillNew)
+      this.counters.records_duplicate_skipped += countItems(buffered) - countItems(stillNew)
+      part.buffer.segments = stillNew
     }
     cut.parts = parts
     cut.attempts = 0
