@@ -43,7 +43,7 @@ const CODEC = SETTINGS.find((s) => s.key === 'bus.compression')!.default as Comp
 const CODECS_COMPARED: CompressionAlgorithmValue[] = [...new Set([CODEC, 'lz4', 'snappy', 'zstd'] as const)]
 
 /** The V8 options every CryptoViz process runs with (src/cli/node-flags.ts; the image's too). */
-const imageNodeArgs = (): string[] => nodeFlags(0)
+export const imageNodeArgs = (): string[] => nodeFlags(0)
 
 async function brokerRates(
   bootstrap: string,
@@ -153,6 +153,7 @@ function processors(
   count: number,
   nodeArgs: readonly string[] | undefined,
   group = `${prefix}-g`,
+  entry?: string,
 ): CryptovizProcess[] {
   return Array.from(
     { length: count },
@@ -166,6 +167,7 @@ function processors(
         // Exactly `nodeArgs`: the relaunch with CryptoViz's own flags is turned off.
         { NODE_OPTIONS: '', [RELAUNCHED_ENV]: 'bench' },
         nodeArgs ?? [],
+        entry,
       ),
   )
 }
@@ -183,7 +185,7 @@ const committedRows = (c: CryptovizProcess): number =>
     .filter((l) => l.msg === 'batch committed' && l['table'] === 'quotes')
     .reduce((n, l) => n + Number(l['rows']), 0)
 
-interface Drain {
+export interface Drain {
   quotesPerS: number
   peakRssMb: number
   /** NaN when not measured. */
@@ -200,7 +202,7 @@ interface Filled {
 }
 
 /** Fills a topic with `n` quotes (record batches in `codec`) for `drain`. */
-async function fillTopic(
+export async function fillTopic(
   kafka: KafkaServer,
   n: number,
   codec: CompressionAlgorithmValue = CODEC,
@@ -222,13 +224,15 @@ async function fillTopic(
  * (its own group and warehouse) from its partitions' assignment to the commit of the last quote
  * (times from its own log lines). Before it, its idle footprint: the same process on an empty topic.
  */
-async function drain(
+export async function drain(
   ctx: BenchContext,
   bootstrap: string,
   prefix: string,
   n: number,
   nodeArgs: readonly string[] | undefined,
   measureIdle = true,
+  /** Another tree's `src/cli/main.ts` to run instead of this one's (A/B comparisons). */
+  entry?: string,
 ): Promise<Drain> {
   const run = `${prefix}-${nodeArgs === undefined ? 'defaults' : 'image'}`
   let idleRssMb = Number.NaN
@@ -249,7 +253,7 @@ async function drain(
     }
   }
   const warehouse = mkdtempSync(join(ctx.tmp, 'kafka-drain-'))
-  const children = processors(bootstrap, prefix, warehouse, 1, nodeArgs, `${run}-g`)
+  const children = processors(bootstrap, prefix, warehouse, 1, nodeArgs, `${run}-g-${Date.now()}`, entry)
   const [child] = children
   try {
     const assigned = await child!.waitForLog((l) => l.msg.startsWith('partitions assigned'), 60_000)

@@ -68,8 +68,9 @@ export interface KafkaBusOptions {
 const IS_CONTROL_BATCH = 0b10_0000
 const OFFSET_OUT_OF_RANGE = 1
 const TOPIC_ALREADY_EXISTS = 36
-const PRODUCE_RETRIES = 120
+/** First pause between the client's produce retries; it doubles up to `PRODUCE_RETRY_MAX_DELAY_MS`. */
 const PRODUCE_RETRY_DELAY_MS = 250
+const PRODUCE_RETRY_MAX_DELAY_MS = 5_000
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -136,34 +137,52 @@ export class KafkaBus implements QuoteBus {
   }
 
   /**
-   * Sends until the broker acknowledges (the caller waits: back-pressure). The client retries
-   * through a broker outage of up to ~`PRODUCE_RETRIES × PRODUCE_RETRY_DELAY_MS` with the same
-   * idempotent sequence numbers, so a retried batch is never written twice; only past that is
-   * the batch sent again as new records (logged: this one can duplicate).
+   * Sends until the broker acknowledges (the caller waits: back-pressure). Every retriable failure
+   * (broker down, connection lost, request timed out) is retried by the client itself, without
+   * limit, with the same producer id and sequence numbers: the broker drops a retried batch it
+   * already wrote, so a retry never writes a record twice. Once the client gives up on a batch it
+   * forgets its producer id, so sending the batch again would make new records of ones the broker
+   * may have written: that happens only after a non-retriable error (logged as such), never
+   * because an outage or a slow broker outlasted a retry budget.
    */
   private async send(messages: Array<{ topic: string; key: string; value: Buffer }>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        this.producer ??= new Producer({
-          clientId: `${this.clientId}-producer`,
-          bootstrapBrokers: this.options.brokers,
-          idempotent: true,
-          compression: this.options.compression ?? 'lz4',
-          retries: PRODUCE_RETRIES,
-          retryDelay: PRODUCE_RETRY_DELAY_MS,
-          serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
-          partitioner: memoizedPartitioner(),
-        })
+        this.producer ??= this.newProducer()
         await this.producer.send({ messages })
-        if (attempt > 1) this.options.logger.warn({ attempt }, 'produce recovered after re-sending')
+        if (attempt > 1)
+          this.options.logger.warn({ attempt }, 'produce recovered after re-sending as new records')
         this.lastError = undefined
         return
       } catch (e) {
         if (this.closed) throw e
         this.noteError('produce', e)
+        this.options.logger.error(
+          { err: e, messages: messages.length },
+          'the broker refused a batch with a non-retriable error; sending it again as new records',
+        )
         await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)))
       }
     }
+  }
+
+  private newProducer(): Producer<string, Buffer, string, string> {
+    const producer = new Producer<string, Buffer, string, string>({
+      clientId: `${this.clientId}-producer`,
+      bootstrapBrokers: this.options.brokers,
+      idempotent: true,
+      compression: this.options.compression ?? 'lz4',
+      retries: Number.MAX_SAFE_INTEGER,
+      retryDelay: (_client, _operation, attempt) =>
+        Math.min(PRODUCE_RETRY_MAX_DELAY_MS, PRODUCE_RETRY_DELAY_MS * 2 ** Math.min(attempt - 1, 5)),
+      serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
+      partitioner: memoizedPartitioner(),
+    })
+    // The client retries inside `send`: /health says so while it does (cleared by the next success).
+    producer.on('client:performWithRetry:retry', (operation: unknown) => {
+      if (operation === 'produce') this.noteError('produce', new Error('broker unavailable, retrying'))
+    })
+    return producer
   }
 
   async consume(group: string, handlers: ConsumerHandlers): Promise<BusConsumer> {
@@ -278,6 +297,51 @@ export function memoizedPartitioner(): typeof defaultPartitioner {
     }
     return hash
   }
+}
+
+/** One partition's part of a fetch response, with the offset it was fetched from. */
+interface FetchedPartition {
+  key: string
+  from: bigint
+  response: {
+    errorCode: number
+    highWatermark: bigint
+    logStartOffset: bigint
+    records?: RecordsBatch[] | null
+  }
+}
+
+/** One leader's fetch response. */
+interface Fetched {
+  partitions: FetchedPartition[]
+}
+
+/**
+ * Where each partition stands once `fetched` is delivered: past its last record, or at the log
+ * start after an out-of-range answer. Only partitions whose `position` is still the offset they
+ * were fetched from are predicted (the others' data will be dropped, so guessing from it would
+ * send every later fetch after the stale one); those, and partitions that returned nothing or an
+ * error, stay where they are.
+ */
+export function predictedPositions(
+  fetched: readonly Fetched[],
+  position: (key: string) => bigint | undefined,
+): Map<string, bigint> {
+  const out = new Map<string, bigint>()
+  for (const { partitions } of fetched) {
+    for (const { key, from, response: r } of partitions) {
+      if (position(key) !== from) continue
+      if (r.errorCode === OFFSET_OUT_OF_RANGE) out.set(key, r.logStartOffset)
+      if (r.errorCode !== 0 || !r.records) continue
+      let last = from - 1n
+      for (const batch of r.records) {
+        const batchLast = batch.firstOffset + BigInt(batch.lastOffsetDelta)
+        if (batchLast > last) last = batchLast
+      }
+      if (last >= from) out.set(key, last + 1n)
+    }
+  }
+  return out
 }
 
 interface ReaderOptions {
@@ -418,28 +482,62 @@ class PartitionReader implements BusConsumer {
     await this.consumer.close(true).catch(() => undefined)
   }
 
+  /**
+   * Fetch-ahead: the next fetch is sent, from where the current response leaves each partition,
+   * before that response is decoded and handed over, so the broker's turn overlaps our decoding.
+   * What a response carries is used only for a partition still owned, not paused, and still at
+   * exactly the offset it was fetched from (checked at delivery, `deliverAll`): records at an
+   * offset never change, so such a response is the one a fetch sent now would get. Anything
+   * else (a revoke, a new assignment, a reset, a pause, a delivery that failed) makes those
+   * partitions' data be dropped and fetched again from their real position.
+   */
   private async loop(): Promise<void> {
     let backoff = 100
+    let ahead: Promise<Fetched[]> | undefined
     while (!this.closed) {
       try {
         if (this.groupLost !== undefined) await this.rejoin()
         if (this.o.group !== undefined) await this.syncAssignment()
         await this.flushCommits()
-        const active = [...this.owned.values()].filter((p) => !this.pausedKeys.has(partitionKey(p)))
-        if (active.length === 0) {
-          await sleep(50)
-          continue
+        let current = ahead
+        ahead = undefined
+        if (current === undefined) {
+          const active = this.activePositions(new Map())
+          if (active.length === 0) {
+            await sleep(50)
+            continue
+          }
+          current = this.fetchAll(active)
         }
-        await this.fetchOnce(active)
+        const fetched = await current
+        // Predicted only where the response will be delivered: a stale one must not steer the next.
+        const next = this.activePositions(predictedPositions(fetched, (key) => this.owned.get(key)?.position))
+        if (next.length > 0) {
+          ahead = this.fetchAll(next)
+          // Awaited next round (or dropped on an error): never an unhandled rejection.
+          ahead.catch(() => undefined)
+        }
+        await this.deliverAll(fetched)
         this.o.bus.noteOk()
         backoff = 100
       } catch (e) {
-        if (this.closed) return
+        if (this.closed) break
         this.o.bus.noteError('fetch', e)
         await sleep(backoff)
         backoff = Math.min(5_000, backoff * 2)
       }
     }
+    await ahead?.catch(() => undefined)
+  }
+
+  /** The owned, unpaused partitions with the offset to fetch each from (`after`, else its position). */
+  private activePositions(after: ReadonlyMap<string, bigint>): Array<{ p: Owned; offset: bigint }> {
+    const out: Array<{ p: Owned; offset: bigint }> = []
+    for (const [key, p] of this.owned) {
+      if (this.pausedKeys.has(key)) continue
+      out.push({ p, offset: after.get(key) ?? p.position })
+    }
+    return out
   }
 
   /** Gives up every partition (the group may have given them to others already), then joins again. */
@@ -503,19 +601,20 @@ class PartitionReader implements BusConsumer {
       .catch((e: unknown) => this.o.logger.debug({ err: e }, 'offset commit (hint) failed'))
   }
 
-  private async fetchOnce(active: Owned[]): Promise<void> {
+  /** One fetch per leader for `parts`, each from its `offset`; nothing is delivered yet. */
+  private async fetchAll(parts: ReadonlyArray<{ p: Owned; offset: bigint }>): Promise<Fetched[]> {
     const metadata = await this.consumer.metadata({ topics: this.o.topics })
-    const byNode = new Map<number, Owned[]>()
-    for (const p of active) {
-      const leader = metadata.topics.get(p.topic)?.partitions[p.partition]?.leader ?? -1
+    const byNode = new Map<number, Array<{ p: Owned; offset: bigint }>>()
+    for (const part of parts) {
+      const leader = metadata.topics.get(part.p.topic)?.partitions[part.p.partition]?.leader ?? -1
       const list = byNode.get(leader) ?? []
-      list.push(p)
+      list.push(part)
       byNode.set(leader, list)
     }
     const topicOfId = new Map([...metadata.topics].map(([name, t]) => [t.id, name]))
-    await Promise.all(
-      [...byNode].map(async ([node, parts]) => {
-        const requested = new Map(parts.map((p) => [partitionKey(p), p.position]))
+    return Promise.all(
+      [...byNode].map(async ([node, list]) => {
+        const requested = new Map(list.map(({ p, offset }) => [partitionKey(p), offset]))
         const topics = new Map<
           string,
           {
@@ -529,12 +628,12 @@ class PartitionReader implements BusConsumer {
             }>
           }
         >()
-        for (const p of parts) {
+        for (const { p, offset } of list) {
           const topicId = metadata.topics.get(p.topic)!.id
           const t = topics.get(topicId) ?? { topicId, partitions: [] }
           t.partitions.push({
             partition: p.partition,
-            fetchOffset: p.position,
+            fetchOffset: offset,
             partitionMaxBytes: this.o.maxBytesPerPartition,
             currentLeaderEpoch: -1,
             lastFetchedEpoch: -1,
@@ -548,29 +647,38 @@ class PartitionReader implements BusConsumer {
           minBytes: 1,
           maxBytes: 16 * 1_048_576,
         })
+        const out: Fetched = { partitions: [] }
         for (const t of response.responses) {
           const topic = topicOfId.get(t.topicId)
           if (topic === undefined) continue
           for (const r of t.partitions) {
             const key = partitionKey({ topic, partition: r.partitionIndex })
-            const owned = this.owned.get(key)
-            // Revoked or moved while the fetch was in flight: what it returned is not ours.
-            if (!owned || owned.position !== requested.get(key)) continue
-            owned.end = r.highWatermark
-            if (r.errorCode === OFFSET_OUT_OF_RANGE) {
-              owned.position = r.logStartOffset
-              this.o.logger.warn(
-                { partition: key, reset_to: String(r.logStartOffset) },
-                'offset out of range',
-              )
-              continue
-            }
-            if (r.errorCode !== 0) throw new Error(`fetch ${key}: Kafka error code ${r.errorCode}`)
-            if (r.records && r.records.length > 0) await this.deliver(owned, r.records)
+            const from = requested.get(key)
+            if (from !== undefined) out.partitions.push({ key, from, response: r })
           }
         }
+        return out
       }),
     )
+  }
+
+  /** Hands over what was fetched, for the partitions still owned, unpaused and at the fetched offset. */
+  private async deliverAll(fetched: readonly Fetched[]): Promise<void> {
+    for (const { partitions } of fetched) {
+      for (const { key, from, response: r } of partitions) {
+        const owned = this.owned.get(key)
+        // Revoked, moved or paused since the fetch was sent: what it returned is not to be used.
+        if (!owned || owned.position !== from || this.pausedKeys.has(key)) continue
+        owned.end = r.highWatermark
+        if (r.errorCode === OFFSET_OUT_OF_RANGE) {
+          owned.position = r.logStartOffset
+          this.o.logger.warn({ partition: key, reset_to: String(r.logStartOffset) }, 'offset out of range')
+          continue
+        }
+        if (r.errorCode !== 0) throw new Error(`fetch ${key}: Kafka error code ${r.errorCode}`)
+        if (r.records && r.records.length > 0) await this.deliver(owned, r.records)
+      }
+    }
   }
 
   private async deliver(owned: Owned, batches: readonly RecordsBatch[]): Promise<void> {

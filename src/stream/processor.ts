@@ -21,6 +21,9 @@
  *   pauses its partitions, and resumes them once commits brought the buffer back under.
  * - On revocation, what belongs to the revoked partitions is dropped uncommitted (the next owner
  *   reads it again from the lake's txn version + 1): a rebalance neither loses nor duplicates.
+ *   The batch in flight is one object, edited in place and never swapped for a copy: a commit
+ *   running meanwhile trims (after a partial conflict) the very batch the next flush retries, so
+ *   a raised `committed` never goes out with segments it already covers.
  * - `stop()` commits everything buffered before it resolves.
  * - Degraded mode (the store unreachable) on a bus that cannot replay (memory): pausing would
  *   stall the collectors, so past the bound the oldest buffered quote segments go, with their
@@ -294,13 +297,17 @@ export class MicroBatchProcessor implements ConsumerHandlers {
         if (!buffer) continue
         dropped += this.release(buffer.segments)
         lane.buffers.delete(key)
-        if (lane.inFlight) {
-          const kept = lane.inFlight.parts.filter((part) => part.buffer !== buffer)
+        const inFlight = lane.inFlight
+        if (inFlight) {
           // A batch read from the spool stays in its file (it was never counted as held).
-          for (const part of lane.inFlight.parts)
-            if (part.buffer === buffer && lane.inFlight.spoolFile === undefined)
+          for (const part of inFlight.parts)
+            if (part.buffer === buffer && inFlight.spoolFile === undefined)
               dropped += this.release(part.segments)
-          lane.inFlight = kept.length > 0 ? { ...lane.inFlight, parts: kept } : undefined
+          // In place: a flush that started after the wait above may be committing this very cut.
+          // A copy would leave that commit's trim (after a partial conflict) on an object the next
+          // flush no longer retries, and the copy's untrimmed segments would commit twice.
+          inFlight.parts = inFlight.parts.filter((part) => part.buffer !== buffer)
+          if (inFlight.parts.length === 0) lane.inFlight = undefined
         }
       }
     }
@@ -679,8 +686,9 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     if (cut.spoolFile !== undefined) await this.options.spool!.remove(cut.spoolFile)
     else this.release(cut.parts.flatMap((p) => p.segments))
     for (const t of txns) {
-      const part = cut.parts.find((p) => p.buffer.appId === t.appId)!
-      part.buffer.committed = Math.max(part.buffer.committed, t.version)
+      // Missing when its partition was revoked during the commit (its buffer is gone).
+      const part = cut.parts.find((p) => p.buffer.appId === t.appId)
+      if (part) part.buffer.committed = Math.max(part.buffer.committed, t.version)
     }
     this.consumer?.committed(
       cut.parts.map((p) => ({
@@ -742,7 +750,10 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     }
   }
 
-  /** Drops from `cut` what the table already holds per partition (after a partial txn conflict). */
+  /**
+   * Drops what the table already holds per partition (after a partial txn conflict), from `cut`
+   * and from the partitions' buffers alike, and raises their `committed` to what it recorded.
+   */
   private async trimCommitted<T>(lane: Lane<T>, cut: Cut<T>): Promise<void> {
     const snapshot = await lane.table.snapshot()
     const parts: Cut<T>['parts'] = []
@@ -761,10 +772,21 @@ export class MicroBatchProcessor implements ConsumerHandlers {
       }
       this.counters.records_duplicate_skipped += before - countItems(kept)
       if (kept.length > 0) parts.push({ buffer: part.buffer, segments: kept })
+      // What arrived after the cut may be covered too: `committed` now says so, and the next cut
+      // would carry it with that as its start, past the lake's overlap check.
+      const buffered = part.buffer.segments
+      const stillNew = buffered
+        .filter((seg) => seg.lastOffset > recorded)
+        .map((seg) => trimSegment(seg, recorded))
+      this.release(buffered)
+      this.heldRows += countItems(stillNew)
+      this.heldBytes += countBytes(stillNew)
+      this.counters.records_duplicate_skipped += countItems(buffered) - countItems(stillNew)
+      part.buffer.segments = stillNew
     }
     cut.parts = parts
     cut.attempts = 0
-    if (parts.length === 0) lane.inFlight = undefined
+    if (parts.length === 0 && lane.inFlight === cut) lane.inFlight = undefined
   }
 
   private fence(lane: { name: string }, txns: ReadonlyArray<{ appId: string; version: number }>): never {

@@ -23,9 +23,17 @@ export class CryptovizProcess {
   private readonly waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = []
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 
-  /** `nodeArgs`: options for `node` itself, before the entry point (e.g. V8 flags). */
-  constructor(args: string[], env: Record<string, string> = {}, nodeArgs: readonly string[] = []) {
-    this.child = spawn(process.execPath, [...nodeArgs, MAIN, ...args], {
+  /**
+   * `nodeArgs`: options for `node` itself, before the entry point (e.g. V8 flags). `entry`: another
+   * tree's `src/cli/main.ts` (benchmarks comparing builds); this tree's by default.
+   */
+  constructor(
+    args: string[],
+    env: Record<string, string> = {},
+    nodeArgs: readonly string[] = [],
+    entry: string = MAIN,
+  ) {
+    this.child = spawn(process.execPath, [...nodeArgs, entry, ...args], {
       // No first-start history unless a test asks for it (CRYPTOVIZ_SEED_DAYS): counts stay exact.
       env: { ...process.env, CRYPTOVIZ_SEED_DAYS: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,6 +4,7 @@
  * reading a table's keys back to compare sets.
  */
 import { randomUUID } from 'node:crypto'
+import { Consumer } from '@platformatic/kafka'
 import { pino } from 'pino'
 import { KafkaBus } from '../../src/bus/kafka-bus.ts'
 import type { DeltaTable } from '../../src/lake/index.ts'
@@ -68,4 +69,52 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 100))
   }
+}
+
+/**
+ * Every quote in the `<prefix>.quotes` topic, from the earliest offset to the end, with the
+ * partition and offset of each copy: a quote at two offsets was written twice by the producer
+ * side; one offset committed twice would be the processor's doing.
+ */
+export async function topicQuoteOffsets(prefix: string): Promise<Map<string, string[]>> {
+  const bus = testBus(prefix, 6)
+  const out = new Map<string, string[]>()
+  const ends = new Map<number, number>()
+  const reached = new Map<number, number>()
+  const reader = new Consumer({
+    clientId: `${prefix}-topic-reader`,
+    groupId: `${prefix}-topic-reader`,
+    bootstrapBrokers: [kafkaBootstrap()],
+  })
+  try {
+    const offsets = await reader.listOffsets({ topics: [bus.quotesTopic] })
+    for (const [p, end] of (offsets.get(bus.quotesTopic) ?? []).entries()) ends.set(p, Number(end))
+  } finally {
+    await reader.close(true)
+  }
+  const done = Promise.withResolvers<void>()
+  const check = (): void => {
+    if ([...ends].every(([p, end]) => (reached.get(p) ?? -1) >= end - 1)) done.resolve()
+  }
+  const consumer = await bus.consume(`${prefix}-topic-reader-${randomUUID().slice(0, 8)}`, {
+    onQuotes: (b) => {
+      b.items.forEach((q, i) => {
+        const id = quoteId(q)
+        const at = `${b.partition}@${b.offsets[i]}`
+        const list = out.get(id)
+        if (list) list.push(at)
+        else out.set(id, [at])
+      })
+      reached.set(b.partition, Math.max(reached.get(b.partition) ?? -1, b.lastOffset))
+      check()
+    },
+    onDeadLetters: () => undefined,
+    onAssigned: async () => new Map(),
+    onRevoked: async () => undefined,
+  })
+  check()
+  await done.promise
+  await consumer.close()
+  await bus.close()
+  return out
 }

@@ -384,6 +384,96 @@ test('revoked partitions drop their uncommitted items for the next owner', async
   assert.equal(snap.txnVersion('g:q:1'), undefined)
 })
 
+/** A store that can hold its next commit (a `_delta_log` put) until released. */
+class GatedCommits extends MemoryStore {
+  private gate: { reached: PromiseWithResolvers<void>; open: PromiseWithResolvers<void> } | undefined
+  /** Holds the next commit; resolves `reached` once it is waiting. */
+  holdNext(): { reached: Promise<void>; release: () => void } {
+    const gate = { reached: Promise.withResolvers<void>(), open: Promise.withResolvers<void>() }
+    this.gate = gate
+    return { reached: gate.reached.promise, release: () => gate.open.resolve() }
+  }
+  override async putIfAbsent(path: string, bytes: Uint8Array): Promise<PutIfAbsentResult> {
+    const gate = this.gate
+    if (gate && path.startsWith('_delta_log/') && path.endsWith('.json')) {
+      this.gate = undefined
+      gate.reached.resolve()
+      await gate.open.promise
+    }
+    return super.putIfAbsent(path, bytes)
+  }
+}
+
+test('a revocation during a flush does not let a batch trimmed after a partial conflict commit its overlap again', async () => {
+  const store = new GatedCommits()
+  const { quotes, deadLetters, next } = await setup(store)
+  const a = newProcessor(quotes, deadLetters, { writerId: 'g', replayable: true })
+  const b = newProcessor(await DeltaTable.open(store), deadLetters, { writerId: 'g', replayable: true })
+  const [q1, q2, q3, q4] = [next(2), next(2), next(2), next(2)]
+  await a.onAssigned([0, 1].map((partition) => ({ topic: 'q', partition })))
+  a.onQuotes(batch(0, [0, 1, 2, 3, 4, 5], q1))
+  a.onQuotes(batch(1, [0, 1, 2, 3, 4, 5], q2))
+  const first = store.holdNext()
+  const f1 = a.flush()
+  await first.reached
+  // Partition 1 is revoked while that commit runs; more arrives and a second flush queues behind.
+  const revoking = a.onRevoked([{ topic: 'q', partition: 1 }])
+  a.onQuotes(batch(0, [6, 7, 8, 9, 10, 11], q3))
+  a.onQuotes(batch(1, [6, 7, 8, 9, 10, 11], q4))
+  const f2 = a.flush()
+  const second = store.holdNext()
+  first.release()
+  await f1
+  await second.reached
+  await revoking
+  // Meanwhile the new owner of partition 0 (a rebalance) commits part of what the second holds.
+  await b.onAssigned([{ topic: 'q', partition: 0 }])
+  b.onQuotes(batch(0, [6, 7, 8], q3.slice(0, 3)))
+  await b.flush()
+  second.release()
+  await f2 // fails: partially committed; what is left is trimmed and retried
+  await a.flush()
+  const snap = await quotes.snapshot()
+  const ids = (await readRows(quotes.store, snap)).map((r) => `${r['crypto']}:${r['ts']}`)
+  assert.equal(ids.length, new Set(ids).size, 'no quote twice')
+  assert.equal(ids.length, 18, 'partition 0 offsets 0..11 and partition 1 offsets 0..5, each once')
+  assert.equal(snap.txnVersion('g:q:0'), 11)
+  assert.equal(snap.txnVersion('g:q:1'), 5)
+})
+
+test('after a partial conflict, what is still buffered for a partition is trimmed too, not only the batch in flight', async () => {
+  const store = new GatedCommits()
+  const { quotes, deadLetters, next } = await setup(store)
+  const a = newProcessor(quotes, deadLetters, { writerId: 'g', replayable: true })
+  const b = newProcessor(await DeltaTable.open(store), deadLetters, { writerId: 'g', replayable: true })
+  const p0 = next(6) // offsets 0..17 of partition 0
+  const p1 = next(2) // offsets 0..5 of partition 1
+  const offsets = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+  await a.onAssigned([0, 1].map((partition) => ({ topic: 'q', partition })))
+  a.onQuotes(batch(0, offsets(0, 5), p0.slice(0, 6)))
+  a.onQuotes(batch(1, offsets(0, 5), p1))
+  const held = store.holdNext()
+  const flushing = a.flush()
+  await held.reached
+  // More of partition 0 arrives while that commit waits; meanwhile another owner commits 0..14.
+  a.onQuotes(batch(0, offsets(6, 11), p0.slice(6, 12)))
+  a.onQuotes(batch(0, offsets(12, 17), p0.slice(12, 18)))
+  await b.onAssigned([{ topic: 'q', partition: 0 }])
+  b.onQuotes(batch(0, offsets(0, 14), p0.slice(0, 15)))
+  await b.flush()
+  held.release()
+  await flushing // partially committed: partition 0's part is dropped, partition 1's retried
+  await a.flush()
+  await a.flush()
+  const snap = await quotes.snapshot()
+  const ids = (await readRows(quotes.store, snap)).map((r) => `${r['crypto']}:${r['ts']}`)
+  assert.equal(ids.length, new Set(ids).size, 'no quote twice')
+  assert.equal(ids.length, 24, 'partition 0 offsets 0..17 and partition 1 offsets 0..5, each once')
+  assert.equal(snap.txnVersion('g:q:0'), 17)
+  assert.equal(snap.txnVersion('g:q:1'), 5)
+  assert.equal(a.stats().buffered, 0)
+})
+
 /** A store whose commits each take `delayMs` (a slow lake). */
 class SlowCommits extends MemoryStore {
   delayMs = 0

@@ -1,0 +1,78 @@
+/**
+ * One processor draining a filled topic, A/B: the quick, repeatable form of the Kafka section's
+ * drain rows, for comparing two builds in the same period on a shared machine.
+ *
+ *   node bench/kafka-drain.ts [--quotes 300000] [--codecs lz4,zstd] [--rounds 3] [--against DIR]
+ *
+ * Each codec's topic is filled once (2 producer processes), then drained `--rounds` times by one
+ * `cryptoviz process` with the image's V8 flags, alternating this tree and `--against` (another
+ * checkout's root, e.g. `git archive <commit> | tar -x -C DIR` with a `node_modules` link), so
+ * both see the same load. Prints one row per drain (quotes/s, processor CPU µs per quote, peak RSS)
+ * and each build's mean, with the 1-minute load average before each drain.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { CompressionAlgorithmValue } from '@platformatic/kafka'
+import { startKafka } from '../test/harness/kafka-server.ts'
+import { drain, fillTopic, imageNodeArgs, type Drain } from './kafka.ts'
+
+const { values } = parseArgs({
+  options: {
+    quotes: { type: 'string', default: '300000' },
+    codecs: { type: 'string', default: 'lz4,zstd' },
+    rounds: { type: 'string', default: '3' },
+    against: { type: 'string' },
+  },
+})
+const n = Number(values.quotes)
+const rounds = Number(values.rounds)
+const codecs = values.codecs.split(',') as CompressionAlgorithmValue[]
+const builds: { name: string; entry: string | undefined }[] = [{ name: 'this tree', entry: undefined }]
+if (values.against) builds.push({ name: values.against, entry: resolve(values.against, 'src/cli/main.ts') })
+
+const load1 = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
+const tmp = mkdtempSync(join(tmpdir(), 'kafka-drain-'))
+const ctx = { quick: false, tmp, log: (m: string) => process.stderr.write(`${m}\n`) }
+const kafka = await startKafka()
+const rows: { codec: string; build: string; load: number; d: Drain }[] = []
+try {
+  for (const codec of codecs) {
+    ctx.log(`filling a topic with ${n} quotes in ${codec} record batches`)
+    const filled = await fillTopic(kafka, n, codec)
+    for (let r = 0; r < rounds; r++) {
+      // Alternate which build goes first, so neither always follows the fill.
+      const order = r % 2 === 0 ? builds : [...builds].reverse()
+      for (const b of order) {
+        const load = load1()
+        const d = await drain(ctx, kafka.bootstrap, filled.prefix, n, imageNodeArgs(), false, b.entry)
+        ctx.log(`${codec} ${b.name}: ${Math.round(d.quotesPerS)} quotes/s, ${d.cpuUs.toFixed(2)} µs/quote`)
+        rows.push({ codec, build: b.name, load, d })
+      }
+    }
+  }
+} finally {
+  await kafka.stop()
+  rmSync(tmp, { recursive: true, force: true })
+}
+
+const fmt = (x: number, digits = 0): string => x.toFixed(digits)
+console.log(`\n**One processor draining ${n.toLocaleString('en-US')} quotes (image flags)**\n`)
+console.log('| codec | build | load 1m | quotes/s | processor CPU µs/quote | peak RSS MB |')
+console.log('|---|---|---:|---:|---:|---:|')
+for (const r of rows)
+  console.log(
+    `| ${r.codec} | ${r.build} | ${fmt(r.load, 2)} | ${fmt(r.d.quotesPerS)} | ${fmt(r.d.cpuUs, 2)} | ${fmt(r.d.peakRssMb)} |`,
+  )
+for (const codec of codecs)
+  for (const b of builds) {
+    const mine = rows.filter((r) => r.codec === codec && r.build === b.name).map((r) => r.d)
+    const mean = (f: (d: Drain) => number): number => mine.reduce((s, d) => s + f(d), 0) / mine.length
+    console.log(
+      `| ${codec} | **${b.name} mean of ${mine.length}** | | ${fmt(mean((d) => d.quotesPerS))} | ${fmt(
+        mean((d) => d.cpuUs),
+        2,
+      )} | ${fmt(Math.max(...mine.map((d) => d.peakRssMb)))} |`,
+    )
+  }
