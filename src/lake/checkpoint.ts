@@ -238,31 +238,36 @@ export interface EncodedCheckpoint {
   adds: number
 }
 
+/** Address space reserved for a checkpoint's bytes (only the pages written are ever committed). */
+const MAX_CHECKPOINT_BYTES = 2 ** 32
+
 /**
- * The encoded file, cut after every row group: the writer's buffer only ever holds one group, and
- * the bytes are copied once at the end (a single growing buffer doubles, then is copied again,
- * which at 100,000 files held up to three times the checkpoint's size).
+ * The encoded file, moved after every row group into one resizable buffer: the writer's own
+ * buffer only ever holds one group, and the file is never copied whole. A resizable
+ * `ArrayBuffer` grows in place (its address space is reserved up front, pages are committed as
+ * they are written), and `transferToFixedLength` hands its memory over without a copy (measured
+ * on Node 24: RSS unchanged). Chunks concatenated at the end held the file twice at once (23 MB
+ * more at 100,000 files); a single growing buffer, up to three times.
  */
 class RowGroupChunks extends ByteWriter {
-  private readonly chunks: Uint8Array[] = []
+  private file = new ArrayBuffer(0, { maxByteLength: MAX_CHECKPOINT_BYTES })
 
   /** Moves what was written since the last cut out of the writer's buffer. */
   cut(): void {
     if (this.index === 0) return
-    this.chunks.push(new Uint8Array(this.buffer.slice(0, this.index)))
+    const at = this.file.byteLength
+    this.file.resize(at + this.index)
+    new Uint8Array(this.file, at).set(new Uint8Array(this.buffer, 0, this.index))
     this.index = 0
   }
 
-  /** The whole file (`offset` counts every byte ever written). */
+  /** The whole file (`offset` counts every byte ever written); the writer is spent afterwards. */
   bytes(): Uint8Array {
     this.cut()
-    const out = new Uint8Array(this.offset)
-    let at = 0
-    for (const chunk of this.chunks) {
-      out.set(chunk, at)
-      at += chunk.length
+    const out = new Uint8Array(this.file.transferToFixedLength())
+    if (out.byteLength !== this.offset) {
+      throw new Error(`checkpoint encoder lost bytes: ${out.byteLength} of ${this.offset}`)
     }
-    this.chunks.length = 0
     return out
   }
 }
