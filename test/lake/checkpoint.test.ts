@@ -122,7 +122,7 @@ test('a checkpoint streamed in small row groups decodes to exactly what a single
   assert.equal(groups(whole), 1)
   // Each file is one fixed-length buffer of exactly its bytes (no resizable or oversized backing).
   for (const bytes of [streamed, whole]) {
-    assert.equal(bytes.buffer.resizable, false)
+    assert.equal((bytes.buffer as ArrayBuffer).resizable, false)
     assert.equal(bytes.byteOffset, 0)
     assert.equal(bytes.byteLength, bytes.buffer.byteLength)
   }
