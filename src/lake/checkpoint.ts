@@ -29,6 +29,7 @@ import { CryptoVizError, isCryptoVizError } from '../errors.ts'
 import type { ObjectStore } from '../storage/object-store.ts'
 import type { Action, AddFile, Metadata, Protocol, RemoveFile, Txn } from './actions.ts'
 import { DeletionVectorFound, fileActions, otherActionRows, RowGroupColumns } from './checkpoint-columns.ts'
+import { GrowableBytes } from './growable-bytes.ts'
 import { checkpointPath, LAST_CHECKPOINT_PATH } from './log-paths.ts'
 
 export interface CheckpointState {
@@ -239,33 +240,26 @@ export interface EncodedCheckpoint {
   adds: number
 }
 
-/** Address space reserved for a checkpoint's bytes (only the pages written are ever committed). */
-const MAX_CHECKPOINT_BYTES = 2 ** 32
-
 /**
- * The encoded file, moved after every row group into one resizable buffer: the writer's own
- * buffer only ever holds one group, and the file is never copied whole. A resizable
- * `ArrayBuffer` grows in place (its address space is reserved up front, pages are committed as
- * they are written), and `transferToFixedLength` hands its memory over without a copy (measured
- * on Node 24: RSS unchanged). Chunks concatenated at the end held the file twice at once (23 MB
- * more at 100,000 files); a single growing buffer, up to three times.
+ * The encoded file, moved after every row group into one growing buffer (growable-bytes.ts):
+ * the writer's own buffer only ever holds one group, and the file is never copied whole (chunks
+ * concatenated at the end held it twice at once: 23 MB more at 100,000 files; a single doubling
+ * buffer, up to three times).
  */
 class RowGroupChunks extends ByteWriter {
-  private file = new ArrayBuffer(0, { maxByteLength: MAX_CHECKPOINT_BYTES })
+  private readonly file = new GrowableBytes()
 
   /** Moves what was written since the last cut out of the writer's buffer. */
   cut(): void {
     if (this.index === 0) return
-    const at = this.file.byteLength
-    this.file.resize(at + this.index)
-    new Uint8Array(this.file, at).set(new Uint8Array(this.buffer, 0, this.index))
+    this.file.append(new Uint8Array(this.buffer, 0, this.index))
     this.index = 0
   }
 
   /** The whole file (`offset` counts every byte ever written); the writer is spent afterwards. */
   bytes(): Uint8Array {
     this.cut()
-    const out = new Uint8Array(this.file.transferToFixedLength())
+    const out = this.file.finish()
     if (out.byteLength !== this.offset) {
       throw new Error(`checkpoint encoder lost bytes: ${out.byteLength} of ${this.offset}`)
     }

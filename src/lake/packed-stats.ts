@@ -51,13 +51,22 @@ export interface StatsShape {
   readonly nullsAllZero: boolean
 }
 
+/**
+ * Keys of a packing's fields. Symbols, so an object can carry a packing as hidden fields of its
+ * own (packed-add.ts: the live file's `add` is its own packing, no separate object per file)
+ * without any property a JSON add could also have.
+ */
+export const SHAPE = Symbol('statsShape')
+export const NUMBERS = Symbol('statsNumbers')
+export const STRINGS = Symbol('statsStrings')
+
 /** One file's stats: its shape and its values. */
 export interface PackedStats {
-  readonly shape: StatsShape
+  readonly [SHAPE]: StatsShape
   /** numRecords (slot 0 when present), numeric and timestamp min/max values, null counts. */
-  readonly numbers: readonly number[]
+  readonly [NUMBERS]: readonly number[]
   /** String min/max values; empty when the shape has none. */
-  readonly strings: readonly string[]
+  readonly [STRINGS]: readonly string[]
 }
 
 const SHAPE_LIMIT = 10_000
@@ -217,9 +226,9 @@ export function packStats(text: string): PackedStats | undefined {
   if (!maxEqualsMin) put(shape.maxValues, max)
   if (!nullsAllZero) put(shape.nullCount, nulls)
   const packed: PackedStats = {
-    shape,
-    numbers: numbers.slice(), // exact capacity
-    strings: strings.length === 0 ? NO_STRINGS : strings.slice(),
+    [SHAPE]: shape,
+    [NUMBERS]: numbers.slice(), // exact capacity
+    [STRINGS]: strings.length === 0 ? NO_STRINGS : strings.slice(),
   }
   return statsText(packed) === text ? packed : undefined
 }
@@ -270,11 +279,11 @@ function buildShape(
 
 /** A section's value at key position `i`, as the JSON value it was. */
 function sectionValue(p: PackedStats, s: Section, i: number): number | string {
-  if (s.name === 'nullCount' && p.shape.nullsAllZero) return 0
+  if (s.name === 'nullCount' && p[SHAPE].nullsAllZero) return 0
   const kind = s.kinds[i]
   const slot = s.slots[i]!
-  if (kind === STRING) return p.strings[slot]!
-  const n = p.numbers[slot]!
+  if (kind === STRING) return p[STRINGS][slot]!
+  const n = p[NUMBERS][slot]!
   return kind === TIMESTAMP ? isoMillis(n) : n
 }
 
@@ -293,13 +302,13 @@ function isoMillis(ms: number): string {
 /** The stats JSON text, exactly as it was packed. */
 export function statsText(p: PackedStats): string {
   let out = '{'
-  for (const [m, member] of p.shape.order.entries()) {
+  for (const [m, member] of p[SHAPE].order.entries()) {
     if (m > 0) out += ','
     if (member === 'numRecords') {
-      out += `"numRecords":${p.numbers[0]}`
+      out += `"numRecords":${p[NUMBERS][0]}`
       continue
     }
-    const s = p.shape[member]!
+    const s = p[SHAPE][member]!
     out += `"${member}":{`
     for (let i = 0; i < s.keys.length; i++) {
       if (i > 0) out += ','
@@ -314,12 +323,12 @@ export function statsText(p: PackedStats): string {
 /** The stats as the decoded JSON object they were. */
 export function statsObject(p: PackedStats): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const member of p.shape.order) {
+  for (const member of p[SHAPE].order) {
     if (member === 'numRecords') {
-      out.numRecords = p.numbers[0]
+      out.numRecords = p[NUMBERS][0]
       continue
     }
-    const s = p.shape[member]!
+    const s = p[SHAPE][member]!
     const values: Record<string, number | string> = {}
     for (let i = 0; i < s.keys.length; i++) values[s.keys[i]!] = sectionValue(p, s, i)
     out[member] = values
@@ -329,7 +338,7 @@ export function statsObject(p: PackedStats): Record<string, unknown> {
 
 /** numRecords, when recorded. */
 export const packedRecordCount = (p: PackedStats): number | undefined =>
-  p.shape.order[0] === 'numRecords' ? p.numbers[0] : undefined
+  p[SHAPE].order[0] === 'numRecords' ? p[NUMBERS][0] : undefined
 
 /** A min/max/nullCount value of one column; timestamps as epoch ms (`asMillis`); undefined if absent. */
 export function packedValue(
@@ -337,12 +346,12 @@ export function packedValue(
   section: SectionName,
   column: string,
 ): { value: number | string; timestampMillis: boolean } | undefined {
-  const s = p.shape[section]
+  const s = p[SHAPE][section]
   const i = s?.index.get(column)
   if (s === undefined || i === undefined) return undefined
-  if (s.name === 'nullCount' && p.shape.nullsAllZero) return { value: 0, timestampMillis: false }
+  if (s.name === 'nullCount' && p[SHAPE].nullsAllZero) return { value: 0, timestampMillis: false }
   const kind = s.kinds[i]
   const slot = s.slots[i]!
-  if (kind === STRING) return { value: p.strings[slot]!, timestampMillis: false }
-  return { value: p.numbers[slot]!, timestampMillis: kind === TIMESTAMP }
+  if (kind === STRING) return { value: p[STRINGS][slot]!, timestampMillis: false }
+  return { value: p[NUMBERS][slot]!, timestampMillis: kind === TIMESTAMP }
 }
