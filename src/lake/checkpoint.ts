@@ -496,10 +496,8 @@ async function columnBatch(
 ): Promise<Action[]> {
   const rows = Number(rowGroup.num_rows)
   const group = new RowGroupColumns(file, schema, rowGroup, compressors)
-  const others = otherActionRows(
-    group,
-    columns.filter((c) => c !== 'add' && c !== 'remove'),
-  )
+  const otherColumns = columns.filter((c) => c !== 'add' && c !== 'remove')
+  const others = otherActionRows(group, otherColumns)
   const files = others === undefined ? undefined : fileActions(group)
   let actions: (Action | undefined)[]
   if (others === undefined || files === undefined) {
@@ -508,9 +506,13 @@ async function columnBatch(
     actions = files
     const first = others.indexOf(true)
     if (first >= 0) {
+      // Only the other columns (hyparquet decodes whole column chunks whatever the row range, and
+      // a single-group checkpoint's add column is most of the file). An add or remove in the same
+      // row still wins, as in the row decoder, whose sidecar refusal comes first either way.
       const last = others.lastIndexOf(true)
-      const slow = await rowActions(file, metadata, columns, groupStart + first, groupStart + last + 1, where)
-      for (let i = first; i <= last; i++) if (others[i]) actions[i] = slow[i - first]
+      const from = groupStart + first
+      const slow = await rowActions(file, metadata, otherColumns, from, groupStart + last + 1, where)
+      for (let i = first; i <= last; i++) if (others[i]) actions[i] = files[i] ?? slow[i - first]
     }
   }
   const out: Action[] = []
