@@ -12,8 +12,10 @@
  * - Generic: shapes are derived from the stats themselves (the table schema's non-partition
  *   columns, as the writer recorded them), nothing is specific to the quotes table. A table has
  *   a handful of shapes (one per column set × value kinds × "max equals min" × "no nulls").
- * - Timestamps (`YYYY-MM-DDTHH:MM:SS.mmmZ`) are kept as epoch milliseconds, other strings as
- *   interned strings (the same few symbols and names repeat across files), numbers as doubles.
+ * - Timestamps (`YYYY-MM-DDTHH:MM:SS.mmmZ`) are kept as epoch milliseconds, numbers as doubles,
+ *   other strings (the same few symbols and names repeat across files) as their index in a
+ *   process-wide string table, stored after the numbers in the same array (no string array per
+ *   file); a file with a string the full table cannot take keeps its strings in an array.
  * - Shapes and interned strings live for the process, each pool bounded: past the bound, new
  *   shapes are not packed (the text is kept) and new strings are not interned.
  */
@@ -45,6 +47,8 @@ export interface StatsShape {
   readonly minValues: Section | undefined
   readonly maxValues: Section | undefined
   readonly nullCount: Section | undefined
+  /** Numeric slots per file (numRecords, numbers, timestamps, null counts); string ids follow them. */
+  readonly numberCount: number
   /** maxValues has minValues' keys and values (a one-row file): stored once. */
   readonly maxEqualsMin: boolean
   /** Every nullCount is 0: the section's values are not stored per file. */
@@ -63,25 +67,32 @@ export const STRINGS = Symbol('statsStrings')
 /** One file's stats: its shape and its values. */
 export interface PackedStats {
   readonly [SHAPE]: StatsShape
-  /** numRecords (slot 0 when present), numeric and timestamp min/max values, null counts. */
+  /**
+   * numRecords (slot 0 when present), numeric and timestamp min/max values, null counts; then,
+   * unless `[STRINGS]` holds them, the string values' ids in the string table.
+   */
   readonly [NUMBERS]: readonly number[]
-  /** String min/max values; empty when the shape has none. */
+  /** String min/max values when they are not in the string table; empty otherwise. */
   readonly [STRINGS]: readonly string[]
 }
 
 const SHAPE_LIMIT = 10_000
 const STRING_POOL_LIMIT = 100_000
 const shapes = new Map<string, StatsShape>()
-const stringPool = new Map<string, string>()
+/** The string table: id → string, and string → id. */
+const stringTable: string[] = []
+const stringIds = new Map<string, number>()
 const NO_STRINGS: readonly string[] = Object.freeze([])
 
 const ISO_MILLIS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
-function intern(s: string): string {
-  const shared = stringPool.get(s)
-  if (shared !== undefined) return shared
-  if (stringPool.size < STRING_POOL_LIMIT) stringPool.set(s, s)
-  return s
+/** The string's id in the string table, adding it while the table has room; undefined when full. */
+function stringId(s: string): number | undefined {
+  const id = stringIds.get(s)
+  if (id !== undefined || stringIds.size >= STRING_POOL_LIMIT) return id
+  stringIds.set(s, stringTable.length)
+  stringTable.push(s)
+  return stringTable.length - 1
 }
 
 type Json = Record<string, unknown>
@@ -211,14 +222,20 @@ export function packStats(text: string): PackedStats | undefined {
   }
   const numbers: number[] = order[0] === 'numRecords' ? [json.numRecords as number] : []
   const strings: string[] = []
+  const ids: number[] = []
+  let allIds = true
   // Values in slot order: min, then max unless it aliases min, then null counts unless all zero.
   const put = (section: Section | undefined, values: Json | undefined): void => {
     if (!section || !values) return
     for (let i = 0; i < section.keys.length; i++) {
       const v = values[section.keys[i]!]
       const kind = section.kinds[i]
-      if (kind === STRING) strings.push(intern(v as string))
-      else if (kind === TIMESTAMP) numbers.push(Date.parse(v as string))
+      if (kind === STRING) {
+        const id = allIds ? stringId(v as string) : undefined
+        if (id === undefined) allIds = false
+        else ids.push(id)
+        strings.push(v as string)
+      } else if (kind === TIMESTAMP) numbers.push(Date.parse(v as string))
       else numbers.push(v as number)
     }
   }
@@ -227,8 +244,9 @@ export function packStats(text: string): PackedStats | undefined {
   if (!nullsAllZero) put(shape.nullCount, nulls)
   const packed: PackedStats = {
     [SHAPE]: shape,
-    [NUMBERS]: numbers.slice(), // exact capacity
-    [STRINGS]: strings.length === 0 ? NO_STRINGS : strings.slice(),
+    // Exact capacity; string ids after the numbers unless one string found the table full.
+    [NUMBERS]: allIds ? numbers.concat(ids) : numbers.slice(),
+    [STRINGS]: allIds || strings.length === 0 ? NO_STRINGS : strings.slice(),
   }
   return statsText(packed) === text ? packed : undefined
 }
@@ -274,7 +292,13 @@ function buildShape(
       index: new Map(keys.map((k, i) => [k, i])),
     }
   }
-  return { order, minValues, maxValues, nullCount, maxEqualsMin, nullsAllZero }
+  return { order, minValues, maxValues, nullCount, numberCount: nextNumber, maxEqualsMin, nullsAllZero }
+}
+
+/** String slot `slot` of a packing: from its string array, else by id from the string table. */
+function stringAt(p: PackedStats, slot: number): string {
+  const strings = p[STRINGS]
+  return strings.length > 0 ? strings[slot]! : stringTable[p[NUMBERS][p[SHAPE].numberCount + slot]!]!
 }
 
 /** A section's value at key position `i`, as the JSON value it was. */
@@ -282,7 +306,7 @@ function sectionValue(p: PackedStats, s: Section, i: number): number | string {
   if (s.name === 'nullCount' && p[SHAPE].nullsAllZero) return 0
   const kind = s.kinds[i]
   const slot = s.slots[i]!
-  if (kind === STRING) return p[STRINGS][slot]!
+  if (kind === STRING) return stringAt(p, slot)
   const n = p[NUMBERS][slot]!
   return kind === TIMESTAMP ? isoMillis(n) : n
 }
@@ -352,6 +376,6 @@ export function packedValue(
   if (s.name === 'nullCount' && p[SHAPE].nullsAllZero) return { value: 0, timestampMillis: false }
   const kind = s.kinds[i]
   const slot = s.slots[i]!
-  if (kind === STRING) return { value: p[STRINGS][slot]!, timestampMillis: false }
+  if (kind === STRING) return { value: stringAt(p, slot), timestampMillis: false }
   return { value: p[NUMBERS][slot]!, timestampMillis: kind === TIMESTAMP }
 }
