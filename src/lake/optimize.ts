@@ -156,9 +156,8 @@ export async function optimizeTable(table: DeltaTable, o: OptimizeOptions = {}):
   let doneFiles = 0
   let totalFiles = 0
   for (let round = 0; round <= retries; round++) {
-    const snapshot = await table.snapshot()
-    const plans = planOptimize(snapshot, o).filter((p) => !only || only.has(p.key))
-    if (round === 0) totalFiles = plans.reduce((s, p) => s + p.files, 0)
+    const { layout, plans } = await planRound(table, o, only)
+    if (round === 0) totalFiles = plans.reduce((s, p) => s + (p?.files ?? 0), 0)
     const conflicted = new Set<string>()
     let group: Rewritten[] = []
     const flush = async (): Promise<void> => {
@@ -184,7 +183,10 @@ export async function optimizeTable(table: DeltaTable, o: OptimizeOptions = {}):
       }
     }
     let pending = 0
-    for (const plan of plans) {
+    for (let i = 0; i < plans.length; i++) {
+      const plan = plans[i]!
+      // Dropped once taken: a committed partition's old files are then held by nothing.
+      plans[i] = undefined
       const limitReached =
         o.maxPartitions !== undefined && result.partitionsCompacted + group.length >= o.maxPartitions
       if (o.signal?.aborted || limitReached) {
@@ -193,7 +195,7 @@ export async function optimizeTable(table: DeltaTable, o: OptimizeOptions = {}):
         result.partial = true
         return result
       }
-      const rewritten = await rewritePartition(table, snapshot, plan, o)
+      const rewritten = await rewritePartition(table, layout, plan, o)
       if (rewritten === 'aborted') {
         await discard(table, group)
         result.partial = true
@@ -216,6 +218,25 @@ export async function optimizeTable(table: DeltaTable, o: OptimizeOptions = {}):
   return result
 }
 
+/** What rewriting needs of the planned snapshot (not its file list). */
+type Layout = Pick<Snapshot, 'schema' | 'partitionColumns'>
+
+/**
+ * One round's plans from the latest snapshot, which is not kept: the run holds only the planned
+ * files (released partition by partition), not a whole state that commits have moved past.
+ */
+async function planRound(
+  table: DeltaTable,
+  o: OptimizeOptions,
+  only: ReadonlySet<string> | undefined,
+): Promise<{ layout: Layout; plans: (PartitionPlan | undefined)[] }> {
+  const snapshot = await table.snapshot()
+  const plans: (PartitionPlan | undefined)[] = planOptimize(snapshot, o).filter(
+    (p) => !only || only.has(p.key),
+  )
+  return { layout: { schema: snapshot.schema, partitionColumns: snapshot.partitionColumns }, plans }
+}
+
 interface Rewritten {
   plan: PartitionPlan
   /** Files read (and removed). */
@@ -234,10 +255,11 @@ async function discard(table: DeltaTable, group: readonly Rewritten[]): Promise<
 /** Reads, sorts and rewrites one partition's bins; nothing is committed yet. */
 async function rewritePartition(
   table: DeltaTable,
-  snapshot: Snapshot,
+  layout: Layout,
   plan: PartitionPlan,
   o: OptimizeOptions,
 ): Promise<Rewritten | 'aborted'> {
+  const source = { ...layout, files: () => [] }
   const out: Rewritten = { plan, read: [], adds: [], written: [], rows: 0 }
   for (const bin of plan.bins) {
     if (o.signal?.aborted) {
@@ -245,7 +267,7 @@ async function rewritePartition(
       return 'aborted'
     }
     await o.pause?.()
-    const binRows = (await readRows(table.store, snapshot, { files: bin })) as WriteRow[]
+    const binRows = (await readRows(table.store, source, { files: bin })) as WriteRow[]
     const expected = bin.reduce((s, f) => s + (recordCount(f) ?? NaN), 0)
     if (!Number.isNaN(expected) && expected !== binRows.length) {
       await discard(table, [out])
@@ -255,8 +277,8 @@ async function rewritePartition(
       )
     }
     const files = prepareDataFiles(binRows, {
-      schema: snapshot.schema,
-      partitionColumns: snapshot.partitionColumns,
+      schema: layout.schema,
+      partitionColumns: layout.partitionColumns,
       sortBy: o.sortBy ?? [],
       compression: o.compression ?? dataFileDefaults.compression,
       maxRowsPerFile: o.maxRowsPerFile ?? dataFileDefaults.maxRowsPerFile,

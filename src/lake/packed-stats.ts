@@ -12,8 +12,10 @@
  * - Generic: shapes are derived from the stats themselves (the table schema's non-partition
  *   columns, as the writer recorded them), nothing is specific to the quotes table. A table has
  *   a handful of shapes (one per column set × value kinds × "max equals min" × "no nulls").
- * - Timestamps (`YYYY-MM-DDTHH:MM:SS.mmmZ`) are kept as epoch milliseconds, other strings as
- *   interned strings (the same few symbols and names repeat across files), numbers as doubles.
+ * - Timestamps (`YYYY-MM-DDTHH:MM:SS.mmmZ`) are kept as epoch milliseconds, numbers as doubles,
+ *   other strings (the same few symbols and names repeat across files) as their index in a
+ *   process-wide string table, stored after the numbers in the same array (no string array per
+ *   file); a file with a string the full table cannot take keeps its strings in an array.
  * - Shapes and interned strings live for the process, each pool bounded: past the bound, new
  *   shapes are not packed (the text is kept) and new strings are not interned.
  */
@@ -45,34 +47,52 @@ export interface StatsShape {
   readonly minValues: Section | undefined
   readonly maxValues: Section | undefined
   readonly nullCount: Section | undefined
+  /** Numeric slots per file (numRecords, numbers, timestamps, null counts); string ids follow them. */
+  readonly numberCount: number
   /** maxValues has minValues' keys and values (a one-row file): stored once. */
   readonly maxEqualsMin: boolean
   /** Every nullCount is 0: the section's values are not stored per file. */
   readonly nullsAllZero: boolean
 }
 
+/**
+ * Keys of a packing's fields. Symbols, so an object can carry a packing as hidden fields of its
+ * own (packed-add.ts: the live file's `add` is its own packing, no separate object per file)
+ * without any property a JSON add could also have.
+ */
+export const SHAPE = Symbol('statsShape')
+export const NUMBERS = Symbol('statsNumbers')
+export const STRINGS = Symbol('statsStrings')
+
 /** One file's stats: its shape and its values. */
 export interface PackedStats {
-  readonly shape: StatsShape
-  /** numRecords (slot 0 when present), numeric and timestamp min/max values, null counts. */
-  readonly numbers: readonly number[]
-  /** String min/max values; empty when the shape has none. */
-  readonly strings: readonly string[]
+  readonly [SHAPE]: StatsShape
+  /**
+   * numRecords (slot 0 when present), numeric and timestamp min/max values, null counts; then,
+   * unless `[STRINGS]` holds them, the string values' ids in the string table.
+   */
+  readonly [NUMBERS]: readonly number[]
+  /** String min/max values when they are not in the string table; empty otherwise. */
+  readonly [STRINGS]: readonly string[]
 }
 
 const SHAPE_LIMIT = 10_000
 const STRING_POOL_LIMIT = 100_000
 const shapes = new Map<string, StatsShape>()
-const stringPool = new Map<string, string>()
+/** The string table: id → string, and string → id. */
+const stringTable: string[] = []
+const stringIds = new Map<string, number>()
 const NO_STRINGS: readonly string[] = Object.freeze([])
 
 const ISO_MILLIS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
-function intern(s: string): string {
-  const shared = stringPool.get(s)
-  if (shared !== undefined) return shared
-  if (stringPool.size < STRING_POOL_LIMIT) stringPool.set(s, s)
-  return s
+/** The string's id in the string table, adding it while the table has room; undefined when full. */
+function stringId(s: string): number | undefined {
+  const id = stringIds.get(s)
+  if (id !== undefined || stringIds.size >= STRING_POOL_LIMIT) return id
+  stringIds.set(s, stringTable.length)
+  stringTable.push(s)
+  return stringTable.length - 1
 }
 
 type Json = Record<string, unknown>
@@ -202,14 +222,20 @@ export function packStats(text: string): PackedStats | undefined {
   }
   const numbers: number[] = order[0] === 'numRecords' ? [json.numRecords as number] : []
   const strings: string[] = []
+  const ids: number[] = []
+  let allIds = true
   // Values in slot order: min, then max unless it aliases min, then null counts unless all zero.
   const put = (section: Section | undefined, values: Json | undefined): void => {
     if (!section || !values) return
     for (let i = 0; i < section.keys.length; i++) {
       const v = values[section.keys[i]!]
       const kind = section.kinds[i]
-      if (kind === STRING) strings.push(intern(v as string))
-      else if (kind === TIMESTAMP) numbers.push(Date.parse(v as string))
+      if (kind === STRING) {
+        const id = allIds ? stringId(v as string) : undefined
+        if (id === undefined) allIds = false
+        else ids.push(id)
+        strings.push(v as string)
+      } else if (kind === TIMESTAMP) numbers.push(Date.parse(v as string))
       else numbers.push(v as number)
     }
   }
@@ -217,9 +243,10 @@ export function packStats(text: string): PackedStats | undefined {
   if (!maxEqualsMin) put(shape.maxValues, max)
   if (!nullsAllZero) put(shape.nullCount, nulls)
   const packed: PackedStats = {
-    shape,
-    numbers: numbers.slice(), // exact capacity
-    strings: strings.length === 0 ? NO_STRINGS : strings.slice(),
+    [SHAPE]: shape,
+    // Exact capacity; string ids after the numbers unless one string found the table full.
+    [NUMBERS]: allIds ? numbers.concat(ids) : numbers.slice(),
+    [STRINGS]: allIds || strings.length === 0 ? NO_STRINGS : strings.slice(),
   }
   return statsText(packed) === text ? packed : undefined
 }
@@ -265,16 +292,22 @@ function buildShape(
       index: new Map(keys.map((k, i) => [k, i])),
     }
   }
-  return { order, minValues, maxValues, nullCount, maxEqualsMin, nullsAllZero }
+  return { order, minValues, maxValues, nullCount, numberCount: nextNumber, maxEqualsMin, nullsAllZero }
+}
+
+/** String slot `slot` of a packing: from its string array, else by id from the string table. */
+function stringAt(p: PackedStats, slot: number): string {
+  const strings = p[STRINGS]
+  return strings.length > 0 ? strings[slot]! : stringTable[p[NUMBERS][p[SHAPE].numberCount + slot]!]!
 }
 
 /** A section's value at key position `i`, as the JSON value it was. */
 function sectionValue(p: PackedStats, s: Section, i: number): number | string {
-  if (s.name === 'nullCount' && p.shape.nullsAllZero) return 0
+  if (s.name === 'nullCount' && p[SHAPE].nullsAllZero) return 0
   const kind = s.kinds[i]
   const slot = s.slots[i]!
-  if (kind === STRING) return p.strings[slot]!
-  const n = p.numbers[slot]!
+  if (kind === STRING) return stringAt(p, slot)
+  const n = p[NUMBERS][slot]!
   return kind === TIMESTAMP ? isoMillis(n) : n
 }
 
@@ -293,13 +326,13 @@ function isoMillis(ms: number): string {
 /** The stats JSON text, exactly as it was packed. */
 export function statsText(p: PackedStats): string {
   let out = '{'
-  for (const [m, member] of p.shape.order.entries()) {
+  for (const [m, member] of p[SHAPE].order.entries()) {
     if (m > 0) out += ','
     if (member === 'numRecords') {
-      out += `"numRecords":${p.numbers[0]}`
+      out += `"numRecords":${p[NUMBERS][0]}`
       continue
     }
-    const s = p.shape[member]!
+    const s = p[SHAPE][member]!
     out += `"${member}":{`
     for (let i = 0; i < s.keys.length; i++) {
       if (i > 0) out += ','
@@ -314,12 +347,12 @@ export function statsText(p: PackedStats): string {
 /** The stats as the decoded JSON object they were. */
 export function statsObject(p: PackedStats): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const member of p.shape.order) {
+  for (const member of p[SHAPE].order) {
     if (member === 'numRecords') {
-      out.numRecords = p.numbers[0]
+      out.numRecords = p[NUMBERS][0]
       continue
     }
-    const s = p.shape[member]!
+    const s = p[SHAPE][member]!
     const values: Record<string, number | string> = {}
     for (let i = 0; i < s.keys.length; i++) values[s.keys[i]!] = sectionValue(p, s, i)
     out[member] = values
@@ -329,7 +362,7 @@ export function statsObject(p: PackedStats): Record<string, unknown> {
 
 /** numRecords, when recorded. */
 export const packedRecordCount = (p: PackedStats): number | undefined =>
-  p.shape.order[0] === 'numRecords' ? p.numbers[0] : undefined
+  p[SHAPE].order[0] === 'numRecords' ? p[NUMBERS][0] : undefined
 
 /** A min/max/nullCount value of one column; timestamps as epoch ms (`asMillis`); undefined if absent. */
 export function packedValue(
@@ -337,12 +370,12 @@ export function packedValue(
   section: SectionName,
   column: string,
 ): { value: number | string; timestampMillis: boolean } | undefined {
-  const s = p.shape[section]
+  const s = p[SHAPE][section]
   const i = s?.index.get(column)
   if (s === undefined || i === undefined) return undefined
-  if (s.name === 'nullCount' && p.shape.nullsAllZero) return { value: 0, timestampMillis: false }
+  if (s.name === 'nullCount' && p[SHAPE].nullsAllZero) return { value: 0, timestampMillis: false }
   const kind = s.kinds[i]
   const slot = s.slots[i]!
-  if (kind === STRING) return { value: p.strings[slot]!, timestampMillis: false }
-  return { value: p.numbers[slot]!, timestampMillis: kind === TIMESTAMP }
+  if (kind === STRING) return { value: stringAt(p, slot), timestampMillis: false }
+  return { value: p[NUMBERS][slot]!, timestampMillis: kind === TIMESTAMP }
 }

@@ -120,6 +120,12 @@ test('a checkpoint streamed in small row groups decodes to exactly what a single
   // 2 + 1 txn + 2,500 adds + 1 remove = 2,504 rows: nine groups of 300 and one of 104.
   assert.equal(groups(streamed), 9)
   assert.equal(groups(whole), 1)
+  // Each file is one fixed-length buffer of exactly its bytes (no resizable or oversized backing).
+  for (const bytes of [streamed, whole]) {
+    assert.equal((bytes.buffer as ArrayBuffer).resizable, false)
+    assert.equal(bytes.byteOffset, 0)
+    assert.equal(bytes.byteLength, bytes.buffer.byteLength)
+  }
   assert.deepEqual(await decodeCheckpoint(streamed), await decodeCheckpoint(whole))
   const batches: number[] = []
   for await (const batch of checkpointBatches(streamed, 'test')) batches.push(batch.length)

@@ -17,7 +17,14 @@ import { DeltaTable, type Snapshot } from '../../src/lake/index.ts'
 import { readCommit } from '../../src/lake/log-replay.ts'
 import { listLog, segmentFor } from '../../src/lake/log-segment.ts'
 import { packedStatsOf } from '../../src/lake/packed-add.ts'
-import { packStats, statsText } from '../../src/lake/packed-stats.ts'
+import {
+  NUMBERS,
+  packStats,
+  statsObject,
+  statsText,
+  STRINGS,
+  type PackedStats,
+} from '../../src/lake/packed-stats.ts'
 import { QUOTES_SCHEMA, QUOTES_PARTITION_COLUMNS } from '../../src/model/quote-table.ts'
 import { LocalStore } from '../../src/storage/local-store.ts'
 import { MemoryStore } from '../../src/storage/memory-store.ts'
@@ -156,4 +163,29 @@ test('stats texts that would not print back the same are kept as text, never alt
     assert.ok(p !== undefined, text)
     assert.equal(statsText(p), text)
   }
+})
+
+test('string values are kept by id in the string table, and in their own array once the table is full', () => {
+  const text = (i: number) =>
+    `{"numRecords":2,"minValues":{"s":"name-${i}","n":${i}},"maxValues":{"s":"zz-${i}","n":${i + 1}},"nullCount":{"s":0,"n":0}}`
+  const packings: { text: string; packed: PackedStats }[] = []
+  // 2 new strings per file: the 100,000-string table fills after 50,000 files.
+  for (let i = 0; i < 50_100; i++) {
+    const t = text(i)
+    const packed = packStats(t)
+    assert.ok(packed !== undefined, t)
+    if (i % 997 === 0 || i >= 49_990) packings.push({ text: t, packed })
+  }
+  const byId = packings.filter((p) => p.packed[STRINGS].length === 0)
+  const byArray = packings.filter((p) => p.packed[STRINGS].length > 0)
+  assert.ok(byId.length > 40 && byArray.length > 50, `${byId.length} by id, ${byArray.length} by array`)
+  // Numbers: numRecords, n min, n max, then the two string ids (by id) or nothing more.
+  assert.equal(byId[0]!.packed[NUMBERS].length, 5)
+  assert.equal(byArray[0]!.packed[NUMBERS].length, 3)
+  for (const { text: t, packed } of packings) {
+    assert.equal(statsText(packed), t)
+    assert.deepEqual(statsObject(packed), JSON.parse(t))
+  }
+  // A string already in the table still packs by id when the table is full.
+  assert.equal(packStats(text(1))![STRINGS].length, 0)
 })
