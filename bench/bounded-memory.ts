@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { NATIVE_MEMORY_ENV, nodeFlags } from '../src/cli/node-flags.ts'
 import { procStatus } from './cryptoviz-child.ts'
 import { formatTable, type Cell } from './report.ts'
 
@@ -66,11 +67,10 @@ function cli(args: string[]): Promise<Run> {
 
 /** bench/state-memory.ts of the same checkout, in a fresh process with the product's V8 flags. */
 function snapshotHeap(warehouse: string): Record<string, unknown> {
-  const flags = ['--max-semi-space-size=4', '--heap-growing-percent=100', '--expose-gc']
   const r = spawnSync(
     process.execPath,
-    [...flags, join(root, 'bench', 'state-memory.ts'), '--warehouse', warehouse],
-    { encoding: 'utf8', env },
+    [...nodeFlags(0), '--expose-gc', join(root, 'bench', 'state-memory.ts'), '--warehouse', warehouse],
+    { encoding: 'utf8', env: { ...NATIVE_MEMORY_ENV, ...env } },
   )
   if (r.status !== 0) return { error: r.stderr.slice(-300) }
   return JSON.parse(r.stdout.trim()) as Record<string, unknown>
