@@ -114,29 +114,27 @@ export class RowGroupColumns {
           element.type_length,
         )
         dictionary = convert(plain, decoder)
-      } else if (header.type === 'DATA_PAGE' && header.data_page_header) {
-        const daph = header.data_page_header
-        const page = decompressPage(bytes, header.uncompressed_page_size, meta.codec, this.compressors)
-        const { definitionLevels, repetitionLevels, dataPage } = readDataPage(page, daph, decoder)
+      } else {
+        // A v1 page is compressed whole; a v2 page's levels are not (readDataPageV2 decompresses).
+        const daph = header.type === 'DATA_PAGE' ? header.data_page_header : undefined
+        const daph2 = header.type === 'DATA_PAGE_V2' ? header.data_page_header_v2 : undefined
+        const head = daph ?? daph2
+        if (head === undefined) continue
+        const { definitionLevels, repetitionLevels, dataPage } = daph
+          ? readDataPage(
+              decompressPage(bytes, header.uncompressed_page_size, meta.codec, this.compressors),
+              daph,
+              decoder,
+            )
+          : readDataPageV2(bytes, header, decoder)
         append(
           out,
-          daph.num_values,
+          head.num_values,
           definitionLevels,
           repetitionLevels,
-          convertWithDictionary(dataPage, dictionary, daph.encoding, decoder),
+          convertWithDictionary(dataPage, dictionary, head.encoding, decoder),
         )
-        seen += daph.num_values
-      } else if (header.type === 'DATA_PAGE_V2' && header.data_page_header_v2) {
-        const daph2 = header.data_page_header_v2
-        const { definitionLevels, repetitionLevels, dataPage } = readDataPageV2(bytes, header, decoder)
-        append(
-          out,
-          daph2.num_values,
-          definitionLevels,
-          repetitionLevels,
-          convertWithDictionary(dataPage, dictionary, daph2.encoding, decoder),
-        )
-        seen += daph2.num_values
+        seen += head.num_values
       }
     }
     return out
@@ -209,12 +207,14 @@ function maps(
   return row === rows - 1 ? out : undefined
 }
 
-const num = (v: unknown): number | null =>
+// The decoded value checks both decoders share (the row decoder in checkpoint.ts imports them).
+
+export const num = (v: unknown): number | null =>
   typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : null
 
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
+export const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
 
-const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null)
+export const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null)
 
 /** A map's entries as a string record with nullable values (as `stringRecord` in checkpoint.ts). */
 function record(entries: Entries | null | undefined): Record<string, string | null> | null {
@@ -226,9 +226,10 @@ function record(entries: Entries | null | undefined): Record<string, string | nu
   return out
 }
 
-function nonNull(r: Record<string, string | null>): Record<string, string> {
+/** Configuration values and tags are strings; a null one is dropped rather than invented. */
+export function nonNullRecord(r: Record<string, string | null> | null): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(r)) if (v !== null) out[k] = v
+  for (const [k, v] of Object.entries(r ?? {})) if (v !== null) out[k] = v
   return out
 }
 
@@ -293,7 +294,7 @@ export function fileActions(
       const s = str(stats[i])
       if (s !== null) a.stats = s
       const t = record(tags[i])
-      if (t !== null) a.tags = nonNull(t)
+      if (t !== null) a.tags = nonNullRecord(t)
       out[i] = { add: a }
     }
   } else if (columns.hasUnder('add')) {
@@ -334,7 +335,7 @@ export function fileActions(
       const sz = num(size[i])
       if (sz !== null) r.size = sz
       const t = record(tags[i])
-      if (t !== null) r.tags = nonNull(t)
+      if (t !== null) r.tags = nonNullRecord(t)
       out[i] = { remove: r }
     }
   } else if (columns.hasUnder('remove')) {

@@ -28,7 +28,16 @@ import { ENGINE_INFO } from '../engine-info.ts'
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
 import type { ObjectStore } from '../storage/object-store.ts'
 import type { Action, AddFile, Metadata, Protocol, RemoveFile, Txn } from './actions.ts'
-import { DeletionVectorFound, fileActions, otherActionRows, RowGroupColumns } from './checkpoint-columns.ts'
+import {
+  bool,
+  DeletionVectorFound,
+  fileActions,
+  nonNullRecord,
+  num,
+  otherActionRows,
+  RowGroupColumns,
+  str,
+} from './checkpoint-columns.ts'
 import { GrowableBytes } from './growable-bytes.ts'
 import { checkpointPath, LAST_CHECKPOINT_PATH } from './log-paths.ts'
 
@@ -316,13 +325,6 @@ type Obj = Record<string, unknown>
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-const num = (v: unknown): number | null =>
-  typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : null
-
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
-
-const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null)
-
 /** A decoded Parquet map (object, Map or entry list) as a string record with nullable values. */
 function stringRecord(v: unknown): Record<string, string | null> | null {
   if (v === null || v === undefined) return null
@@ -413,13 +415,6 @@ function decodeRow(row: Obj, where: string): Action | undefined {
   }
   // commitInfo, cdc, domainMetadata and unknown kinds carry no snapshot state we use.
   return undefined
-}
-
-/** Configuration values are strings; a null one is dropped rather than invented. */
-function nonNullRecord(r: Record<string, string | null> | null): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(r ?? {})) if (v !== null) out[k] = v
-  return out
 }
 
 const WANTED = new Set(['txn', 'add', 'remove', 'metaData', 'protocol', 'sidecar', 'checkpointMetadata'])
