@@ -6,8 +6,6 @@ import type { ObjectStore } from './object-store.ts'
 import { createS3Client, S3Store, type S3ConnectionOptions } from './s3-store.ts'
 import { parseWarehouseUri } from './warehouse-location.ts'
 
-export { parseWarehouseUri, type WarehouseLocation } from './warehouse-location.ts'
-
 /** The store for a warehouse location; `s3` holds the connection options for `s3://` URIs. */
 export function createWarehouseStore(uri: string, s3: S3ConnectionOptions = {}): ObjectStore {
   const location = parseWarehouseUri(uri)

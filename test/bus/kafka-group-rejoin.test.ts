@@ -6,27 +6,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { EventEmitter } from 'node:events'
-import { KafkaBus } from '../../src/bus/kafka-bus.ts'
 import { partitionKey, type BusPartition } from '../../src/bus/bus.ts'
 import type { Quote } from '../../src/model/quote.ts'
-import {
-  kafkaBootstrap,
-  quoteId,
-  silentLogger,
-  simulatedTicks,
-  uniquePrefix,
-  waitFor,
-} from '../harness/kafka.ts'
+import { quoteId, simulatedTicks, testBus, uniquePrefix, waitFor } from '../harness/kafka.ts'
 
 test('a failed group rejoin reported by the client revokes, rejoins and resumes exactly once', async () => {
   const prefix = uniquePrefix()
-  const bus = new KafkaBus({
-    brokers: [kafkaBootstrap()],
-    topicPrefix: prefix,
-    partitions: 3,
-    replication: 1,
-    logger: silentLogger,
-  })
+  const bus = testBus(prefix, 3)
   await bus.start()
   const received: Quote[] = []
   /** Next offset per partition, as a processor would read it back from the lake's txns. */

@@ -4,7 +4,6 @@ import { join } from 'node:path'
 import test from 'node:test'
 import { parquetMetadata, parquetSchema } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
-import { generateHistory } from '../../src/cli/generate.ts'
 import type { AddFile, RemoveFile } from '../../src/lake/actions.ts'
 import {
   decodeCheckpoint,
@@ -16,10 +15,9 @@ import { fileActions, otherActionRows, RowGroupColumns } from '../../src/lake/ch
 import { checkpointState } from '../../src/lake/delta-table.ts'
 import { DeltaTable } from '../../src/lake/index.ts'
 import { optimizeTable } from '../../src/lake/optimize.ts'
-import { QUOTES_PARTITION_COLUMNS, QUOTES_SCHEMA } from '../../src/model/quote-table.ts'
 import { MemoryStore } from '../../src/storage/memory-store.ts'
 import { GOLDEN_MISSING, goldenDir } from '../harness/golden.ts'
-import { smallRows, SMALL_SCHEMA } from './lake-fixtures.ts'
+import { smallRows, SMALL_SCHEMA, streamingQuotesTable } from './lake-fixtures.ts'
 
 /** Column-wise and row-wise decoding of `bytes` give the same actions, in the same order. */
 async function assertDecodersAgree(bytes: Uint8Array, where: string): Promise<number> {
@@ -33,19 +31,7 @@ async function assertDecodersAgree(bytes: Uint8Array, where: string): Promise<nu
 
 test('the column decoder equals the row decoder on our tables at every version, optimize and tombstones included', async () => {
   const store = new MemoryStore()
-  const table = await DeltaTable.create(store, {
-    schema: QUOTES_SCHEMA,
-    partitionColumns: QUOTES_PARTITION_COLUMNS,
-  })
-  await generateHistory(table, {
-    assets: 6,
-    days: 0.02,
-    intervalSeconds: 60,
-    seed: 3,
-    end: Date.UTC(2024, 5, 1) * 1000,
-    compression: 'snappy',
-    commitEverySeconds: 300,
-  })
+  const table = await streamingQuotesTable(store, { assets: 6, days: 0.02, seed: 3 })
   await optimizeTable(table, { filesPerCommit: 10 })
   const latest = await table.snapshot()
   let checked = 0

@@ -17,6 +17,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LocalStore } from '../../src/storage/local-store.ts'
 import { MemoryStore } from '../../src/storage/memory-store.ts'
+import { generateHistory } from '../../src/cli/generate.ts'
+import { QUOTES_PARTITION_COLUMNS, QUOTES_SCHEMA } from '../../src/model/quote-table.ts'
 import { freshBucket } from '../harness/moto-server.ts'
 
 export const T0 = Date.UTC(2024, 0, 5) * 1000 // 2024-01-05T00:00:00Z in µs
@@ -159,4 +161,26 @@ export async function commitActions(store: ObjectStore, version: number): Promis
 export async function writeCommit(store: ObjectStore, version: number, actions: object[]): Promise<void> {
   const body = actions.map((a) => JSON.stringify(a)).join('\n') + '\n'
   await store.put(`_delta_log/${String(version).padStart(20, '0')}.json`, new TextEncoder().encode(body))
+}
+
+/**
+ * A quotes table shaped as `start` leaves it: quotes every 60 s up to 2024-06-01, one commit per
+ * 300 s of simulated time (one file per asset each), so checkpoints land every 10 versions.
+ */
+export async function streamingQuotesTable(
+  store: ObjectStore,
+  o: { assets: number; days: number; seed: number },
+): Promise<DeltaTable> {
+  const table = await DeltaTable.create(store, {
+    schema: QUOTES_SCHEMA,
+    partitionColumns: QUOTES_PARTITION_COLUMNS,
+  })
+  await generateHistory(table, {
+    ...o,
+    intervalSeconds: 60,
+    end: Date.UTC(2024, 5, 1) * 1000,
+    compression: 'snappy',
+    commitEverySeconds: 300,
+  })
+  return table
 }

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { readdirSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'node:test'
-import { generateHistory } from '../../src/cli/generate.ts'
 import type { AddFile } from '../../src/lake/actions.ts'
 import { readCheckpoint } from '../../src/lake/checkpoint.ts'
 import {
@@ -25,12 +24,11 @@ import {
   STRINGS,
   type PackedStats,
 } from '../../src/lake/packed-stats.ts'
-import { QUOTES_SCHEMA, QUOTES_PARTITION_COLUMNS } from '../../src/model/quote-table.ts'
 import { LocalStore } from '../../src/storage/local-store.ts'
 import { MemoryStore } from '../../src/storage/memory-store.ts'
 import type { ObjectStore } from '../../src/storage/object-store.ts'
 import { GOLDEN_MISSING, goldenDir } from '../harness/golden.ts'
-import { smallRows, SMALL_SCHEMA, T0 } from './lake-fixtures.ts'
+import { smallRows, SMALL_SCHEMA, T0, streamingQuotesTable } from './lake-fixtures.ts'
 
 /**
  * The old representation: every live file's `add` exactly as the log wrote it (checkpoint rows,
@@ -85,19 +83,7 @@ async function assertEqualToLog(store: ObjectStore, snapshot: Snapshot): Promise
 
 test('packed stats regenerate our quotes tables stats text exactly, pack every file and prune alike', async () => {
   const store = new MemoryStore()
-  const table = await DeltaTable.create(store, {
-    schema: QUOTES_SCHEMA,
-    partitionColumns: QUOTES_PARTITION_COLUMNS,
-  })
-  await generateHistory(table, {
-    assets: 12,
-    days: 0.05,
-    intervalSeconds: 60,
-    seed: 7,
-    end: Date.UTC(2024, 5, 1) * 1000,
-    compression: 'snappy',
-    commitEverySeconds: 300,
-  })
+  await streamingQuotesTable(store, { assets: 12, days: 0.05, seed: 7 })
   // A fresh load reads the checkpoint written at version 10, then the later commits.
   const snapshot = await (await DeltaTable.open(store)).snapshot()
   assert.ok(snapshot.version > 10)

@@ -6,7 +6,8 @@ import { loadConfig } from '../../src/config/config.ts'
 import { s3Options } from '../../src/runtime/store.ts'
 import { LocalStore } from '../../src/storage/local-store.ts'
 import { S3Store } from '../../src/storage/s3-store.ts'
-import { createWarehouseStore, parseWarehouseUri } from '../../src/storage/warehouse-uri.ts'
+import { parseWarehouseUri } from '../../src/storage/warehouse-location.ts'
+import { createWarehouseStore } from '../../src/storage/warehouse-uri.ts'
 
 test('a warehouse is a path, a file:// URL or s3://bucket/prefix', () => {
   assert.deepEqual(parseWarehouseUri('./wh'), { kind: 'local', path: resolve('wh') })

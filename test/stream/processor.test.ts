@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { pino } from 'pino'
-import { DeltaTable } from '../../src/lake/index.ts'
+import { DeltaTable, type Snapshot } from '../../src/lake/index.ts'
 import { readRows } from '../../src/lake/scan.ts'
 import { DEAD_LETTERS_PARTITION_COLUMNS, DEAD_LETTERS_SCHEMA } from '../../src/model/dead-letter-table.ts'
 import { QUOTES_PARTITION_COLUMNS, QUOTES_SCHEMA } from '../../src/model/quote-table.ts'
@@ -225,6 +225,11 @@ function publishable(ticks: number): Quote[] {
   return out
 }
 
+/** `crypto:ts` of every row committed at `snap`, duplicates included. */
+async function committedIds(quotes: DeltaTable, snap: Snapshot): Promise<string[]> {
+  return (await readRows(quotes.store, snap)).map((r) => `${r['crypto']}:${r['ts']}`)
+}
+
 const batch = (partition: number, offsets: number[], quotes: Quote[]) => ({
   topic: 'q',
   partition,
@@ -434,7 +439,7 @@ test('a revocation during a flush does not let a batch trimmed after a partial c
   await f2 // fails: partially committed; what is left is trimmed and retried
   await a.flush()
   const snap = await quotes.snapshot()
-  const ids = (await readRows(quotes.store, snap)).map((r) => `${r['crypto']}:${r['ts']}`)
+  const ids = await committedIds(quotes, snap)
   assert.equal(ids.length, new Set(ids).size, 'no quote twice')
   assert.equal(ids.length, 18, 'partition 0 offsets 0..11 and partition 1 offsets 0..5, each once')
   assert.equal(snap.txnVersion('g:q:0'), 11)
@@ -466,7 +471,7 @@ test('after a partial conflict, what is still buffered for a partition is trimme
   await a.flush()
   await a.flush()
   const snap = await quotes.snapshot()
-  const ids = (await readRows(quotes.store, snap)).map((r) => `${r['crypto']}:${r['ts']}`)
+  const ids = await committedIds(quotes, snap)
   assert.equal(ids.length, new Set(ids).size, 'no quote twice')
   assert.equal(ids.length, 24, 'partition 0 offsets 0..17 and partition 1 offsets 0..5, each once')
   assert.equal(snap.txnVersion('g:q:0'), 17)
