@@ -6,9 +6,20 @@
  *
  * Invariants:
  * - Exact round trip or nothing: `packStats(text)` returns a packing only when `statsText` of it
- *   is exactly `text` (checked when packing); any other text (another writer's number format,
- *   nested struct stats, `tightBounds`, whitespace, keys in another order…) stays as text. So
- *   the protocol sees exactly what was written, whoever wrote it.
+ *   is exactly `text`; any other text (another writer's number format, nested struct stats,
+ *   `tightBounds`, whitespace, keys in another order…) stays as text. So the protocol sees
+ *   exactly what was written, whoever wrote it.
+ * - Two packers, one result. The reference (`packStatsByParsing`) parses the text with
+ *   `JSON.parse`, derives the shape, and checks the round trip by regenerating the text. The
+ *   fast one (`packStats`, what loading a table runs for every file) scans the text once against
+ *   a recently used shape, checking each token is what `statsText` would print back (the
+ *   shape's literal `"key":` prefixes in order, numbers in their canonical shortest form,
+ *   timestamps with in-range fields, strings without escapes), and computes the "max equals
+ *   min" and "no nulls" properties as the reference does; at the first doubt it hands the text
+ *   to the reference. So it returns the reference's packing (the same shape object, the same
+ *   numbers, the same string ids) or defers to it, never a packing of its own making: proven by
+ *   test/lake/packed-stats.test.ts over random, foreign (Spark / delta-rs golden tables) and
+ *   our own stats texts.
  * - Generic: shapes are derived from the stats themselves (the table schema's non-partition
  *   columns, as the writer recorded them), nothing is specific to the quotes table. A table has
  *   a handful of shapes (one per column set × value kinds × "max equals min" × "no nulls").
@@ -49,6 +60,10 @@ export interface StatsShape {
   readonly nullCount: Section | undefined
   /** Numeric slots per file (numRecords, numbers, timestamps, null counts); string ids follow them. */
   readonly numberCount: number
+  /** String slots per file. */
+  readonly stringCount: number
+  /** minValues and maxValues have the same keys and kinds: "max equals min" decided by the values. */
+  readonly maxMayAlias: boolean
   /** maxValues has minValues' keys and values (a one-row file): stored once. */
   readonly maxEqualsMin: boolean
   /** Every nullCount is 0: the section's values are not stored per file. */
@@ -157,10 +172,10 @@ function sectionFits(section: Section | undefined, values: Json | undefined, wit
 }
 
 /**
- * The packing of a stats text, or undefined when it does not round-trip exactly (then the
- * caller keeps the text).
+ * The reference packer: the packing of a stats text, or undefined when it does not round-trip
+ * exactly (then the caller keeps the text). `packStats` returns the same, faster.
  */
-export function packStats(text: string): PackedStats | undefined {
+export function packStatsByParsing(text: string): PackedStats | undefined {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -248,8 +263,410 @@ export function packStats(text: string): PackedStats | undefined {
     [NUMBERS]: allIds ? numbers.concat(ids) : numbers.slice(),
     [STRINGS]: allIds || strings.length === 0 ? NO_STRINGS : strings.slice(),
   }
-  return statsText(packed) === text ? packed : undefined
+  if (statsText(packed) !== text) return undefined
+  rememberShape(shape)
+  return packed
 }
+
+// ---------------------------------------------------------------------------------------------
+// The fast packer: one scan of the text against a recently used shape.
+
+/** Shapes the last packings had, most recent first (a table's files alternate between a few). */
+const recentShapes: StatsShape[] = []
+const RECENT_SHAPES = 4
+
+function rememberShape(shape: StatsShape): void {
+  const at = recentShapes.indexOf(shape)
+  if (at === 0) return
+  if (at > 0) recentShapes.splice(at, 1)
+  else if (recentShapes.length === RECENT_SHAPES) recentShapes.pop()
+  recentShapes.unshift(shape)
+}
+
+/**
+ * The packing of a stats text: what `packStatsByParsing` returns, or undefined when the text
+ * does not round-trip exactly. Scans the text against the recent shapes first.
+ */
+export function packStats(text: string): PackedStats | undefined {
+  return scanStats(text) ?? packStatsByParsing(text)
+}
+
+/**
+ * The scan alone: the reference's packing of `text` when a recent shape decides it, else
+ * undefined (undecided, not "unpackable"). Exported for the tests that prove it equal.
+ */
+export function scanStats(text: string): PackedStats | undefined {
+  for (let i = 0; i < recentShapes.length; i++) {
+    const shape = recentShapes[i]!
+    const packed = scanAgainst(text, shape)
+    if (packed !== undefined) {
+      if (i > 0) rememberShape(shape)
+      return packed
+    }
+  }
+  return undefined
+}
+
+const QUOTE = 0x22
+const COMMA = 0x2c
+const MINUS = 0x2d
+const DOT = 0x2e
+const ZERO = 0x30
+const NINE = 0x39
+const BACKSLASH = 0x5c
+const CLOSE_BRACE = 0x7d
+
+/** Exact powers of ten (every one up to 1e22 is a double). */
+const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`))
+
+/** Scratch values of the packing being scanned (numbers, then string ids). */
+const scratch: number[] = []
+/** Where the last token scanned ended (set by the token readers). */
+let tokenEnd = 0
+
+/** 2^53: every integer below it is a double, and sums and products of digits below it are exact. */
+const EXACT = 2 ** 53
+
+/**
+ * The JSON number starting at `pos` if it is exactly what `String` prints for its value (the
+ * shortest round-trip form, ECMA-262 Number::toString), else NaN (and the caller defers to the
+ * reference). Plain-notation numbers are decided from their digits, without printing:
+ * - an integer below 2^53 is a double, the only decimal rounding to itself;
+ * - a decimal of at most 15 significant digits is the only one of ≤ 15 digits rounding to its
+ *   double (doubles keep 15 digits), so it is the shortest; mantissa / 10^f is its correctly
+ *   rounded value, both being exact doubles;
+ * - one of 16 or 17 digits is the shortest when neither neighbour one digit shorter rounds to
+ *   the same double, and the one printed when it is the nearest to the double of its length:
+ *   |D − n·10^f| < ½, computed exactly (`nearestDigits`).
+ * Anything else (an exponent, trailing zeros, a tiny value, a tie…) is compared with `String`.
+ */
+function readNumber(text: string, pos: number): number {
+  const start = pos
+  let c = text.charCodeAt(pos)
+  const negative = c === MINUS
+  if (negative) c = text.charCodeAt(++pos)
+  if (c < ZERO || c > NINE) return NaN
+  let mantissa = 0
+  let digits = 0 // significant digits so far
+  let intDigits = 0
+  if (c === ZERO) {
+    c = text.charCodeAt(++pos)
+    // JSON allows no leading zeros.
+    if (c >= ZERO && c <= NINE) return NaN
+  } else {
+    do {
+      mantissa = mantissa * 10 + (c - ZERO)
+      digits++
+      intDigits++
+      c = text.charCodeAt(++pos)
+    } while (c >= ZERO && c <= NINE)
+  }
+  let fraction = 0
+  let leadingZeros = 0
+  let lastDigit = -1
+  if (c === DOT) {
+    c = text.charCodeAt(++pos)
+    if (c < ZERO || c > NINE) return NaN
+    do {
+      if (digits === 0 && c === ZERO) leadingZeros++
+      else {
+        mantissa = mantissa * 10 + (c - ZERO)
+        digits++
+      }
+      fraction++
+      lastDigit = c
+      c = text.charCodeAt(++pos)
+    } while (c >= ZERO && c <= NINE)
+  }
+  tokenEnd = pos
+  const exponent = c === 0x65 || c === 0x45
+  if (!exponent && !(negative && mantissa === 0)) {
+    if (fraction === 0) {
+      // Digits accumulate exactly while below 2^53.
+      if (digits <= 16 && mantissa < EXACT) return negative ? -mantissa : mantissa
+    } else if (lastDigit !== ZERO && (intDigits > 0 || leadingZeros <= 5)) {
+      if (digits <= 15) {
+        const value = mantissa / POW10[fraction]!
+        return negative ? -value : value
+      }
+      // More than 17 digits never print; 16 or 17 are decided exactly unless a neighbour is too big.
+      if (digits > 17) return NaN
+      const value = shortestDecimal(text, start, pos, digits, fraction)
+      if (value !== undefined) return negative ? -value : value
+    } else if (lastDigit === ZERO) {
+      return NaN // a trailing zero never prints
+    }
+  }
+  // An exponent, a big integer, a tiny value, negative zero, a tie: compare with the print.
+  if (exponent) {
+    c = text.charCodeAt(++pos)
+    if (c === 0x2b || c === MINUS) c = text.charCodeAt(++pos)
+    if (c < ZERO || c > NINE) return NaN
+    do c = text.charCodeAt(++pos)
+    while (c >= ZERO && c <= NINE)
+    tokenEnd = pos
+  }
+  const token = text.slice(start, pos)
+  const value = Number(token)
+  return String(value) === token ? value : NaN
+}
+
+/**
+ * For a plain decimal token `text[start, end)` of 16 or 17 significant digits D and `fraction`
+ * digits after the point (a non-zero last one): its value (magnitude) if `String` prints exactly
+ * these digits for it, NaN if it prints others, undefined when undecided (the caller compares).
+ */
+function shortestDecimal(
+  text: string,
+  start: number,
+  end: number,
+  digits: number,
+  fraction: number,
+): number | undefined {
+  if (fraction > 22) return undefined
+  // D = high·10^8 + low, and D without its last digit (the shorter neighbour below).
+  let high = 0
+  let low = 0
+  let shorter = 0
+  let seen = 0
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i)
+    if (c < ZERO || c > NINE || (seen === 0 && c === ZERO)) continue
+    const d = c - ZERO
+    if (seen < digits - 8) high = high * 10 + d
+    else low = low * 10 + d
+    if (seen < digits - 1) shorter = shorter * 10 + d
+    seen++
+  }
+  if (shorter + 1 >= EXACT) return undefined
+  const scale = POW10[fraction]!
+  const value =
+    digits <= 16 && high * 1e8 + low < EXACT
+      ? (high * 1e8 + low) / scale
+      : Number(text.slice(text.charCodeAt(start) === MINUS ? start + 1 : start, end))
+  // A decimal one digit shorter rounding to the same double would be printed instead.
+  const shorterScale = POW10[fraction - 1]!
+  if (shorter / shorterScale === value || (shorter + 1) / shorterScale === value) return NaN
+  // Printed digits are the nearest to the double: |D − value·10^f| < ½, with value·10^f = p + e
+  // exactly (Dekker's product) and D − p exact (Sterbenz: they are within a factor of two).
+  const p = value * scale
+  const e = productError(value, scale, p)
+  const residual = high * 1e8 - p + low - e
+  const distance = Math.abs(residual)
+  if (distance < 0.5 - 2 ** -20) return value
+  if (distance > 0.5 + 2 ** -20) return NaN
+  return undefined
+}
+
+/** Veltkamp's split constant for doubles: 2^27 + 1. */
+const SPLITTER = 134_217_729
+
+/** The exact error of the product `a · b` rounded to `p` (Dekker's TwoProduct): a·b = p + error. */
+function productError(a: number, b: number, p: number): number {
+  let t = SPLITTER * a
+  const aHigh = t - (t - a)
+  const aLow = a - aHigh
+  t = SPLITTER * b
+  const bHigh = t - (t - b)
+  const bLow = b - bHigh
+  return aHigh * bHigh - p + aHigh * bLow + aLow * bHigh + aLow * bLow
+}
+
+const isDigit = (text: string, pos: number): boolean => {
+  const c = text.charCodeAt(pos)
+  return c >= ZERO && c <= NINE
+}
+
+/** The decimal number of `length` digits at `pos` (digits checked by the caller). */
+function digitsAt(text: string, pos: number, length: number): number {
+  let n = 0
+  for (let i = 0; i < length; i++) n = n * 10 + (text.charCodeAt(pos + i) - ZERO)
+  return n
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1
+  return era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/** Layout of `"YYYY-MM-DDTHH:MM:SS.mmmZ"`: the separators and where they sit. */
+const TIMESTAMP_SEPARATORS: readonly [number, number][] = [
+  [0, QUOTE],
+  [5, MINUS],
+  [8, MINUS],
+  [11, 0x54], // T
+  [14, 0x3a], // :
+  [17, 0x3a],
+  [20, DOT],
+  [24, 0x5a], // Z
+  [25, QUOTE],
+]
+const TIMESTAMP_DIGITS = [1, 2, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16, 18, 19, 21, 22, 23]
+
+/**
+ * The epoch milliseconds of the quoted timestamp at `pos` if `toISOString` prints it back
+ * exactly (fields in range, a four-digit year from 1000), else NaN.
+ */
+function readTimestamp(text: string, pos: number): number {
+  for (const [at, code] of TIMESTAMP_SEPARATORS) if (text.charCodeAt(pos + at) !== code) return NaN
+  for (const at of TIMESTAMP_DIGITS) if (!isDigit(text, pos + at)) return NaN
+  const year = digitsAt(text, pos + 1, 4)
+  const month = digitsAt(text, pos + 6, 2)
+  const day = digitsAt(text, pos + 9, 2)
+  const hour = digitsAt(text, pos + 12, 2)
+  const minute = digitsAt(text, pos + 15, 2)
+  const second = digitsAt(text, pos + 18, 2)
+  const millis = digitsAt(text, pos + 21, 3)
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return NaN
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+  if (day > DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0)) return NaN
+  tokenEnd = pos + 26
+  return (
+    daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + millis
+  )
+}
+
+/**
+ * The string id of the quoted string at `pos` if `JSON.stringify` prints it back exactly (no
+ * escape, control character or surrogate in it), it is not a timestamp (the reference would
+ * hold it as one) and it is already in the string table; else -1 (a new string is left to the
+ * reference, which adds it: a failed scan never touches the table).
+ */
+function readStringId(text: string, pos: number): number {
+  if (text.charCodeAt(pos) !== QUOTE) return -1
+  let end = pos + 1
+  for (;;) {
+    const c = text.charCodeAt(end)
+    if (c === QUOTE) break
+    if (c < 0x20 || c === BACKSLASH || (c >= 0xd800 && c <= 0xdfff) || Number.isNaN(c)) return -1
+    end++
+  }
+  const value = text.slice(pos + 1, end)
+  if (value.length === 24 && ISO_MILLIS.test(value)) return -1
+  tokenEnd = end + 1
+  return stringIds.get(value) ?? -1
+}
+
+/** Whether every value scanned by the last `scanSection` equalled minValues' at its position. */
+let sectionEqualsMin = true
+/** Whether every value scanned by the last `scanSection` was 0. */
+let sectionAllZero = true
+
+/**
+ * Scans one section's `{…}` at `pos` into `scratch` at the section's slots (string ids after
+ * the `base` numeric slots). `aliased`: the section shares minValues' slots (max equals min),
+ * so each value must equal the one stored there. `zerosOnly`: null counts not stored, each
+ * must be exactly 0. `min`: minValues' section, to note whether every value equals min's
+ * (`sectionEqualsMin`). Returns the position after the `}`, or -1.
+ */
+function scanSection(
+  text: string,
+  pos: number,
+  s: Section,
+  base: number,
+  o: { aliased: boolean; zerosOnly: boolean; min: Section | undefined },
+): number {
+  if (text.charCodeAt(pos) !== 0x7b) return -1
+  pos++
+  sectionEqualsMin = true
+  sectionAllZero = true
+  for (let i = 0; i < s.keys.length; i++) {
+    if (i > 0) {
+      if (text.charCodeAt(pos) !== COMMA) return -1
+      pos++
+    }
+    const prefix = s.prefixes[i]!
+    if (!at(text, pos, prefix)) return -1
+    pos += prefix.length
+    if (o.zerosOnly) {
+      const next = text.charCodeAt(pos + 1)
+      if (text.charCodeAt(pos) !== ZERO || (next !== COMMA && next !== CLOSE_BRACE)) return -1
+      pos++
+      continue
+    }
+    const kind = s.kinds[i]
+    let value: number
+    if (kind === STRING) value = readStringId(text, pos)
+    else value = kind === TIMESTAMP ? readTimestamp(text, pos) : readNumber(text, pos)
+    if (kind === STRING ? value < 0 : Number.isNaN(value)) return -1
+    if (kind !== STRING && value !== 0) sectionAllZero = false
+    pos = tokenEnd
+    const slot = kind === STRING ? s.slots[i]! + base : s.slots[i]!
+    if (o.aliased) {
+      if (scratch[slot] !== value) return -1
+    } else {
+      if (
+        o.min !== undefined &&
+        scratch[kind === STRING ? o.min.slots[i]! + base : o.min.slots[i]!] !== value
+      )
+        sectionEqualsMin = false
+      scratch[slot] = value
+    }
+  }
+  if (text.charCodeAt(pos) !== CLOSE_BRACE) return -1
+  return pos + 1
+}
+
+/** Whether `literal` is in `text` at `pos`. */
+const at = (text: string, pos: number, literal: string): boolean => text.startsWith(literal, pos)
+
+/**
+ * The reference's packing of `text` if `text` has `shape`, else undefined. The "max equals
+ * min" and "no nulls" properties are checked against the values as the reference derives them,
+ * so a text whose values would give another shape is not taken for this one.
+ */
+function scanAgainst(text: string, shape: StatsShape): PackedStats | undefined {
+  if (text.charCodeAt(0) !== 0x7b) return undefined
+  const base = shape.numberCount
+  scratch.length = base + shape.stringCount
+  let pos = 1
+  let minScanned = false
+  for (let m = 0; m < shape.order.length; m++) {
+    const member = shape.order[m]!
+    if (m > 0) {
+      if (text.charCodeAt(pos) !== COMMA) return undefined
+      pos++
+    }
+    const prefix = MEMBER_PREFIX[member]
+    if (!at(text, pos, prefix)) return undefined
+    pos += prefix.length
+    if (member === 'numRecords') {
+      const n = readNumber(text, pos)
+      if (Number.isNaN(n)) return undefined
+      scratch[0] = n
+      pos = tokenEnd
+      continue
+    }
+    const isMax = member === 'maxValues'
+    // Max compared with min needs min scanned first (a text with max first goes to the reference).
+    if (isMax && shape.maxMayAlias && !minScanned) return undefined
+    pos = scanSection(text, pos, shape[member]!, base, {
+      aliased: isMax && shape.maxEqualsMin,
+      zerosOnly: member === 'nullCount' && shape.nullsAllZero,
+      min: isMax && shape.maxMayAlias && !shape.maxEqualsMin ? shape.minValues : undefined,
+    })
+    if (pos < 0) return undefined
+    if (member === 'minValues') minScanned = true
+    // Values the reference would give the other shape ("max equals min", "no nulls").
+    if (isMax && shape.maxMayAlias && !shape.maxEqualsMin && sectionEqualsMin) return undefined
+    if (member === 'nullCount' && !shape.nullsAllZero && sectionAllZero) return undefined
+  }
+  if (text.charCodeAt(pos) !== CLOSE_BRACE || pos + 1 !== text.length) return undefined
+  return { [SHAPE]: shape, [NUMBERS]: scratch.slice(), [STRINGS]: NO_STRINGS }
+}
+
+const MEMBER_PREFIX = {
+  numRecords: '"numRecords":',
+  minValues: '"minValues":',
+  maxValues: '"maxValues":',
+  nullCount: '"nullCount":',
+} as const
 
 function buildShape(
   order: readonly ('numRecords' | SectionName)[],
@@ -292,7 +709,22 @@ function buildShape(
       index: new Map(keys.map((k, i) => [k, i])),
     }
   }
-  return { order, minValues, maxValues, nullCount, numberCount: nextNumber, maxEqualsMin, nullsAllZero }
+  const maxMayAlias =
+    minValues !== undefined &&
+    maxValues !== undefined &&
+    minValues.keys.length === maxValues.keys.length &&
+    minValues.keys.every((k, i) => k === maxValues.keys[i] && minValues.kinds[i] === maxValues.kinds[i])
+  return {
+    order,
+    minValues,
+    maxValues,
+    nullCount,
+    numberCount: nextNumber,
+    stringCount: nextString,
+    maxMayAlias,
+    maxEqualsMin,
+    nullsAllZero,
+  }
 }
 
 /** String slot `slot` of a packing: from its string array, else by id from the string table. */
