@@ -18,6 +18,7 @@
  * - Unexpected layouts (a leaf the Delta schema does not have where we expect it, repeated
  *   levels outside maps) are reported as `undefined` so the caller can use the row decoder.
  */
+import { assembleLists, assembleNested } from 'hyparquet/src/assemble.js'
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { convert, convertWithDictionary, DEFAULT_PARSERS } from 'hyparquet/src/convert.js'
 import { decompressPage, readDataPage, readDataPageV2 } from 'hyparquet/src/datapage.js'
@@ -72,7 +73,43 @@ export class RowGroupColumns {
     return [...this.chunks.keys()].filter((k) => k.startsWith(`${prefix}.`))
   }
 
+  /**
+   * Rows `[from, to)` of the group as hyparquet's row reader builds them (`{name: value}` for
+   * each of the top-level `names`), assembled from the leaves' levels of those rows only: the
+   * few rows holding a protocol, metaData or txn action cost what they hold, not a list or
+   * object per row of the group for every leaf.
+   */
+  rowObjects(names: readonly string[], from: number, to: number): Record<string, unknown>[] {
+    const rows: Record<string, unknown>[] = Array.from({ length: to - from }, () => ({}))
+    for (const name of names) {
+      const child = this.schema.children.find((c) => c.element.name === name)
+      const leaves = this.leavesUnder(name)
+      if (child === undefined || (leaves.length === 0 && !this.has(name))) continue
+      const data = new Map<string, unknown[]>()
+      for (const path of leaves.length === 0 ? [name] : leaves) {
+        const leaf = this.leaf(path)!
+        data.set(path, sliceRows(leaf, from, to, getTreePath(this.schema, path.split('.'))))
+      }
+      if (leaves.length > 0) assembleNested(data as Map<string, never>, child, DEFAULT_PARSERS)
+      const column = data.get(name)!
+      for (let i = 0; i < rows.length; i++) rows[i]![name] = column[i]
+    }
+    return rows
+  }
+
+  /** Decoded leaves by path: a leaf read twice (to find the rows of an action, then to build them) is decoded once. */
+  private readonly decoded = new Map<string, Leaf>()
+
   leaf(path: string): Leaf | undefined {
+    let leaf = this.decoded.get(path)
+    if (leaf === undefined) {
+      leaf = this.decodeLeaf(path)
+      if (leaf !== undefined) this.decoded.set(path, leaf)
+    }
+    return leaf
+  }
+
+  private decodeLeaf(path: string): Leaf | undefined {
     const meta = this.chunks.get(path)
     if (meta === undefined) return undefined
     const schemaPath = getTreePath(this.schema, meta.path_in_schema)
@@ -152,6 +189,41 @@ function append(
   if (out.repeated)
     for (let i = 0; i < count; i++) out.rep.push(rep !== undefined && rep.length > 0 ? rep[i]! : 0)
   for (let i = 0; i < values.length; i++) out.values.push(values[i])
+}
+
+/** A leaf's rows `[from, to)` as hyparquet's column reader assembles them (lists for repeated levels). */
+function sliceRows(
+  leaf: Leaf,
+  from: number,
+  to: number,
+  schemaPath: ReturnType<typeof getTreePath>,
+): unknown[] {
+  // Slots of the rows: a row starts at repetition level 0 (every slot of a non-repeated leaf).
+  let start = from
+  let end = to
+  if (leaf.repeated) {
+    let row = -1
+    start = end = leaf.rep.length
+    for (let i = 0; i < leaf.rep.length; i++) {
+      if (leaf.rep[i] === 0) row++
+      if (row === from && start === leaf.rep.length) start = i
+      if (row === to) {
+        end = i
+        break
+      }
+    }
+  }
+  let firstValue = 0
+  for (let i = 0; i < start; i++) if (leaf.def[i] === leaf.maxDef) firstValue++
+  let values = 0
+  for (let i = start; i < end; i++) if (leaf.def[i] === leaf.maxDef) values++
+  return assembleLists(
+    [],
+    leaf.def.slice(start, end),
+    leaf.repeated ? leaf.rep.slice(start, end) : [],
+    leaf.values.slice(firstValue, firstValue + values) as never,
+    schemaPath,
+  ) as unknown[]
 }
 
 /** Per row: the value, or null when it or any ancestor is null (a non-repeated leaf). */

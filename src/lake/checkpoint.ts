@@ -501,13 +501,17 @@ async function columnBatch(
     actions = files
     const first = others.indexOf(true)
     if (first >= 0) {
-      // Only the other columns (hyparquet decodes whole column chunks whatever the row range, and
-      // a single-group checkpoint's add column is most of the file). An add or remove in the same
-      // row still wins, as in the row decoder, whose sidecar refusal comes first either way.
-      const last = others.lastIndexOf(true)
-      const from = groupStart + first
-      const slow = await rowActions(file, metadata, otherColumns, from, groupStart + last + 1, where)
-      for (let i = first; i <= last; i++) if (others[i]) actions[i] = files[i] ?? slow[i - first]
+      // Only the other columns, and only the runs of rows holding them assembled as row objects.
+      // An add or remove in the same row still wins, as in the row decoder, whose sidecar refusal
+      // comes first either way.
+      for (let i = first; i < rows; i++) {
+        if (!others[i]) continue
+        let end = i + 1
+        while (end < rows && others[end]) end++
+        const objects = group.rowObjects(otherColumns, i, end)
+        for (let r = i; r < end; r++) actions[r] = files[r] ?? decodeRow(objects[r - i] as Obj, where)
+        i = end
+      }
     }
   }
   const out: Action[] = []
