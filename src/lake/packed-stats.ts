@@ -472,11 +472,6 @@ function productError(a: number, b: number, p: number): number {
   return aHigh * bHigh - p + aHigh * bLow + aLow * bHigh + aLow * bLow
 }
 
-const isDigit = (text: string, pos: number): boolean => {
-  const c = text.charCodeAt(pos)
-  return c >= ZERO && c <= NINE
-}
-
 /** The decimal number of `length` digits at `pos` (digits checked by the caller). */
 function digitsAt(text: string, pos: number, length: number): number {
   let n = 0
@@ -495,18 +490,20 @@ function daysFromCivil(year: number, month: number, day: number): number {
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
-/** Layout of `"YYYY-MM-DDTHH:MM:SS.mmmZ"`: the separators and where they sit. */
-const TIMESTAMP_SEPARATORS: readonly [number, number][] = [
-  [0, QUOTE],
-  [5, MINUS],
-  [8, MINUS],
-  [11, 0x54], // T
-  [14, 0x3a], // :
-  [17, 0x3a],
-  [20, DOT],
-  [24, 0x5a], // Z
-  [25, QUOTE],
-]
+/** The last timestamp read and its epoch milliseconds (files written together share them). */
+let lastTimestamp = ''
+let lastTimestampMillis = NaN
+
+/** Whether `text` has a digit at each of `pos + offsets`. */
+function digitsAtAll(text: string, pos: number, offsets: readonly number[]): boolean {
+  for (let i = 0; i < offsets.length; i++) {
+    const c = text.charCodeAt(pos + offsets[i]!)
+    if (c < ZERO || c > NINE) return false
+  }
+  return true
+}
+
+/** Offsets of the digits in `"YYYY-MM-DDTHH:MM:SS.mmmZ"` (the opening quote at 0). */
 const TIMESTAMP_DIGITS = [1, 2, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16, 18, 19, 21, 22, 23]
 
 /**
@@ -514,8 +511,21 @@ const TIMESTAMP_DIGITS = [1, 2, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16, 18, 19, 21, 2
  * exactly (fields in range, a four-digit year from 1000), else NaN.
  */
 function readTimestamp(text: string, pos: number): number {
-  for (const [at, code] of TIMESTAMP_SEPARATORS) if (text.charCodeAt(pos + at) !== code) return NaN
-  for (const at of TIMESTAMP_DIGITS) if (!isDigit(text, pos + at)) return NaN
+  if (
+    text.charCodeAt(pos) !== QUOTE ||
+    text.charCodeAt(pos + 5) !== MINUS ||
+    text.charCodeAt(pos + 8) !== MINUS ||
+    text.charCodeAt(pos + 11) !== 0x54 || // T
+    text.charCodeAt(pos + 14) !== 0x3a || // :
+    text.charCodeAt(pos + 17) !== 0x3a ||
+    text.charCodeAt(pos + 20) !== DOT ||
+    text.charCodeAt(pos + 24) !== 0x5a || // Z
+    text.charCodeAt(pos + 25) !== QUOTE
+  )
+    return NaN
+  tokenEnd = pos + 26
+  if (lastTimestamp.length === 24 && text.startsWith(lastTimestamp, pos + 1)) return lastTimestampMillis
+  if (!digitsAtAll(text, pos, TIMESTAMP_DIGITS)) return NaN
   const year = digitsAt(text, pos + 1, 4)
   const month = digitsAt(text, pos + 6, 2)
   const day = digitsAt(text, pos + 9, 2)
@@ -526,10 +536,10 @@ function readTimestamp(text: string, pos: number): number {
   if (year < 1000 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return NaN
   const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
   if (day > DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0)) return NaN
-  tokenEnd = pos + 26
-  return (
+  lastTimestamp = text.slice(pos + 1, pos + 25)
+  lastTimestampMillis =
     daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + millis
-  )
+  return lastTimestampMillis
 }
 
 /**
@@ -613,8 +623,12 @@ function scanSection(
   return pos + 1
 }
 
-/** Whether `literal` is in `text` at `pos`. */
-const at = (text: string, pos: number, literal: string): boolean => text.startsWith(literal, pos)
+/** Whether `literal` is in `text` at `pos` (a loop: cheaper than `startsWith` for these short keys). */
+function at(text: string, pos: number, literal: string): boolean {
+  for (let i = 0; i < literal.length; i++)
+    if (text.charCodeAt(pos + i) !== literal.charCodeAt(i)) return false
+  return true
+}
 
 /**
  * The reference's packing of `text` if `text` has `shape`, else undefined. The "max equals

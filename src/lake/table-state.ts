@@ -213,19 +213,49 @@ export function commitTimestamp(actions: readonly Action[]): number | undefined 
  * frozen object per distinct partition, interned for the life of the process, bounded by the
  * number of partitions), a store key equal to `add.path` reuses that string, and the stats
  * text is packed into numbers (`packed-stats.ts`; regenerated exactly when read).
+ *
+ * The pool is a trie keyed by each entry's key then value in the map's own order (what
+ * `JSON.stringify` of the map would distinguish), so finding a map's shared copy costs a few
+ * lookups of strings the checkpoint decoder already holds, not a serialisation per file.
  */
-const partitionValuesPool = new Map<string, Readonly<Record<string, string | null>>>()
+interface PoolNode {
+  /** Entries after this one: key → value → node. */
+  next: Map<string, Map<string | null, PoolNode>> | undefined
+  shared: Readonly<Record<string, string | null>> | undefined
+}
+const partitionValuesPool: PoolNode = { next: undefined, shared: undefined }
+let pooled = 0
 const POOL_LIMIT = 1_000_000
 
-function sharedPartitionValues(values: Record<string, string | null>): Record<string, string | null> {
-  const id = JSON.stringify(values)
-  let shared = partitionValuesPool.get(id)
-  if (!shared) {
-    if (partitionValuesPool.size >= POOL_LIMIT) return values
-    shared = Object.freeze({ ...values })
-    partitionValuesPool.set(id, shared)
+/** The map's node in the pool; undefined when absent and `create` is false. */
+function poolNode(values: Record<string, string | null>, create: boolean): PoolNode | undefined {
+  let node = partitionValuesPool
+  for (const key in values) {
+    let byValue = node.next?.get(key)
+    if (byValue === undefined) {
+      if (!create) return undefined
+      node.next ??= new Map()
+      node.next.set(key, (byValue = new Map()))
+    }
+    const value = values[key]!
+    let child = byValue.get(value)
+    if (child === undefined) {
+      if (!create) return undefined
+      byValue.set(value, (child = { next: undefined, shared: undefined }))
+    }
+    node = child
   }
-  return shared as Record<string, string | null>
+  return node
+}
+
+function sharedPartitionValues(values: Record<string, string | null>): Record<string, string | null> {
+  const found = poolNode(values, false)?.shared
+  if (found !== undefined) return found as Record<string, string | null>
+  if (pooled >= POOL_LIMIT) return values
+  const node = poolNode(values, true)!
+  node.shared = Object.freeze({ ...values })
+  pooled++
+  return node.shared as Record<string, string | null>
 }
 
 function compactAdd(add: AddFile): AddFile {

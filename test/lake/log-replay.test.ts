@@ -5,6 +5,7 @@ import { encodeCheckpoint } from '../../src/lake/checkpoint.ts'
 import { checkpointPartPath, checkpointPath, commitPath } from '../../src/lake/log-paths.ts'
 import { dataFilePath, DeltaTable, field, struct, type Action } from '../../src/lake/index.ts'
 import { schemaToString } from '../../src/lake/schema-json.ts'
+import { StateBuilder } from '../../src/lake/table-state.ts'
 import {
   commitActions,
   HookStore,
@@ -369,4 +370,39 @@ test('a state built commit by commit equals a fresh replay at every version, and
       files(new Map([...m].map(([k, { stats: _, ...v }]) => [k, v])))
     assert.deepEqual(tombstones(s.state.removes), tombstones(fresh.state.removes))
   }
+})
+
+test('equal partition-value maps share one frozen object in the state; maps differing in order, null or value do not', async () => {
+  const { table } = await smallTable()
+  const { protocol, metadata } = (await table.snapshot()).state
+  const add = (path: string, partitionValues: Record<string, string | null>): Action => ({
+    add: { path, partitionValues, size: 1, modificationTime: 1, dataChange: true },
+  })
+  const maps: Record<string, string | null>[] = [
+    { year: '2024', crypto: 'btc' },
+    { year: '2024', crypto: 'btc' },
+    { crypto: 'btc', year: '2024' },
+    { year: '2024', crypto: null },
+    { year: '2024', crypto: 'null' },
+    { year: '2024', crypto: null },
+    { year: '2025', crypto: 'btc' },
+    {},
+    {},
+  ]
+  const builder = StateBuilder.empty()
+  builder.applyCommit(
+    [{ protocol }, { metaData: metadata }, ...maps.map((m, i) => add(`f${i}.parquet`, m))],
+    0,
+    1,
+  )
+  const state = builder.finish()
+  const held = maps.map((_, i) => state.adds.get(`f${i}.parquet`)!.partitionValues)
+  held.forEach((m, i) => {
+    assert.deepEqual(m, maps[i])
+    assert.deepEqual(Object.keys(m), Object.keys(maps[i]!), 'key order kept')
+    assert.ok(Object.isFrozen(m))
+  })
+  const same = (i: number, j: number) => held[i] === held[j]
+  assert.ok(same(0, 1) && same(3, 5) && same(7, 8))
+  assert.ok(!same(0, 2) && !same(3, 4) && !same(0, 6) && !same(0, 3))
 })
