@@ -29,8 +29,10 @@ import type { AddFile, RemoveFile } from './actions.ts'
 
 /** One leaf column of a row group: levels (one entry per slot) and the dense non-null values. */
 interface Leaf {
-  def: number[]
-  rep: number[]
+  /** Definition level per slot (exactly one entry per slot: its length is the slot count). */
+  def: Int32Array
+  /** Repetition level per slot; empty for a leaf without repeated levels. */
+  rep: Int32Array
   values: unknown[]
   /** Definition level of a non-null value. */
   maxDef: number
@@ -131,13 +133,20 @@ export class RowGroupColumns {
       if (node.element.repetition_type === 'REPEATED') repeated = true
       levels.push(d)
     }
-    const out: Leaf = { def: [], rep: [], values: [], maxDef: d, levels, repeated }
+    const total = Number(meta.num_values)
+    const out: Leaf = {
+      def: new Int32Array(total),
+      rep: new Int32Array(repeated ? total : 0),
+      values: [],
+      maxDef: d,
+      levels,
+      repeated,
+    }
     const start = Number(meta.dictionary_page_offset || meta.data_page_offset)
     const length = Number(meta.total_compressed_size)
     const reader = { view: new DataView(this.file, start, length), offset: 0 }
     let dictionary: ReturnType<typeof convert> | undefined
     let seen = 0
-    const total = Number(meta.num_values)
     while (seen < total && reader.offset < length - 1) {
       const header = parquetHeader(reader)
       const bytes = new Uint8Array(this.file, start + reader.offset, header.compressed_page_size)
@@ -166,6 +175,7 @@ export class RowGroupColumns {
           : readDataPageV2(bytes, header, decoder)
         append(
           out,
+          seen,
           head.num_values,
           definitionLevels,
           repetitionLevels,
@@ -174,21 +184,43 @@ export class RowGroupColumns {
         seen += head.num_values
       }
     }
+    // Fewer slots than the chunk metadata said: the levels end where the pages did.
+    if (seen < out.def.length) {
+      out.def = out.def.subarray(0, seen)
+      if (repeated) out.rep = out.rep.subarray(0, seen)
+    }
     return out
   }
 }
 
+/** Grows a level array to hold at least `size` slots. */
+function grown(levels: Int32Array, size: number): Int32Array {
+  const out = new Int32Array(Math.max(size, levels.length * 2))
+  out.set(levels)
+  return out
+}
+
+/** Appends one page's `count` slots (from slot `at`) and its values to the leaf. */
 function append(
   out: Leaf,
+  at: number,
   count: number,
   def: ArrayLike<number> | undefined,
   rep: ArrayLike<number> | undefined,
   values: ArrayLike<unknown>,
 ): void {
-  for (let i = 0; i < count; i++) out.def.push(def !== undefined && def.length > 0 ? def[i]! : out.maxDef)
-  if (out.repeated)
-    for (let i = 0; i < count; i++) out.rep.push(rep !== undefined && rep.length > 0 ? rep[i]! : 0)
-  for (let i = 0; i < values.length; i++) out.values.push(values[i])
+  if (at + count > out.def.length) out.def = grown(out.def, at + count)
+  if (def !== undefined && def.length > 0) {
+    for (let i = 0; i < count; i++) out.def[at + i] = def[i]!
+  } else out.def.fill(out.maxDef, at, at + count)
+  if (out.repeated) {
+    if (at + count > out.rep.length) out.rep = grown(out.rep, at + count)
+    if (rep !== undefined && rep.length > 0) for (let i = 0; i < count; i++) out.rep[at + i] = rep[i]!
+    else out.rep.fill(0, at, at + count)
+  }
+  // The first page's values as decoded (a fresh array of this leaf's own), later pages appended.
+  if (out.values.length === 0 && Array.isArray(values)) out.values = values
+  else for (let i = 0; i < values.length; i++) out.values.push(values[i])
 }
 
 /** A leaf's rows `[from, to)` as hyparquet's column reader assembles them (lists for repeated levels). */
@@ -219,8 +251,8 @@ function sliceRows(
   for (let i = start; i < end; i++) if (leaf.def[i] === leaf.maxDef) values++
   return assembleLists(
     [],
-    leaf.def.slice(start, end),
-    leaf.repeated ? leaf.rep.slice(start, end) : [],
+    Array.from(leaf.def.subarray(start, end)),
+    leaf.repeated ? Array.from(leaf.rep.subarray(start, end)) : [],
     leaf.values.slice(firstValue, firstValue + values) as never,
     schemaPath,
   ) as unknown[]
@@ -240,7 +272,9 @@ function scalars(leaf: Leaf | undefined, rows: number): unknown[] | undefined {
 function present(leaf: Leaf, rows: number, depth: number): boolean[] | undefined {
   if (leaf.repeated || leaf.def.length !== rows) return undefined
   const level = leaf.levels[depth]!
-  return leaf.def.map((d) => d >= level)
+  const out = new Array<boolean>(rows)
+  for (let i = 0; i < rows; i++) out[i] = leaf.def[i]! >= level
+  return out
 }
 
 type Entries = Array<[unknown, unknown]>
