@@ -7,6 +7,12 @@
  *   mapped tries): `StateBuilder.from` shares the previous state's structure and applies a
  *   commit's actions in O(actions × log files), never copying the file map, so a snapshot an
  *   older reader holds stays exactly what it was (time travel included).
+ * - Live files are a `LayeredMap`: a native `Map` base, filled while a builder loads a table
+ *   (checkpoint and commits, nothing else can see it yet) and never written once the state is
+ *   built, under a persistent overlay of the changes made since (a file added or replaced, or a
+ *   base file removed). A fresh load costs a native `Map.set` per file instead of a trie
+ *   update; later commits touch only the overlay. When the overlay outgrows half the base the
+ *   builder folds both into a new base, so removed files are not held by an old base for long.
  * - Files are keyed by their store path (`add.path` decoded once), so two spellings of one path
  *   are one file. An `add` revives a removed path; a `remove` drops a live one and keeps a
  *   tombstone (its expiry is decided when a checkpoint is written).
@@ -80,38 +86,156 @@ export class PersistentMap<V> implements ReadonlyMap<string, V> {
 const persistent = <V>(m: ReadonlyMap<string, V>): PMap<string, V> =>
   m instanceof PersistentMap ? (m.inner as PMap<string, V>) : PMap<string, V>(m)
 
+/** Overlay entry of a base key the state no longer has. */
+const REMOVED = Symbol('removed')
+type Layer<V> = PMap<string, V | typeof REMOVED>
+
+/**
+ * A read-only `Map` of a native base map under a persistent overlay (`REMOVED` hides a base
+ * key). Neither is mutated once wrapped. Iteration: base entries the overlay does not touch,
+ * then the overlay's.
+ */
+export class LayeredMap<V> implements ReadonlyMap<string, V> {
+  /** The base (a native Map never written again). */
+  readonly base: ReadonlyMap<string, V>
+  /** Changes over the base (made immutable before being wrapped). */
+  readonly overlay: Layer<V>
+  readonly size: number
+
+  constructor(base: ReadonlyMap<string, V>, overlay: Layer<V>, size: number) {
+    this.base = base
+    this.overlay = overlay
+    this.size = size
+  }
+
+  get(key: string): V | undefined {
+    const o = this.overlay.get(key)
+    return o === undefined ? this.base.get(key) : o === REMOVED ? undefined : o
+  }
+
+  has(key: string): boolean {
+    const o = this.overlay.get(key)
+    return o === undefined ? this.base.has(key) : o !== REMOVED
+  }
+
+  *entries(): MapIterator<[string, V]> {
+    if (this.overlay.size === 0) {
+      yield* this.base.entries()
+      return
+    }
+    for (const entry of this.base.entries()) if (!this.overlay.has(entry[0])) yield entry
+    for (const [k, v] of this.overlay.entries()) if (v !== REMOVED) yield [k, v]
+  }
+
+  *keys(): MapIterator<string> {
+    if (this.overlay.size === 0) {
+      yield* this.base.keys()
+      return
+    }
+    for (const [k] of this.entries()) yield k
+  }
+
+  *values(): MapIterator<V> {
+    if (this.overlay.size === 0) {
+      yield* this.base.values()
+      return
+    }
+    for (const [, v] of this.entries()) yield v
+  }
+
+  [Symbol.iterator](): MapIterator<[string, V]> {
+    return this.entries()
+  }
+
+  forEach(fn: (value: V, key: string, map: ReadonlyMap<string, V>) => void): void {
+    for (const [k, v] of this.entries()) fn(v, k, this)
+  }
+}
+
 export class StateBuilder {
   version = -1
   protocol: Protocol | undefined
   metadata: Metadata | undefined
+  /** Live files: written straight into `base` while it is this builder's own (until `finish`). */
+  private base: Map<string, AddFile>
+  private baseOwned: boolean
   /** Mutable (transient) until `finish`: edits touch only the trie paths they change. */
-  private adds: PMap<string, AddFile>
+  private overlay: Layer<AddFile>
+  private addCount: number
   private removes: PMap<string, RemoveFile>
   private txns: PMap<string, Txn>
   timestamp = -Infinity
 
   private constructor(
-    adds: PMap<string, AddFile>,
+    adds: LayeredMap<AddFile>,
+    baseOwned: boolean,
     removes: PMap<string, RemoveFile>,
     txns: PMap<string, Txn>,
   ) {
-    this.adds = adds.asMutable()
+    // The base is only ever written while owned (a fresh builder's own Map).
+    this.base = adds.base as Map<string, AddFile>
+    this.baseOwned = baseOwned
+    this.overlay = adds.overlay.asMutable()
+    this.addCount = adds.size
     this.removes = removes.asMutable()
     this.txns = txns.asMutable()
   }
 
   static empty(): StateBuilder {
-    return new StateBuilder(PMap(), PMap(), PMap())
+    return new StateBuilder(new LayeredMap(new Map(), PMap(), 0), true, PMap(), PMap())
   }
 
   /** A builder continuing from `state`; `state` itself is left untouched (structure is shared). */
   static from(state: TableState): StateBuilder {
-    const b = new StateBuilder(persistent(state.adds), persistent(state.removes), persistent(state.txns))
+    const adds =
+      state.adds instanceof LayeredMap
+        ? (state.adds as LayeredMap<AddFile>)
+        : new LayeredMap<AddFile>(new Map(state.adds), PMap(), state.adds.size)
+    const b = new StateBuilder(adds, false, persistent(state.removes), persistent(state.txns))
     b.version = state.version
     b.protocol = state.protocol
     b.metadata = state.metadata
     b.timestamp = state.timestamp
     return b
+  }
+
+  private hasAdd(key: string): boolean {
+    const o = this.overlay.get(key)
+    return o === undefined ? this.base.has(key) : o !== REMOVED
+  }
+
+  private setAdd(key: string, add: AddFile): void {
+    if (this.baseOwned) {
+      if (!this.base.has(key)) this.addCount++
+      this.base.set(key, add)
+      return
+    }
+    const o = this.overlay.get(key)
+    if (o === undefined ? !this.base.has(key) : o === REMOVED) this.addCount++
+    this.overlay = this.overlay.set(key, add)
+  }
+
+  private deleteAdd(key: string): void {
+    if (this.baseOwned) {
+      if (this.base.delete(key)) this.addCount--
+      return
+    }
+    if (!this.hasAdd(key)) return
+    this.addCount--
+    this.overlay = this.base.has(key) ? this.overlay.set(key, REMOVED) : this.overlay.remove(key)
+  }
+
+  /** The live files as a map; folds the overlay into a new base when it outgrows half the base. */
+  private finishAdds(): LayeredMap<AddFile> {
+    if (!this.baseOwned && this.overlay.size > 0 && this.overlay.size * 2 > this.base.size) {
+      const folded = new Map<string, AddFile>()
+      for (const [k, v] of new LayeredMap(this.base, this.overlay, this.addCount)) folded.set(k, v)
+      this.base = folded
+      this.overlay = PMap<string, AddFile | typeof REMOVED>().asMutable()
+    }
+    // From here on the base is shared with the state: later edits go to the overlay.
+    this.baseOwned = false
+    return new LayeredMap(this.base, this.overlay.asImmutable(), this.addCount)
   }
 
   /**
@@ -155,11 +279,11 @@ export class StateBuilder {
       if ('add' in a) {
         const add = compactAdd(a.add)
         const key = storeKey(add)
-        this.adds = this.adds.set(key, add)
-        this.removes = this.removes.remove(key)
+        this.setAdd(key, add)
+        if (this.removes.size > 0) this.removes = this.removes.remove(key)
       } else if ('remove' in a) {
         const key = storeKey(a.remove)
-        this.adds = this.adds.remove(key)
+        this.deleteAdd(key)
         this.removes = this.removes.set(key, compactRemove(a.remove))
       } else if ('txn' in a) {
         this.txns = this.txns.set(a.txn.appId, a.txn)
@@ -182,7 +306,7 @@ export class StateBuilder {
       version: this.version,
       protocol: this.protocol,
       metadata: this.metadata,
-      adds: new PersistentMap(this.adds.asImmutable()),
+      adds: this.finishAdds(),
       removes: new PersistentMap(this.removes.asImmutable()),
       txns: new PersistentMap(this.txns.asImmutable()),
       timestamp: this.timestamp,

@@ -6,6 +6,7 @@ import { checkpointPartPath, checkpointPath, commitPath } from '../../src/lake/l
 import { dataFilePath, DeltaTable, field, struct, type Action } from '../../src/lake/index.ts'
 import { schemaToString } from '../../src/lake/schema-json.ts'
 import { StateBuilder } from '../../src/lake/table-state.ts'
+import { mulberry32 } from '../../src/sources/mulberry32.ts'
 import {
   commitActions,
   HookStore,
@@ -405,4 +406,55 @@ test('equal partition-value maps share one frozen object in the state; maps diff
   const same = (i: number, j: number) => held[i] === held[j]
   assert.ok(same(0, 1) && same(3, 5) && same(7, 8))
   assert.ok(!same(0, 2) && !same(3, 4) && !same(0, 6) && !same(0, 3))
+})
+
+test('live files layered over a loaded base equal a plain replay after random adds, removes and re-adds, and older states never change', async () => {
+  const { table } = await smallTable()
+  const { protocol, metadata } = (await table.snapshot()).state
+  const rng = mulberry32(99)
+  const key = () => `k${Math.floor(rng() * 60)}.parquet`
+  const add = (path: string, size: number): Action => ({
+    add: { path, partitionValues: {}, size, modificationTime: 1, dataChange: true },
+  })
+  const reference = new Map<string, number>()
+  const loaded = StateBuilder.empty()
+  const rows: Action[] = [{ protocol }, { metaData: metadata }]
+  for (let i = 0; i < 40; i++) {
+    const k = key()
+    rows.push(add(k, i))
+    reference.set(k, i)
+  }
+  loaded.applyCheckpoint(rows, 0, 1)
+  let state = loaded.finish()
+  const held: { state: typeof state; files: [string, number][] }[] = []
+  const contents = (s: typeof state): [string, number][] =>
+    [...s.adds.entries()]
+      .map(([k, a]): [string, number] => [k, a.size])
+      .sort(([a], [b]) => a.localeCompare(b))
+  for (let version = 1; version <= 150; version++) {
+    const b = StateBuilder.from(state)
+    const actions: Action[] = []
+    for (let n = Math.floor(rng() * 8); n > 0; n--) {
+      const k = key()
+      if (rng() < 0.45) {
+        actions.push({ remove: { path: k, dataChange: true } })
+        reference.delete(k)
+      } else {
+        actions.push(add(k, version * 100 + n))
+        reference.set(k, version * 100 + n)
+      }
+    }
+    b.applyCommit(actions, version, version + 1)
+    state = b.finish()
+    const expected = [...reference.entries()].sort(([a], [b]) => a.localeCompare(b))
+    assert.deepEqual(contents(state), expected, `version ${version}`)
+    assert.equal(state.adds.size, reference.size)
+    for (let i = 0; i < 60; i++) {
+      const k = `k${i}.parquet`
+      assert.equal(state.adds.has(k), reference.has(k))
+      assert.equal(state.adds.get(k)?.size, reference.get(k))
+    }
+    held.push({ state, files: expected })
+  }
+  for (const h of held) assert.deepEqual(contents(h.state), h.files, `version ${h.state.version} changed`)
 })
