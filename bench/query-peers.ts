@@ -33,7 +33,7 @@ export interface PeerSamples {
   rows: number
 }
 
-const PEER_SCRIPT = String.raw`
+export const PEER_SCRIPT = String.raw`
 import time
 def filters_of(p):
     return [('year', '=', p['year']), ('month', '=', p['month']), ('day', '=', p['day']), ('crypto', '=', p['crypto'])]
@@ -64,15 +64,22 @@ if ARGS['mode'] == 'polars-cold':
 
 const COLD_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'query-cold.ts')
 
-function pyPick(p: DayPick): { crypto: string; year: string; month: string; day: string } {
+export function pyPick(p: DayPick): { crypto: string; year: string; month: string; day: string } {
   const d = new Date(p.day / 1000).toISOString()
   return { crypto: p.crypto, year: d.slice(0, 4), month: d.slice(5, 7), day: d.slice(8, 10) }
 }
 
-/** Our cold one-day read in a fresh process: `{ms, rows}` from bench/query-cold.ts. */
-function oursCold(tableDir: string, p: DayPick): Promise<{ ms: number; rows: number }> {
+/**
+ * Our cold one-day read in a fresh process: `{ms, rows}` from bench/query-cold.ts (this
+ * checkout's, or `script`: another checkout's, to compare before and after in one run).
+ */
+export function oursCold(
+  tableDir: string,
+  p: DayPick,
+  script: string = COLD_SCRIPT,
+): Promise<{ ms: number; rows: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [COLD_SCRIPT, tableDir, p.crypto, String(p.day)], {
+    const child = spawn(process.execPath, [script, tableDir, p.crypto, String(p.day)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let out = ''
