@@ -118,29 +118,31 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
     return o === undefined ? this.base.has(key) : o !== REMOVED
   }
 
-  *entries(): MapIterator<[string, V]> {
-    if (this.overlay.size === 0) {
-      yield* this.base.entries()
-      return
-    }
+  // Without an overlay the base's own iterators (a generator per element would cost more).
+  entries(): MapIterator<[string, V]> {
+    return this.overlay.size === 0 ? this.base.entries() : this.merged()
+  }
+
+  keys(): MapIterator<string> {
+    return this.overlay.size === 0 ? this.base.keys() : this.mergedKeys()
+  }
+
+  values(): MapIterator<V> {
+    return this.overlay.size === 0 ? this.base.values() : this.mergedValues()
+  }
+
+  /** Base entries the overlay does not touch, then the overlay's live ones. */
+  private *merged(): MapIterator<[string, V]> {
     for (const entry of this.base.entries()) if (!this.overlay.has(entry[0])) yield entry
     for (const [k, v] of this.overlay.entries()) if (v !== REMOVED) yield [k, v]
   }
 
-  *keys(): MapIterator<string> {
-    if (this.overlay.size === 0) {
-      yield* this.base.keys()
-      return
-    }
-    for (const [k] of this.entries()) yield k
+  private *mergedKeys(): MapIterator<string> {
+    for (const [k] of this.merged()) yield k
   }
 
-  *values(): MapIterator<V> {
-    if (this.overlay.size === 0) {
-      yield* this.base.values()
-      return
-    }
-    for (const [, v] of this.entries()) yield v
+  private *mergedValues(): MapIterator<V> {
+    for (const [, v] of this.merged()) yield v
   }
 
   [Symbol.iterator](): MapIterator<[string, V]> {
