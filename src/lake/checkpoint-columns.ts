@@ -277,18 +277,19 @@ function present(leaf: Leaf, rows: number, depth: number): boolean[] | undefined
   return out
 }
 
-type Entries = Array<[unknown, unknown]>
+type StringRecord = Record<string, string | null>
 
 /**
- * Per row: a map's entries, or null when the map (or an ancestor) is null. `keys` and `values`
- * are the map's `key_value.key` and `key_value.value` leaves.
+ * Per row: a map as a string record with nullable values (as `stringRecord` in checkpoint.ts:
+ * non-string keys dropped, values as strings), or null when the map (or an ancestor) is null.
+ * `keys` and `values` are the map's `key_value.key` and `key_value.value` leaves.
  */
 function maps(
   keys: Leaf | undefined,
   values: Leaf | undefined,
   rows: number,
-): (Entries | null)[] | undefined {
-  const out = new Array<Entries | null>(rows).fill(null)
+): (StringRecord | null)[] | undefined {
+  const out = new Array<StringRecord | null>(rows).fill(null)
   if (keys === undefined) return values === undefined ? out : undefined
   if (values === undefined || !keys.repeated || !values.repeated) return undefined
   // Path: action, map, key_value, key|value. The map is present at levels[1], an entry at levels[2].
@@ -303,12 +304,12 @@ function maps(
     if (row >= rows) return undefined
     const d = keys.def[i]!
     if (d < mapLevel) continue
-    let entries = out[row]
-    if (entries === null || entries === undefined) out[row] = entries = []
+    let map = out[row]
+    if (map === null || map === undefined) out[row] = map = {}
     if (d < entryLevel) continue
     const key = keys.values[kv++]
     const value = values.def[i] === values.maxDef ? values.values[vv++] : null
-    entries.push([key, value])
+    if (typeof key === 'string') map[key] = value === null || value === undefined ? null : String(value)
   }
   return row === rows - 1 ? out : undefined
 }
@@ -321,16 +322,6 @@ export const num = (v: unknown): number | null =>
 export const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
 
 export const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null)
-
-/** A map's entries as a string record with nullable values (as `stringRecord` in checkpoint.ts). */
-function record(entries: Entries | null | undefined): Record<string, string | null> | null {
-  if (entries === null || entries === undefined) return null
-  const out: Record<string, string | null> = {}
-  for (const [k, value] of entries) {
-    if (typeof k === 'string') out[k] = value === null || value === undefined ? null : String(value)
-  }
-  return out
-}
 
 /** Configuration values and tags are strings; a null one is dropped rather than invented. */
 export function nonNullRecord(r: Record<string, string | null> | null): Record<string, string> {
@@ -392,14 +383,14 @@ export function fileActions(
       if (dv[i]) throw new DeletionVectorFound()
       const a: AddFile = {
         path: p,
-        partitionValues: record(partitionValues[i]) ?? {},
+        partitionValues: partitionValues[i] ?? {},
         size: num(size[i]) ?? 0,
         modificationTime: num(modificationTime[i]) ?? 0,
         dataChange: bool(dataChange[i]) ?? false,
       }
       const s = str(stats[i])
       if (s !== null) a.stats = s
-      const t = record(tags[i])
+      const t = tags[i] ?? null
       if (t !== null) a.tags = nonNullRecord(t)
       out[i] = { add: a }
     }
@@ -436,11 +427,11 @@ export function fileActions(
       if (ts !== null) r.deletionTimestamp = ts
       const ext = bool(extendedFileMetadata[i])
       if (ext !== null) r.extendedFileMetadata = ext
-      const pv = record(partitionValues[i])
+      const pv = partitionValues[i] ?? null
       if (pv !== null) r.partitionValues = pv
       const sz = num(size[i])
       if (sz !== null) r.size = sz
-      const t = record(tags[i])
+      const t = tags[i] ?? null
       if (t !== null) r.tags = nonNullRecord(t)
       out[i] = { remove: r }
     }
