@@ -163,6 +163,7 @@ export class StateBuilder {
   private baseOwned: boolean
   /** Mutable (transient) until `finish`: edits touch only the trie paths they change. */
   private overlay: Layer<AddFile>
+  /** Live files; while the base is owned (and the overlay empty) that is the base's size. */
   private addCount: number
   private removes: PMap<string, RemoveFile>
   private txns: PMap<string, Txn>
@@ -208,7 +209,6 @@ export class StateBuilder {
 
   private setAdd(key: string, add: AddFile): void {
     if (this.baseOwned) {
-      if (!this.base.has(key)) this.addCount++
       this.base.set(key, add)
       return
     }
@@ -219,7 +219,7 @@ export class StateBuilder {
 
   private deleteAdd(key: string): void {
     if (this.baseOwned) {
-      if (this.base.delete(key)) this.addCount--
+      this.base.delete(key)
       return
     }
     if (!this.hasAdd(key)) return
@@ -236,6 +236,7 @@ export class StateBuilder {
       this.overlay = PMap<string, AddFile | typeof REMOVED>().asMutable()
     }
     // From here on the base is shared with the state: later edits go to the overlay.
+    if (this.baseOwned) this.addCount = this.base.size
     this.baseOwned = false
     return new LayeredMap(this.base, this.overlay.asImmutable(), this.addCount)
   }
