@@ -42,12 +42,13 @@ import {
   type PositionedBatch,
 } from '../bus/bus.ts'
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
-import type { DeltaTable } from '../lake/index.ts'
+import type { ColumnBatch, DeltaTable, FileEncoder } from '../lake/index.ts'
 import type { Row } from '../lake/data-files.ts'
 import { deadLetterToRow } from '../model/dead-letter-table.ts'
 import type { DeadLetter } from '../model/dead-letter.ts'
 import type { Quote } from '../model/quote.ts'
-import { QUOTES_SORT_BY, quoteToRow } from '../model/quote-table.ts'
+import { QUOTES_SORT_BY } from '../model/quote-table.ts'
+import { quotesToColumns } from './quote-columns.ts'
 import type { QuoteSpool, SpoolFile, SpooledSegment } from './spool.ts'
 
 export interface ProcessorOptions {
@@ -71,6 +72,11 @@ export interface ProcessorOptions {
   maxBufferRows: number
   maxBufferBytes: number
   compression: 'snappy' | 'zstd'
+  /**
+   * Encodes quote batches into Parquet (e.g. a `WorkerEncoder`, off the main thread); default on
+   * this thread. The processor does not close it.
+   */
+  encoder?: FileEncoder
   logger: Logger
   /**
    * Where quotes wait on disk, past the buffer bounds, while commits fail (a bus that cannot
@@ -152,7 +158,8 @@ interface Cut<T> {
 interface Lane<T> {
   name: 'quotes' | 'dead_letters'
   table: DeltaTable
-  toRow: (item: T) => Row
+  /** How items become the table's rows: one row object each, or a column batch (quotes). */
+  shape: { toRow: (item: T) => Row } | { toColumns: (items: readonly T[]) => ColumnBatch }
   sortBy: string[]
   buffers: Map<string, PartitionBuffer<T>>
   inFlight: Cut<T> | undefined
@@ -212,7 +219,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     this.quoteLane = {
       name: 'quotes',
       table: options.quotes,
-      toRow: quoteToRow,
+      shape: { toColumns: quotesToColumns },
       sortBy: QUOTES_SORT_BY,
       buffers: new Map(),
       inFlight: undefined,
@@ -222,7 +229,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     this.deadLane = {
       name: 'dead_letters',
       table: options.deadLetters,
-      toRow: deadLetterToRow,
+      shape: { toRow: deadLetterToRow },
       sortBy: [],
       buffers: new Map(),
       inFlight: undefined,
@@ -652,9 +659,6 @@ export class MicroBatchProcessor implements ConsumerHandlers {
   private async commit<T>(lane: Lane<T>, cut: Cut<T>): Promise<void> {
     const started = performance.now()
     cut.attempts++
-    const rows: Row[] = []
-    for (const part of cut.parts)
-      for (const s of part.segments) for (const item of s.items) rows.push(lane.toRow(item))
     // Each partition's batch continues from what this processor believes the table holds: if
     // another writer committed past that meanwhile, the lake refuses instead of duplicating.
     const txns = cut.parts.map((p) => ({
@@ -662,14 +666,30 @@ export class MicroBatchProcessor implements ConsumerHandlers {
       version: lastOf(p.segments),
       startsAfter: p.buffer.committed,
     }))
+    const options = {
+      txns,
+      sortBy: lane.sortBy,
+      compression: this.options.compression,
+      operation: 'STREAMING UPDATE',
+    }
     let result
     try {
-      result = await lane.table.append(rows, {
-        txns,
-        sortBy: lane.sortBy,
-        compression: this.options.compression,
-        operation: 'STREAMING UPDATE',
-      })
+      // Built afresh on every attempt: a column batch is handed over (transferred) to its encoder.
+      const shape = lane.shape
+      if ('toColumns' in shape) {
+        const items: T[] = []
+        for (const part of cut.parts)
+          for (const s of part.segments) for (const item of s.items) items.push(item)
+        result = await lane.table.appendColumns(shape.toColumns(items), {
+          ...options,
+          ...(this.options.encoder && { encoder: this.options.encoder }),
+        })
+      } else {
+        const rows: Row[] = []
+        for (const part of cut.parts)
+          for (const s of part.segments) for (const item of s.items) rows.push(shape.toRow(item))
+        result = await lane.table.append(rows, options)
+      }
     } catch (e) {
       if (
         isCryptoVizError(e, 'DELTA_COMMIT_CONFLICT') &&

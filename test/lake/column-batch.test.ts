@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { isCryptoVizError } from '../../src/errors.ts'
 import { prepareColumnFiles, type BatchColumn, type ColumnBatch } from '../../src/lake/column-batch.ts'
+import { WorkerEncoder } from '../../src/lake/encoder-worker.ts'
 import {
   prepareDataFiles,
   type DataFileOptions,
@@ -60,7 +61,12 @@ function toBatch(rows: readonly Row[], schema: StructType): ColumnBatch {
 /** A file without its per-append uuid, to compare the two paths. */
 const comparable = (f: PreparedFile): object => {
   const strip = (p: string): string => p.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/, '<uuid>')
-  return { ...f, storePath: strip(f.storePath), add: { ...f.add, path: strip(f.add.path) } }
+  return {
+    ...f,
+    bytes: new Uint8Array(f.bytes),
+    storePath: strip(f.storePath),
+    add: { ...f.add, path: strip(f.add.path) },
+  }
 }
 
 function quotes(n: number, seed: number): Quote[] {
@@ -75,8 +81,8 @@ function quotes(n: number, seed: number): Quote[] {
       ts,
       source: rnd() < 0.5 ? 'coingecko' : 'coincap',
       crypto: a,
-      symbol: rnd() < 0.1 ? null : a.slice(0, 3).toUpperCase(),
-      name: rnd() < 0.1 ? null : `${a} ${i % 7 === 0 ? 'ünïcödé 😀' : ''}`,
+      symbol: a.slice(0, 3).toUpperCase(),
+      name: `${a} ${i % 7 === 0 ? 'ünïcödé 😀' : ''}`,
       price_usd: 1 + rnd() * 1000,
       market_cap_usd: maybe(rnd() * 1e12),
       volume_24h_usd: maybe(rnd() * 1e9),
@@ -101,7 +107,10 @@ const quoteOptions = (o: Partial<DataFileOptions> = {}): DataFileOptions => ({
 })
 
 test('a column batch of quotes gives the same Parquet bytes, stats and partition values as its rows', () => {
-  const rows = quotes(3_000, 7).map(quoteToRow)
+  const rows: Row[] = quotes(3_000, 7).map(quoteToRow)
+  // The table's symbol and name admit nulls (older sources), the model does not.
+  for (let i = 0; i < rows.length; i += 11) rows[i]!['symbol'] = null
+  for (let i = 0; i < rows.length; i += 13) rows[i]!['name'] = null
   for (const o of [
     quoteOptions(),
     quoteOptions({ compression: 'zstd', maxRowsPerFile: 50, rowGroupRows: 20 }),
@@ -174,4 +183,36 @@ test('a column batch is refused like rows are: NOT NULL, integer range, unknown 
       o,
     ).map(comparable),
   )
+})
+
+test('the encoder thread returns the same files as encoding on this thread, and its refusals with their codes', async () => {
+  const rows: Row[] = quotes(2_000, 11).map(quoteToRow)
+  const encoder = new WorkerEncoder()
+  try {
+    const batch = toBatch(rows, QUOTES_SCHEMA)
+    const [viaWorker, again] = await Promise.all([
+      encoder.encode(batch, quoteOptions()),
+      encoder.encode(toBatch(rows, QUOTES_SCHEMA), quoteOptions({ compression: 'zstd' })),
+    ])
+    // Transferred, not copied: the caller's batch is detached.
+    assert.equal((batch.columns['price_usd'] as { values: Float64Array }).values.length, 0)
+    assert.deepEqual(viaWorker.map(comparable), prepareDataFiles(rows, quoteOptions()).map(comparable))
+    assert.deepEqual(
+      again.map(comparable),
+      prepareDataFiles(rows, quoteOptions({ compression: 'zstd' })).map(comparable),
+    )
+    const bad = toBatch(rows, QUOTES_SCHEMA)
+    ;(bad.columns['price_usd'] as { nulls?: Uint8Array }).nulls = new Uint8Array(rows.length).fill(1, 5)
+    await assert.rejects(
+      encoder.encode(bad, quoteOptions()),
+      (e: unknown) => isCryptoVizError(e, 'DELTA_NULL_VIOLATION') && e.details?.['row'] === 5,
+    )
+    // Still serving after a refusal.
+    assert.equal(
+      (await encoder.encode(toBatch(rows, QUOTES_SCHEMA), quoteOptions())).length,
+      viaWorker.length,
+    )
+  } finally {
+    await encoder.close()
+  }
 })
