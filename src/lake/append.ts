@@ -182,7 +182,10 @@ async function commitFiles(
   o: AppendOptions,
 ): Promise<AppendResult> {
   const { txns, files, newMetadata } = append
-  await mapLimit(files, WRITE_CONCURRENCY, (f) => table.store.put(f.storePath, f.bytes))
+  // Fresh uuid names that no reader looks at before the commit: no atomic replace needed.
+  const store = table.store
+  const write = store.putNew?.bind(store) ?? store.put.bind(store)
+  await mapLimit(files, WRITE_CONCURRENCY, (f) => write(f.storePath, f.bytes))
 
   const actions: Action[] = []
   if (newMetadata) actions.push({ metaData: newMetadata })
