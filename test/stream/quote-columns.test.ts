@@ -9,7 +9,13 @@ import {
   quoteToRow,
 } from '../../src/model/quote-table.ts'
 import type { Quote } from '../../src/model/quote.ts'
-import { quotesToColumns } from '../../src/stream/quote-columns.ts'
+import {
+  chunksToColumns,
+  packQuotes,
+  quotesToColumns,
+  sliceChunk,
+  unpackQuotes,
+} from '../../src/stream/quote-columns.ts'
 
 const T0 = Date.UTC(2024, 0, 5) * 1000
 
@@ -18,9 +24,9 @@ const strip = (f: PreparedFile): object => {
   return { ...f, storePath: s(f.storePath), add: { ...f.add, path: s(f.add.path) } }
 }
 
-test('quotes as columns are the rows quoteToRow makes: the same files, stats and partitions', () => {
+function sampleQuotes(): Quote[] {
   const assets = ['bitcoin', 'ethereum', 'solana']
-  const quotes: Quote[] = Array.from({ length: 1_500 }, (_, i) => ({
+  return Array.from({ length: 1_500 }, (_, i) => ({
     ts: T0 + ((i * 7_919) % 1_500) * 97_000_000, // out of order, over two days
     source: i % 4 === 0 ? 'coincap' : 'coingecko',
     crypto: assets[i % 3]!,
@@ -38,12 +44,34 @@ test('quotes as columns are the rows quoteToRow makes: the same files, stats and
     rank: i % 9 === 0 ? null : 1 + (i % 50),
     ingested_at: T0 + i,
   }))
-  const o: DataFileOptions = {
-    schema: QUOTES_SCHEMA,
-    partitionColumns: QUOTES_PARTITION_COLUMNS,
-    sortBy: QUOTES_SORT_BY,
-    modificationTime: 1,
-  }
+}
+
+const options: DataFileOptions = {
+  schema: QUOTES_SCHEMA,
+  partitionColumns: QUOTES_PARTITION_COLUMNS,
+  sortBy: QUOTES_SORT_BY,
+  modificationTime: 1,
+}
+
+test('held chunks give their quotes back, sliced or whole, and joined chunks make the same files as the quotes', () => {
+  const quotes = sampleQuotes()
+  assert.deepEqual(unpackQuotes(packQuotes(quotes)), quotes)
+  assert.deepEqual(unpackQuotes(sliceChunk(packQuotes(quotes), 1_234)), quotes.slice(1_234))
+  assert.deepEqual(unpackQuotes(sliceChunk(packQuotes(quotes), 1_500)), [])
+  // Chunks of different sizes, dictionaries and null patterns, one of them sliced (as a re-delivery is trimmed).
+  const chunks = [
+    packQuotes(quotes.slice(0, 100)),
+    sliceChunk(packQuotes(quotes.slice(50, 700)), 50),
+    packQuotes(quotes.slice(700, 701)),
+    packQuotes(quotes.slice(701)),
+  ]
+  const fromRows = prepareDataFiles(quotes.map(quoteToRow), options)
+  assert.deepEqual(prepareColumnFiles(chunksToColumns(chunks), options).map(strip), fromRows.map(strip))
+})
+
+test('quotes as columns are the rows quoteToRow makes: the same files, stats and partitions', () => {
+  const quotes = sampleQuotes()
+  const o = options
   const fromRows = prepareDataFiles(quotes.map(quoteToRow), o)
   assert.ok(fromRows.length >= 12)
   assert.deepEqual(prepareColumnFiles(quotesToColumns(quotes), o).map(strip), fromRows.map(strip))
