@@ -594,6 +594,9 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     )
       return
     this.counters.paused = false
+    // Nothing arrived while paused because of the pause: the idle clock starts again now, or the
+    // next tick would flush the few rows left as if the input had gone quiet.
+    this.lastArrival = performance.now()
     this.consumer?.resume(this.consumer.assignment())
     this.options.logger.info({ rows: this.heldRows, bytes: this.heldBytes }, 'partitions resumed')
   }
