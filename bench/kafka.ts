@@ -42,8 +42,8 @@ const CODEC = SETTINGS.find((s) => s.key === 'bus.compression')!.default as Comp
 /** Codecs of the codec table: the default first, then the others worth having (snappy: least CPU, zstd: fewest bytes). */
 const CODECS_COMPARED: CompressionAlgorithmValue[] = [...new Set([CODEC, 'lz4', 'snappy', 'zstd'] as const)]
 
-/** The V8 options every CryptoViz process runs with (src/cli/node-flags.ts; the image's too). */
-export const imageNodeArgs = (): string[] => nodeFlags(0)
+/** The V8 options a `cryptoviz process` runs with (src/cli/node-flags.ts; the image's too). */
+export const imageNodeArgs = (): string[] => nodeFlags(0, 'process')
 
 async function brokerRates(
   bootstrap: string,
