@@ -58,8 +58,12 @@ export function batchBuffers(batch: ColumnBatch): ArrayBuffer[] {
 interface Source {
   field: StructField
   column: BatchColumn | undefined
-  isNull: (row: number) => boolean
+  /** The column's null mask; every row is null when the column is absent (`allNull`). */
+  nulls: Uint8Array | undefined
+  allNull: boolean
 }
+
+const isNullAt = (s: Source, r: number): boolean => s.allNull || (s.nulls !== undefined && s.nulls[r] === 1)
 
 const STRING_TYPES = new Set(['string'])
 
@@ -91,12 +95,12 @@ function sourceOf(batch: ColumnBatch, field: StructField): Source {
           )
     }
   }
-  const nulls = column?.nulls
-  const isNull = column === undefined ? () => true : nulls ? (r: number) => nulls[r] === 1 : () => false
+  const source = { field, column, nulls: column?.nulls, allNull: column === undefined }
   if (!field.nullable) {
-    for (let r = 0; r < batch.numRows; r++) if (isNull(r)) throw nullViolation(field.name, r)
+    const firstNull = source.allNull ? (batch.numRows > 0 ? 0 : -1) : (source.nulls?.indexOf(1) ?? -1)
+    if (firstNull >= 0) throw nullViolation(field.name, firstNull)
   }
-  return { field, column, isNull }
+  return source
 }
 
 interface Group {
@@ -109,14 +113,15 @@ function groupByPartition(batch: ColumnBatch, fields: readonly Source[]): Group[
   const n = batch.numRows
   if (fields.length === 0) return [{ values: {}, indexes: Array.from({ length: n }, (_, i) => i) }]
   // Per row and column a raw key: the dictionary id for strings, the number itself, null.
-  const keyOf = fields.map(({ column, isNull }) => {
+  const keyOf = fields.map((s) => {
+    const column = s.column
     if (column === undefined) return () => null
     const raw = column.type === 'number' ? column.values : column.ids
-    return (r: number): number | null => (isNull(r) ? null : raw[r]!)
+    return (r: number): number | null => (isNullAt(s, r) ? null : raw[r]!)
   })
   const valueOf = (s: Source, r: number): string | number | null => {
     const c = s.column
-    if (c === undefined || s.isNull(r)) return null
+    if (c === undefined || isNullAt(s, r)) return null
     return c.type === 'number' ? c.values[r]! : c.dictionary[c.ids[r]!]!
   }
   const root = new Map<unknown, unknown>()
@@ -164,14 +169,14 @@ function sortKey(s: Source, n: number): Float64Array {
   const c = s.column
   if (c === undefined) return key
   if (c.type === 'number') {
-    for (let r = 0; r < n; r++) key[r] = s.isNull(r) ? -Infinity : c.values[r]!
+    for (let r = 0; r < n; r++) key[r] = isNullAt(s, r) ? -Infinity : c.values[r]!
     return key
   }
   const distinct = [...new Set([...c.dictionary, ''])].sort()
   const rank = new Map(distinct.map((v, i) => [v, i]))
   const idRank = Float64Array.from(c.dictionary, (v) => rank.get(v)!)
   const nullRank = rank.get('')!
-  for (let r = 0; r < n; r++) key[r] = s.isNull(r) ? nullRank : idRank[c.ids[r]!]!
+  for (let r = 0; r < n; r++) key[r] = isNullAt(s, r) ? nullRank : idRank[c.ids[r]!]!
   return key
 }
 
@@ -188,8 +193,16 @@ function sortIndexes(indexes: number[], keys: readonly Float64Array[]): Uint32Ar
     }
     return a - b
   }
+  // Usually already in order (a partition's quotes arrive in time order): checked without sorting.
   let sorted = true
-  for (let i = 1; i < idx.length && sorted; i++) if (cmp(i - 1, i) > 0) sorted = false
+  if (keys.length === 1) {
+    const k = keys[0]!
+    for (let i = 1; i < idx.length; i++)
+      if (k[idx[i - 1]!]! > k[idx[i]!]!) {
+        sorted = false
+        break
+      }
+  } else for (let i = 1; i < idx.length && sorted; i++) if (cmp(i - 1, i) > 0) sorted = false
   if (sorted) return idx
   const order = Uint32Array.from({ length: idx.length }, (_, i) => i).sort(cmp)
   return Uint32Array.from(order, (o) => idx[o]!)
@@ -207,11 +220,17 @@ function buildColumn(
   const c = s.column
   let nulls: Uint8Array | undefined
   let nullCount = 0
-  for (let i = 0; i < n; i++) {
-    if (s.isNull(idx[start + i]!)) {
-      nulls ??= new Uint8Array(n)
-      nulls[i] = 1
-      nullCount++
+  if (s.allNull) {
+    nulls = new Uint8Array(n).fill(1)
+    nullCount = n
+  } else if (s.nulls !== undefined) {
+    const from = s.nulls
+    for (let i = 0; i < n; i++) {
+      if (from[idx[start + i]!] === 1) {
+        nulls ??= new Uint8Array(n)
+        nulls[i] = 1
+        nullCount++
+      }
     }
   }
   if (kind === 'string') {
