@@ -50,8 +50,10 @@ export async function startProcessing(
 ): Promise<Processing> {
   const writerId = writerIdFor(config)
   const replayable = opened.bus.kind === 'kafka'
-  // Quote batches are encoded on a worker thread: the main thread keeps receiving meanwhile.
-  const encoder = new WorkerEncoder()
+  // On Kafka, quote batches are encoded on a worker thread so the main thread keeps draining the
+  // broker meanwhile (the processor's rate is its main thread's). The in-process bus runs at the
+  // collectors' pace, inside `start`, whose memory bound a second isolate would only eat into.
+  const encoder = replayable ? new WorkerEncoder() : undefined
   const processor = new MicroBatchProcessor({
     quotes: warehouse.quotes,
     deadLetters: warehouse.deadLetters,
@@ -65,7 +67,7 @@ export async function startProcessing(
     maxBufferRows: config.processor.maxBufferRows,
     maxBufferBytes: config.processor.maxBufferBytes,
     compression: config.lake.compression,
-    encoder,
+    ...(encoder && { encoder }),
     logger: logger.child({ component: 'processor', writer: writerId }),
     // During a store outage Kafka keeps the data (the partitions pause); the in-process bus
     // cannot, so what its collectors already fetched waits on disk past the buffer bound.
@@ -85,7 +87,7 @@ export async function startProcessing(
       (stopping ??= (async () => {
         await processor.stop()
         await consumer.close()
-        await encoder.close()
+        await encoder?.close()
       })()),
     stats: async () => {
       const lag = await consumer.lag().catch(() => [])

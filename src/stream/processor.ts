@@ -21,8 +21,8 @@
  *   pauses its partitions, and resumes them once commits brought the buffer back under.
  * - Quotes are held column-wise from arrival (`QuoteChunk`, quote-columns.ts), not as objects:
  *   the decoded objects die young instead of being promoted, and take a third of the memory.
- *   A commit joins its chunks into one column batch, encoded by `encoder` (a worker thread in
- *   the `process` role) while this thread keeps receiving.
+ *   A commit joins its chunks into one column batch, encoded by `encoder` (a worker thread when
+ *   reading Kafka) while this thread keeps receiving.
  * - On revocation, what belongs to the revoked partitions is dropped uncommitted (the next owner
  *   reads it again from the lake's txn version + 1): a rebalance neither loses nor duplicates.
  *   The batch in flight is one object, edited in place and never swapped for a copy: a commit
