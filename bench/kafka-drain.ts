@@ -7,7 +7,8 @@
  * Each codec's topic is filled once (2 producer processes), then drained `--rounds` times by one
  * `cryptoviz process` with the image's V8 flags, alternating this tree and `--against` (another
  * checkout's root, e.g. `git archive <commit> | tar -x -C DIR` with a `node_modules` link), so
- * both see the same load. Prints one row per drain (quotes/s, processor CPU µs per quote, peak RSS)
+ * both see the same load, each with its own V8 flags for the `process` role. Prints one row per drain (quotes/s, processor CPU µs per quote, the main
+ * thread's CPU µs per quote (the thread that bounds the rate; less sensitive to load), peak RSS)
  * and each build's mean, with the 1-minute load average before each drain.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -29,8 +30,20 @@ const { values } = parseArgs({
 const n = Number(values.quotes)
 const rounds = Number(values.rounds)
 const codecs = values.codecs.split(',') as CompressionAlgorithmValue[]
-const builds: { name: string; entry: string | undefined }[] = [{ name: 'this tree', entry: undefined }]
-if (values.against) builds.push({ name: values.against, entry: resolve(values.against, 'src/cli/main.ts') })
+/** Each build runs with its own V8 flags for the `process` role (its src/cli/node-flags.ts). */
+const builds: { name: string; entry: string | undefined; nodeArgs: string[] }[] = [
+  { name: 'this tree', entry: undefined, nodeArgs: imageNodeArgs() },
+]
+if (values.against) {
+  const flags = (await import(resolve(values.against, 'src/cli/node-flags.ts'))) as {
+    nodeFlags: (memoryLimitMb: number, command?: string) => string[]
+  }
+  builds.push({
+    name: values.against,
+    entry: resolve(values.against, 'src/cli/main.ts'),
+    nodeArgs: flags.nodeFlags(0, 'process'),
+  })
+}
 
 const load1 = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
 const tmp = mkdtempSync(join(tmpdir(), 'kafka-drain-'))
@@ -46,8 +59,10 @@ try {
       const order = r % 2 === 0 ? builds : [...builds].reverse()
       for (const b of order) {
         const load = load1()
-        const d = await drain(ctx, kafka.bootstrap, filled.prefix, n, imageNodeArgs(), false, b.entry)
-        ctx.log(`${codec} ${b.name}: ${Math.round(d.quotesPerS)} quotes/s, ${d.cpuUs.toFixed(2)} µs/quote`)
+        const d = await drain(ctx, kafka.bootstrap, filled.prefix, n, b.nodeArgs, false, b.entry)
+        ctx.log(
+          `${codec} ${b.name}: ${Math.round(d.quotesPerS)} quotes/s, ${d.cpuUs.toFixed(2)} µs/quote, main thread ${d.mainCpuUs.toFixed(2)} µs/quote`,
+        )
         rows.push({ codec, build: b.name, load, d })
       }
     }
@@ -59,11 +74,13 @@ try {
 
 const fmt = (x: number, digits = 0): string => x.toFixed(digits)
 console.log(`\n**One processor draining ${n.toLocaleString('en-US')} quotes (image flags)**\n`)
-console.log('| codec | build | load 1m | quotes/s | processor CPU µs/quote | peak RSS MB |')
-console.log('|---|---|---:|---:|---:|---:|')
+console.log(
+  '| codec | build | load 1m | quotes/s | processor CPU µs/quote | main thread µs/quote | peak RSS MB |',
+)
+console.log('|---|---|---:|---:|---:|---:|---:|')
 for (const r of rows)
   console.log(
-    `| ${r.codec} | ${r.build} | ${fmt(r.load, 2)} | ${fmt(r.d.quotesPerS)} | ${fmt(r.d.cpuUs, 2)} | ${fmt(r.d.peakRssMb)} |`,
+    `| ${r.codec} | ${r.build} | ${fmt(r.load, 2)} | ${fmt(r.d.quotesPerS)} | ${fmt(r.d.cpuUs, 2)} | ${fmt(r.d.mainCpuUs, 2)} | ${fmt(r.d.peakRssMb)} |`,
   )
 for (const codec of codecs)
   for (const b of builds) {
@@ -72,6 +89,9 @@ for (const codec of codecs)
     console.log(
       `| ${codec} | **${b.name} mean of ${mine.length}** | | ${fmt(mean((d) => d.quotesPerS))} | ${fmt(
         mean((d) => d.cpuUs),
+        2,
+      )} | ${fmt(
+        mean((d) => d.mainCpuUs),
         2,
       )} | ${fmt(Math.max(...mine.map((d) => d.peakRssMb)))} |`,
     )

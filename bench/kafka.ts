@@ -15,7 +15,7 @@
  * committed − produced", late by up to one poll. Peak RSS is the kernel's high-water mark (VmHWM).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -42,8 +42,8 @@ const CODEC = SETTINGS.find((s) => s.key === 'bus.compression')!.default as Comp
 /** Codecs of the codec table: the default first, then the others worth having (snappy: least CPU, zstd: fewest bytes). */
 const CODECS_COMPARED: CompressionAlgorithmValue[] = [...new Set([CODEC, 'lz4', 'snappy', 'zstd'] as const)]
 
-/** The V8 options every CryptoViz process runs with (src/cli/node-flags.ts; the image's too). */
-export const imageNodeArgs = (): string[] => nodeFlags(0)
+/** The V8 options a `cryptoviz process` runs with (src/cli/node-flags.ts; the image's too). */
+export const imageNodeArgs = (): string[] => nodeFlags(0, 'process')
 
 async function brokerRates(
   bootstrap: string,
@@ -192,6 +192,19 @@ export interface Drain {
   idleRssMb: number
   /** The processor's CPU time per quote from its assignment to its last commit, µs. */
   cpuUs: number
+  /** The same for its main (JavaScript) thread alone: the thread that bounds its rate, µs. */
+  mainCpuUs: number
+}
+
+/** CPU seconds (user + system) of a process's main thread, from /proc/<pid>/task/<pid>/stat. */
+function mainThreadCpuSeconds(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
 }
 
 interface Filled {
@@ -258,13 +271,21 @@ export async function drain(
   try {
     const assigned = await child!.waitForLog((l) => l.msg.startsWith('partitions assigned'), 60_000)
     const cpu0 = cpuSeconds(child!.child.pid!) ?? Number.NaN
+    const main0 = mainThreadCpuSeconds(child!.child.pid!)
     const deadline = Date.now() + 300_000
     while (committedRows(child!) < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     if (committedRows(child!) < n) throw new Error(`drain: only ${committedRows(child!)} of ${n} committed`)
     const cpu = (cpuSeconds(child!.child.pid!) ?? Number.NaN) - cpu0
+    const mainCpu = mainThreadCpuSeconds(child!.child.pid!) - main0
     const last = child!.logs.filter((l: LogLine) => l.msg === 'batch committed').at(-1)!
     const seconds = (Number(last['time']) - Number(assigned['time'])) / 1000
-    return { quotesPerS: n / seconds, peakRssMb: peakRssOf(children), idleRssMb, cpuUs: (cpu * 1e6) / n }
+    return {
+      quotesPerS: n / seconds,
+      peakRssMb: peakRssOf(children),
+      idleRssMb,
+      cpuUs: (cpu * 1e6) / n,
+      mainCpuUs: (mainCpu * 1e6) / n,
+    }
   } finally {
     await stopAll(children)
   }

@@ -32,6 +32,14 @@ export const RELAUNCHED_ENV = 'CRYPTOVIZ_NODE_FLAGS'
 /** Young-generation semi-space size in MiB (Node 24's default grows to 64 on large machines). */
 const SEMI_SPACE_MB = 4
 
+/**
+ * The `process` role's semi-space, MiB: a processor decodes ~1 KB of short-lived garbage per quote
+ * (JSON text, parsed objects, the client's records), and with 4 MiB it scavenged every ~3,500
+ * quotes. 8 MiB halves the scavenges for ~+10 MB of peak RSS; 16 gained a little more but cost
+ * ~+60 MB (docs/benchmarks.md "Kafka ingest", follow-up of 2026-11-30).
+ */
+const PROCESS_SEMI_SPACE_MB = 8
+
 /** Old-generation growth after a full GC, in percent of the live data. */
 const HEAP_GROWING_PERCENT = 50
 
@@ -39,11 +47,13 @@ const HEAP_GROWING_PERCENT = 50
 export const NATIVE_MEMORY_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' }
 
 /**
- * The V8 flags for a process bounded to `memoryLimitMb` (0: unbounded): the old space gets 60% of
- * the bound, the rest is left to the young generation, code, Node itself and native buffers.
+ * The V8 flags for a process bounded to `memoryLimitMb` (0: unbounded) running `command`: the old
+ * space gets 60% of the bound, the rest is left to the young generation, code, Node itself and
+ * native buffers; the `process` role gets a larger young generation (`PROCESS_SEMI_SPACE_MB`).
  */
-export function nodeFlags(memoryLimitMb: number): string[] {
-  const flags = [`--max-semi-space-size=${SEMI_SPACE_MB}`, `--heap-growing-percent=${HEAP_GROWING_PERCENT}`]
+export function nodeFlags(memoryLimitMb: number, command?: string): string[] {
+  const semiSpace = command === 'process' ? PROCESS_SEMI_SPACE_MB : SEMI_SPACE_MB
+  const flags = [`--max-semi-space-size=${semiSpace}`, `--heap-growing-percent=${HEAP_GROWING_PERCENT}`]
   if (memoryLimitMb > 0) flags.push(`--max-old-space-size=${Math.max(64, Math.round(memoryLimitMb * 0.6))}`)
   return flags
 }
@@ -84,7 +94,7 @@ export function relaunchWithNodeFlags(
   const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never })
     .execve
   if (typeof execve !== 'function' || process.platform === 'win32') return
-  const wanted = nodeFlags(memoryLimitOf(argv.slice(2), env))
+  const wanted = nodeFlags(memoryLimitOf(argv.slice(2), env), argv[2])
   // Flags the caller already chose (e.g. an explicit --max-old-space-size) win over ours.
   const given = new Set(execArgv.map((f) => f.split('=')[0]))
   const missing = wanted.filter((f) => !given.has(f.split('=')[0]))

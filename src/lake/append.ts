@@ -1,5 +1,5 @@
 /**
- * `append`: rows → Parquet data files → one commit of `add` actions (plus the `txn` marker and,
+ * `append`: rows (or a column batch, `appendColumns`) → Parquet data files → one commit of `add` actions (plus the `txn` marker and,
  * with `mergeSchema`, the evolved `metaData`).
  *
  * Invariants:
@@ -15,7 +15,15 @@
 import { CryptoVizError } from '../errors.ts'
 import type { ObjectStore } from '../storage/object-store.ts'
 import type { Action, AddFile, Metadata } from './actions.ts'
-import { prepareDataFiles, type Compression, type Row } from './data-files.ts'
+import type { ColumnBatch } from './column-batch.ts'
+import {
+  prepareDataFiles,
+  type Compression,
+  type DataFileOptions,
+  type PreparedFile,
+  type Row,
+} from './data-files.ts'
+import { inThreadEncoder, type FileEncoder } from './encoder-worker.ts'
 import { mapLimit } from './log-replay.ts'
 import type { StructType } from './schema.ts'
 import { schemaToString } from './schema-json.ts'
@@ -116,7 +124,41 @@ export async function appendRows(
     })
   }
 
-  const files = prepareDataFiles(rows, {
+  const files = prepareDataFiles(rows, dataFileOptions(table, snapshot, schema, o))
+  return commitFiles(table, snapshot, { txns, files, rows: rows.length, newMetadata }, o)
+}
+
+/**
+ * `appendRows` for a column batch (same files, stats, txns and exactly-once rules), encoded by
+ * `encoder` (default: on this thread). The batch's buffers may be transferred: do not reuse it.
+ * The schema does not evolve here (`mergeSchema` is refused).
+ */
+export async function appendColumns(
+  table: AppendTarget,
+  batch: ColumnBatch,
+  o: AppendOptions & { encoder?: FileEncoder },
+): Promise<AppendResult> {
+  const txns = appendTxns(o)
+  if (o.mergeSchema || o.schema)
+    throw new CryptoVizError('INVALID_ARGUMENT', 'append of columns: the schema does not evolve here', {
+      kind: 'user',
+    })
+  const snapshot = await table.snapshot()
+  const recorded = alreadyRecorded(txns, (appId) => snapshot.txnVersion(appId))
+  if (recorded) return recorded
+  if (batch.numRows === 0 && txns.length === 0) return { status: 'skipped', reason: 'no-rows' }
+  const options = dataFileOptions(table, snapshot, snapshot.schema, o)
+  const files = await (o.encoder ?? inThreadEncoder).encode(batch, options)
+  return commitFiles(table, snapshot, { txns, files, rows: batch.numRows }, o)
+}
+
+function dataFileOptions(
+  table: AppendTarget,
+  snapshot: Snapshot,
+  schema: StructType,
+  o: AppendOptions,
+): DataFileOptions {
+  return {
     schema,
     partitionColumns: snapshot.partitionColumns,
     sortBy: o.sortBy ?? [],
@@ -124,8 +166,26 @@ export async function appendRows(
     rowGroupRows: o.rowGroupRows,
     maxRowsPerFile: o.maxRowsPerFile,
     modificationTime: table.now(),
-  })
-  await mapLimit(files, WRITE_CONCURRENCY, (f) => table.store.put(f.storePath, f.bytes))
+  }
+}
+
+/** Writes the files, commits them with the txns; deletes them when that certainly failed. */
+async function commitFiles(
+  table: AppendTarget,
+  snapshot: Snapshot,
+  append: {
+    txns: readonly AppendTxn[]
+    files: readonly PreparedFile[]
+    rows: number
+    newMetadata?: Metadata | undefined
+  },
+  o: AppendOptions,
+): Promise<AppendResult> {
+  const { txns, files, newMetadata } = append
+  // Fresh uuid names that no reader looks at before the commit: no atomic replace needed.
+  const store = table.store
+  const write = store.putNew?.bind(store) ?? store.put.bind(store)
+  await mapLimit(files, WRITE_CONCURRENCY, (f) => write(f.storePath, f.bytes))
 
   const actions: Action[] = []
   if (newMetadata) actions.push({ metaData: newMetadata })
@@ -138,7 +198,7 @@ export async function appendRows(
     operationParameters: { mode: 'Append', partitionBy: JSON.stringify(snapshot.partitionColumns) },
     operationMetrics: {
       numFiles: String(files.length),
-      numOutputRows: String(rows.length),
+      numOutputRows: String(append.rows),
       numOutputBytes: String(bytes),
     },
     maxRetries: o.maxRetries,
@@ -149,7 +209,7 @@ export async function appendRows(
       status: 'committed',
       version: result.version,
       files: files.map((f) => f.add),
-      rows: rows.length,
+      rows: append.rows,
       bytes,
       attempts: result.attempts,
       ...(result.checkpoint ? { checkpoint: result.checkpoint } : {}),

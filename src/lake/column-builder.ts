@@ -151,7 +151,7 @@ export function buildColumns(
   })
 }
 
-function finishObjects(
+export function finishObjects(
   values: unknown[],
   nulls: Uint8Array | undefined,
   nullCount: number,
@@ -172,7 +172,7 @@ function finishObjects(
   return { values, nulls, nullCount, min, max }
 }
 
-function finishNumbers(
+export function finishNumbers(
   values: Float64Array,
   nulls: Uint8Array | undefined,
   nullCount: number,

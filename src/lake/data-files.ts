@@ -65,7 +65,7 @@ export interface PreparedFile {
   rows: number
 }
 
-interface ColumnPlan {
+export interface ColumnPlan {
   field: StructField
   kind: Kind
   element: SchemaElement
@@ -111,7 +111,7 @@ const PHYSICAL: Record<string, { kind: Kind; element: Omit<SchemaElement, 'name'
 }
 
 /** Columns of the schema this lake can write, with their Parquet schema elements. */
-function planColumns(schema: StructType, partitionColumns: readonly string[]): ColumnPlan[] {
+export function planColumns(schema: StructType, partitionColumns: readonly string[]): ColumnPlan[] {
   const partitions = new Set(partitionColumns)
   const plans: ColumnPlan[] = []
   for (const field of schema.fields) {
@@ -232,7 +232,7 @@ function groupByPartition(
   return [...merged.values()]
 }
 
-function checkPartitionValue(f: StructField, v: string | number | boolean, row: number): void {
+export function checkPartitionValue(f: StructField, v: string | number | boolean, row: number): void {
   const t = f.type
   const ok =
     t === 'string'
@@ -293,8 +293,6 @@ function sortIndexes(rows: readonly Row[], indexes: number[], sortBy: readonly S
  */
 export function prepareDataFiles(rows: readonly Row[], o: DataFileOptions): PreparedFile[] {
   if (rows.length === 0) return []
-  const compression = o.compression ?? dataFileDefaults.compression
-  const rowGroupRows = o.rowGroupRows ?? dataFileDefaults.rowGroupRows
   const maxRowsPerFile = o.maxRowsPerFile ?? dataFileDefaults.maxRowsPerFile
   const plans = planColumns(o.schema, o.partitionColumns)
   checkKnownColumns(rows, o.schema)
@@ -311,7 +309,7 @@ export function prepareDataFiles(rows: readonly Row[], o: DataFileOptions): Prep
     })
 
   // Validate and build every column of every file first: nothing is encoded if a row is refused.
-  const pending: { values: Record<string, string | null>; columns: BuiltColumn[]; rows: number }[] = []
+  const pending: PendingFile[] = []
   for (const group of groupByPartition(rows, o.schema, o.partitionColumns)) {
     const idx = sortIndexes(rows, group.indexes, sortFields)
     for (let start = 0; start < idx.length; start += maxRowsPerFile) {
@@ -324,6 +322,27 @@ export function prepareDataFiles(rows: readonly Row[], o: DataFileOptions): Prep
     }
   }
 
+  return encodeDataFiles(pending, plans, o)
+}
+
+/** The columns of one data file: its partition values and its built (validated) columns. */
+export interface PendingFile {
+  values: Record<string, string | null>
+  columns: BuiltColumn[]
+  rows: number
+}
+
+/**
+ * Encodes built columns as Parquet files named `part-<i>-<one uuid per append>`, with their
+ * `add` actions and stats: the one encoding step of the row and the column appends.
+ */
+export function encodeDataFiles(
+  pending: readonly PendingFile[],
+  plans: readonly ColumnPlan[],
+  o: DataFileOptions,
+): PreparedFile[] {
+  const compression = o.compression ?? dataFileDefaults.compression
+  const rowGroupRows = o.rowGroupRows ?? dataFileDefaults.rowGroupRows
   const codec = compression === 'zstd' ? 'ZSTD' : 'SNAPPY'
   const fileId = randomUUID()
   return pending.map((file, i) => {
@@ -354,7 +373,7 @@ export function prepareDataFiles(rows: readonly Row[], o: DataFileOptions): Prep
   })
 }
 
-function statsOf(plans: ColumnPlan[], columns: BuiltColumn[], numRecords: number): object {
+function statsOf(plans: readonly ColumnPlan[], columns: BuiltColumn[], numRecords: number): object {
   const minValues: Record<string, unknown> = {}
   const maxValues: Record<string, unknown> = {}
   const nullCount: Record<string, number> = {}

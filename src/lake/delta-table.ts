@@ -17,7 +17,9 @@ import { ENGINE_INFO } from '../engine-info.ts'
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
 import type { ObjectStore } from '../storage/object-store.ts'
 import type { Action, CommitInfo, Metadata, Protocol } from './actions.ts'
-import { appendRows, type AppendOptions, type AppendResult } from './append.ts'
+import { appendColumns, appendRows, type AppendOptions, type AppendResult } from './append.ts'
+import type { ColumnBatch } from './column-batch.ts'
+import type { FileEncoder } from './encoder-worker.ts'
 import { encodeCommit } from './commit-file.ts'
 import { commitWithRetries, type CommitOutcome } from './commit.ts'
 import type { Row } from './data-files.ts'
@@ -218,6 +220,14 @@ export class DeltaTable {
   /** Appends rows as new data files in one commit (see `AppendOptions`). */
   append(rows: readonly Row[], o: AppendOptions = {}): Promise<AppendResult> {
     return appendRows(this, rows, o)
+  }
+
+  /** `append` for a column batch, encoded by `o.encoder` (e.g. on a worker thread); see `appendColumns`. */
+  appendColumns(
+    batch: ColumnBatch,
+    o: AppendOptions & { encoder?: FileEncoder } = {},
+  ): Promise<AppendResult> {
+    return appendColumns(this, batch, o)
   }
 
   /**

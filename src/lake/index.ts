@@ -13,6 +13,7 @@ export type {
   Txn,
 } from './actions.ts'
 export type { AppendOptions, AppendResult, AppendTarget, AppendTxn } from './append.ts'
+export type { BatchColumn, ColumnBatch } from './column-batch.ts'
 export { checkTable, type CheckProblem, type CheckReport } from './check.ts'
 export type { ConflictReason } from './conflicts.ts'
 export type { Compression, Row } from './data-files.ts'
@@ -24,6 +25,7 @@ export {
   type CreateTableOptions,
   type TableOptions,
 } from './delta-table.ts'
+export { inThreadEncoder, WorkerEncoder, type FileEncoder } from './encoder-worker.ts'
 export { fileStats, recordCount, statValueOf } from './file-stats.ts'
 export type { HistoryEntry } from './history.ts'
 export { dataFilePath, HIVE_DEFAULT_PARTITION, partitionValueString } from './partition-path.ts'

@@ -13,6 +13,7 @@ import type { Logger } from 'pino'
 import type { BusConsumer } from '../bus/bus.ts'
 import type { Config } from '../config/config.ts'
 import type { CryptoVizError } from '../errors.ts'
+import { WorkerEncoder } from '../lake/index.ts'
 import { MicroBatchProcessor } from '../stream/processor.ts'
 import { QuoteSpool } from '../stream/spool.ts'
 import type { OpenedBus } from './bus.ts'
@@ -49,6 +50,10 @@ export async function startProcessing(
 ): Promise<Processing> {
   const writerId = writerIdFor(config)
   const replayable = opened.bus.kind === 'kafka'
+  // On Kafka, quote batches are encoded on a worker thread so the main thread keeps draining the
+  // broker meanwhile (the processor's rate is its main thread's). The in-process bus runs at the
+  // collectors' pace, inside `start`, whose memory bound a second isolate would only eat into.
+  const encoder = replayable ? new WorkerEncoder() : undefined
   const processor = new MicroBatchProcessor({
     quotes: warehouse.quotes,
     deadLetters: warehouse.deadLetters,
@@ -62,6 +67,7 @@ export async function startProcessing(
     maxBufferRows: config.processor.maxBufferRows,
     maxBufferBytes: config.processor.maxBufferBytes,
     compression: config.lake.compression,
+    ...(encoder && { encoder }),
     logger: logger.child({ component: 'processor', writer: writerId }),
     // During a store outage Kafka keeps the data (the partitions pause); the in-process bus
     // cannot, so what its collectors already fetched waits on disk past the buffer bound.
@@ -81,6 +87,7 @@ export async function startProcessing(
       (stopping ??= (async () => {
         await processor.stop()
         await consumer.close()
+        await encoder?.close()
       })()),
     stats: async () => {
       const lag = await consumer.lag().catch(() => [])

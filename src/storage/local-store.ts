@@ -1,7 +1,9 @@
 /**
  * `ObjectStore` over a local folder. Atomic replace uses write-to-temp + rename; put-if-absent
  * uses write-to-temp + link, which fails with EEXIST if the target exists, so a reader never sees
- * a half-written commit file and two writers never both win one version.
+ * a half-written commit file and two writers never both win one version. `putNew` (fresh data
+ * files) writes in place with O_EXCL, and creates each folder once per store: a streaming writer
+ * puts hundreds of small files per commit into the same partition folders.
  */
 import { randomUUID } from 'node:crypto'
 import { mkdir, open, readFile, readdir, rename, stat, unlink, link, writeFile } from 'node:fs/promises'
@@ -18,10 +20,14 @@ import {
 
 const TMP_PREFIX = '.tmp-'
 const STAT_BATCH = 64
+/** Folders `putNew` remembers as existing before it starts over (a few hundred partitions a day). */
+const KNOWN_DIRS_MAX = 10_000
 
 export class LocalStore implements ObjectStore {
   readonly root: string
   readonly url: string
+  /** Folders created (or found) by `putNew`; one that vanished since is created again. */
+  private readonly knownDirs = new Set<string>()
 
   constructor(root: string) {
     this.root = root
@@ -92,6 +98,30 @@ export class LocalStore implements ObjectStore {
     } catch (e) {
       throw toStoreError(e, path, this.url)
     }
+  }
+
+  async putNew(path: string, bytes: Uint8Array): Promise<void> {
+    const target = this.abs(path)
+    const dir = dirname(target)
+    try {
+      if (!this.knownDirs.has(dir)) await this.makeDir(dir)
+      try {
+        await writeFile(target, bytes, { flag: 'wx' })
+      } catch (e) {
+        // Remembered, but removed since (e.g. an emptied partition folder): create it again.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+        await this.makeDir(dir)
+        await writeFile(target, bytes, { flag: 'wx' })
+      }
+    } catch (e) {
+      throw toStoreError(e, path, this.url)
+    }
+  }
+
+  private async makeDir(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true })
+    if (this.knownDirs.size >= KNOWN_DIRS_MAX) this.knownDirs.clear()
+    this.knownDirs.add(dir)
   }
 
   async putIfAbsent(path: string, bytes: Uint8Array): Promise<PutIfAbsentResult> {

@@ -12,6 +12,10 @@
  *   observe a partially written object. Local disk: write a temp file, then `link()` it into
  *   place (fails with EEXIST). S3: `PutObject` with `If-None-Match: *` (412 means taken).
  * - `put` replaces the object atomically (readers see the old or the new bytes, never a mix).
+ * - `putNew` (optional) writes an object at a path never used before, that nobody reads until a
+ *   later commit names it (a data file under a fresh uuid): it need not be atomic, and fails
+ *   rather than replace an existing object. A crash can leave a partial object behind,
+ *   unreferenced (vacuum removes it). Callers fall back to `put` on stores without it.
  * - `get` of a missing object throws `CryptoVizError('STORAGE_NOT_FOUND')`.
  * - `listFrom(prefix, startAfter)` yields every object whose path starts with `prefix` and sorts
  *   strictly after `startAfter` (byte order, S3 `StartAfter`), in that order, fetched page by page;
@@ -37,6 +41,8 @@ export interface ObjectStore {
   getRange(path: string, start: number, end: number): Promise<Uint8Array>
   head(path: string): Promise<ObjectMeta | undefined>
   put(path: string, bytes: Uint8Array): Promise<void>
+  /** Writes a never-used path without the atomic replace (see the contract above); optional. */
+  putNew?(path: string, bytes: Uint8Array): Promise<void>
   putIfAbsent(path: string, bytes: Uint8Array): Promise<PutIfAbsentResult>
   list(prefix: string): Promise<ObjectMeta[]>
   /** Objects under `prefix` strictly after `startAfter`, in byte order, lazily page by page. */

@@ -19,6 +19,11 @@
  *   dead-letter table never blocks quote commits.
  * - Buffers are bounded in rows and bytes (in-flight batches included): past a bound the consumer
  *   pauses its partitions, and resumes them once commits brought the buffer back under.
+ * - Quotes are held column-wise from arrival (`QuoteChunk`, quote-columns.ts), not as objects:
+ *   a decoded object is garbage at once instead of living until its commit (and being promoted),
+ *   and a held quote is ~130 bytes of typed arrays.
+ *   A commit joins its chunks into one column batch, encoded by `encoder` (a worker thread when
+ *   reading Kafka) while this thread keeps receiving.
  * - On revocation, what belongs to the revoked partitions is dropped uncommitted (the next owner
  *   reads it again from the lake's txn version + 1): a rebalance neither loses nor duplicates.
  *   The batch in flight is one object, edited in place and never swapped for a copy: a commit
@@ -42,12 +47,12 @@ import {
   type PositionedBatch,
 } from '../bus/bus.ts'
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
-import type { DeltaTable } from '../lake/index.ts'
-import type { Row } from '../lake/data-files.ts'
+import type { AppendOptions, AppendResult, DeltaTable, FileEncoder } from '../lake/index.ts'
 import { deadLetterToRow } from '../model/dead-letter-table.ts'
 import type { DeadLetter } from '../model/dead-letter.ts'
 import type { Quote } from '../model/quote.ts'
-import { QUOTES_SORT_BY, quoteToRow } from '../model/quote-table.ts'
+import { QUOTES_SORT_BY } from '../model/quote-table.ts'
+import { chunksToColumns, packQuotes, sliceChunk, unpackQuotes, type QuoteChunk } from './quote-columns.ts'
 import type { QuoteSpool, SpoolFile, SpooledSegment } from './spool.ts'
 
 export interface ProcessorOptions {
@@ -71,6 +76,11 @@ export interface ProcessorOptions {
   maxBufferRows: number
   maxBufferBytes: number
   compression: 'snappy' | 'zstd'
+  /**
+   * Encodes quote batches into Parquet (e.g. a `WorkerEncoder`, off the main thread); default on
+   * this thread. The processor does not close it.
+   */
+  encoder?: FileEncoder
   logger: Logger
   /**
    * Where quotes wait on disk, past the buffer bounds, while commits fail (a bus that cannot
@@ -129,9 +139,18 @@ export interface ProcessorStats {
   partitions: PartitionStats[]
 }
 
-interface PartitionBuffer<T> extends BusPartition {
+/** A delivered batch as a lane holds it: its positions, its item count, its items packed (`H`). */
+interface Segment<H> extends BusPartition {
+  items: H
+  rows: number
+  offsets: readonly number[]
+  lastOffset: number
+  bytes: number
+}
+
+interface PartitionBuffer<H> extends BusPartition {
   appId: string
-  segments: PositionedBatch<T>[]
+  segments: Segment<H>[]
   /** The lake's txn version for `appId`: items at or below it are already committed. */
   committed: number
   /** The last offset admitted (buffered, in flight or committed): a re-delivery stops here. */
@@ -139,8 +158,8 @@ interface PartitionBuffer<T> extends BusPartition {
 }
 
 /** A batch cut from the buffers, retried as is (same txns) until it commits. */
-interface Cut<T> {
-  parts: Array<{ buffer: PartitionBuffer<T>; segments: PositionedBatch<T>[] }>
+interface Cut<H> {
+  parts: Array<{ buffer: PartitionBuffer<H>; segments: Segment<H>[] }>
   attempts: number
   /** The spool file this batch was read from (its rows are not counted as held in memory). */
   spoolFile?: string
@@ -148,28 +167,44 @@ interface Cut<T> {
   adopted?: boolean
 }
 
+/** How a lane holds its items (`H`) from arrival to commit, and appends them. */
+interface Holding<T, H> {
+  pack(items: readonly T[]): H
+  /** The items from position `from` on. */
+  slice(held: H, from: number): H
+  unpack(held: H): readonly T[]
+  /** Appends the items of `held`, in order, in one commit. */
+  append(table: DeltaTable, held: readonly H[], o: AppendOptions): Promise<AppendResult>
+}
+
 /** One table's side of the processor: its buffers, its flush chain, its in-flight batch. */
-interface Lane<T> {
+interface Lane<T, H> {
   name: 'quotes' | 'dead_letters'
   table: DeltaTable
-  toRow: (item: T) => Row
+  hold: Holding<T, H>
   sortBy: string[]
-  buffers: Map<string, PartitionBuffer<T>>
-  inFlight: Cut<T> | undefined
+  buffers: Map<string, PartitionBuffer<H>>
+  inFlight: Cut<H> | undefined
   flushing: Promise<void>
   sizeFlushQueued: boolean
 }
 
-const lastOf = <T>(segments: readonly PositionedBatch<T>[]): number => segments.at(-1)!.lastOffset
-const countItems = <T>(segments: readonly PositionedBatch<T>[]): number =>
-  segments.reduce((n, s) => n + s.items.length, 0)
-const countBytes = <T>(segments: readonly PositionedBatch<T>[]): number =>
-  segments.reduce((n, s) => n + s.bytes, 0)
+/**
+ * Paused partitions resume once what is held falls to this fraction of the bounds. Not a half:
+ * with the default bounds (two batches), one committed batch brings the buffer to about half,
+ * and waiting for less kept the consumer paused until the next batch committed too, so the
+ * consumer sat idle through a whole commit (docs/benchmarks.md "Kafka ingest").
+ */
+const RESUME_AT_FRACTION = 0.75
+
+const lastOf = <H>(segments: readonly Segment<H>[]): number => segments.at(-1)!.lastOffset
+const countItems = <H>(segments: readonly Segment<H>[]): number => segments.reduce((n, s) => n + s.rows, 0)
+const countBytes = <H>(segments: readonly Segment<H>[]): number => segments.reduce((n, s) => n + s.bytes, 0)
 
 export class MicroBatchProcessor implements ConsumerHandlers {
   private readonly options: ProcessorOptions
-  private readonly quoteLane: Lane<Quote>
-  private readonly deadLane: Lane<DeadLetter>
+  private readonly quoteLane: Lane<Quote, QuoteChunk>
+  private readonly deadLane: Lane<DeadLetter, readonly DeadLetter[]>
   private consumer: BusConsumer | undefined
   private timer: NodeJS.Timeout | undefined
   private lastArrival = 0
@@ -184,7 +219,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
   /** Set when the spool failed to write: from then on the bound pauses, as without a spool. */
   private spoolBroken = false
   /** Partitions of adopted spool files that are not (or no longer) assigned here, by appId. */
-  private readonly detached = new Map<string, PartitionBuffer<Quote>>()
+  private readonly detached = new Map<string, PartitionBuffer<QuoteChunk>>()
   private readonly counters = {
     records_received: 0,
     records_written: 0,
@@ -212,7 +247,16 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     this.quoteLane = {
       name: 'quotes',
       table: options.quotes,
-      toRow: quoteToRow,
+      hold: {
+        pack: packQuotes,
+        slice: sliceChunk,
+        unpack: unpackQuotes,
+        append: (table, chunks, o) =>
+          table.appendColumns(chunksToColumns(chunks), {
+            ...o,
+            ...(options.encoder && { encoder: options.encoder }),
+          }),
+      },
       sortBy: QUOTES_SORT_BY,
       buffers: new Map(),
       inFlight: undefined,
@@ -222,7 +266,12 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     this.deadLane = {
       name: 'dead_letters',
       table: options.deadLetters,
-      toRow: deadLetterToRow,
+      hold: {
+        pack: (items) => items,
+        slice: (items, from) => items.slice(from),
+        unpack: (items) => items,
+        append: (table, held, o) => table.append(held.flat().map(deadLetterToRow), o),
+      },
       sortBy: [],
       buffers: new Map(),
       inFlight: undefined,
@@ -292,7 +341,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     let dropped = 0
     for (const p of partitions) {
       const key = partitionKey(p)
-      for (const lane of [this.quoteLane, this.deadLane] as Lane<unknown>[]) {
+      for (const lane of [this.quoteLane, this.deadLane] as Lane<unknown, unknown>[]) {
         const buffer = lane.buffers.get(key)
         if (!buffer) continue
         dropped += this.release(buffer.segments)
@@ -320,26 +369,27 @@ export class MicroBatchProcessor implements ConsumerHandlers {
 
   onQuotes(batch: PositionedBatch<Quote>): void {
     const kept = this.admit(this.quoteLane, batch)
-    if (kept) this.counters.records_received += kept.items.length
+    if (kept) this.counters.records_received += kept.rows
   }
 
   onDeadLetters(batch: PositionedBatch<DeadLetter>): void {
     const kept = this.admit(this.deadLane, batch)
-    if (kept) this.counters.records_rejected += kept.items.length
+    if (kept) this.counters.records_rejected += kept.rows
   }
 
   /** Quotes received but not committed yet, oldest first per partition. */
   pending(): Quote[] {
     const out: Quote[] = []
+    const unpack = this.quoteLane.hold.unpack
     for (const part of this.quoteLane.inFlight?.parts ?? [])
-      for (const s of part.segments) out.push(...s.items)
-    for (const b of this.quoteLane.buffers.values()) for (const s of b.segments) out.push(...s.items)
+      for (const s of part.segments) out.push(...unpack(s.items))
+    for (const b of this.quoteLane.buffers.values()) for (const s of b.segments) out.push(...unpack(s.items))
     return out
   }
 
   stats(): ProcessorStats {
     const partitions: PartitionStats[] = []
-    for (const lane of [this.quoteLane, this.deadLane] as Lane<unknown>[]) {
+    for (const lane of [this.quoteLane, this.deadLane] as Lane<unknown, unknown>[]) {
       for (const b of lane.buffers.values()) {
         const inFlight = lane.inFlight?.parts.find((p) => p.buffer === b)?.segments ?? []
         partitions.push({
@@ -377,16 +427,16 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     await this.options.spool?.close()
   }
 
-  private admit<T>(lane: Lane<T>, batch: PositionedBatch<T>): PositionedBatch<T> | undefined {
+  private admit<T, H>(lane: Lane<T, H>, batch: PositionedBatch<T>): Segment<H> | undefined {
     const buffer = lane.buffers.get(partitionKey(batch))
     // Not (or no longer) ours: a batch fetched before a revocation.
     if (!buffer) return undefined
     const floor = Math.max(buffer.committed, buffer.received)
     if (batch.lastOffset <= floor) return undefined
-    const kept = trimSegment(batch, floor)
+    const kept = trimSegment(segmentOf(lane.hold, batch), floor, lane.hold.slice)
     buffer.segments.push(kept)
     buffer.received = kept.lastOffset
-    this.heldRows += kept.items.length
+    this.heldRows += kept.rows
     this.heldBytes += kept.bytes
     this.lastArrival = performance.now()
     if (this.overBound() && !this.spillOverflow()) this.pauseAll()
@@ -401,7 +451,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     return kept
   }
 
-  private bufferedTotals<T>(lane: Lane<T>): { rows: number; bytes: number } {
+  private bufferedTotals<T, H>(lane: Lane<T, H>): { rows: number; bytes: number } {
     let rows = 0
     let bytes = 0
     for (const b of lane.buffers.values()) {
@@ -416,7 +466,10 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     if (this.tickFlush) return
     const now = performance.now()
     const held = this.heldRows > 0 || (this.options.spool?.files ?? 0) > 0
-    const idle = held && now - this.lastArrival >= this.options.flushIdleMs
+    // Paused behind a running commit, nothing arrives because of the pause, not because the input
+    // went quiet: the commit's end (or the size bound) starts the next flush, with a full batch.
+    const pausedBehindCommit = this.counters.paused && this.quoteLane.inFlight !== undefined
+    const idle = held && !pausedBehindCommit && now - this.lastArrival >= this.options.flushIdleMs
     if (idle || now - this.lastQuoteFlush >= this.options.flushIntervalMs) {
       this.tickFlush = this.flush().finally(() => (this.tickFlush = undefined))
     }
@@ -435,8 +488,8 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     const spool = this.options.spool
     if (!spool || this.spoolBroken || this.counters.consecutive_flush_errors === 0) return false
     if (this.counters.fenced !== null) return false
-    const files: SpooledSegment[][] = []
-    let file: SpooledSegment[] = []
+    const files: Spilled[][] = []
+    let file: Spilled[] = []
     let fileRows = 0
     const underHalf = (): boolean =>
       this.heldRows <= this.options.maxBufferRows / 2 && this.heldBytes <= this.options.maxBufferBytes / 2
@@ -444,8 +497,8 @@ export class MicroBatchProcessor implements ConsumerHandlers {
       while (buffer.segments.length > 0 && !underHalf()) {
         const segment = buffer.segments.shift()!
         this.release([segment])
-        file.push({ ...segment, appId: buffer.appId })
-        fileRows += segment.items.length
+        file.push({ segment, appId: buffer.appId })
+        fileRows += segment.rows
         if (fileRows >= this.options.flushMaxRows) {
           files.push(file)
           file = []
@@ -460,25 +513,27 @@ export class MicroBatchProcessor implements ConsumerHandlers {
   }
 
   /** Writes `segments` to the spool after the spills before them; on failure they return to memory. */
-  private queueSpill(spool: QuoteSpool, segments: SpooledSegment[], first = false): Promise<void> {
-    const rows = countItems(segments)
+  private queueSpill(spool: QuoteSpool, segments: Spilled[], first = false): Promise<void> {
+    const rows = countItems(segments.map((s) => s.segment))
     this.spillingRows += rows
     this.spilling = this.spilling.then(async () => {
       try {
         if (this.spoolBroken) throw new Error('an earlier spill failed')
-        await spool.spill(segments, { first })
+        await spool.spill(
+          segments.map((s) => toSpooled(s.segment, s.appId)),
+          { first },
+        )
       } catch (err) {
         // The disk failed too: keep the quotes in memory (in offset order) rather than lose them.
         if (!this.spoolBroken)
           this.options.logger.error({ err }, 'spooling to disk failed; quotes stay in memory')
         this.spoolBroken = true
-        for (const s of segments) {
-          const buffer = [...this.quoteLane.buffers.values()].find((b) => b.appId === s.appId)
+        for (const { segment, appId } of segments) {
+          const buffer = [...this.quoteLane.buffers.values()].find((b) => b.appId === appId)
           if (!buffer) continue
-          const { appId: _appId, ...segment } = s
           buffer.segments.push(segment)
           buffer.segments.sort((a, b) => a.lastOffset - b.lastOffset)
-          this.heldRows += segment.items.length
+          this.heldRows += segment.rows
           this.heldBytes += segment.bytes
         }
         if (this.overBound()) this.pauseAll()
@@ -497,25 +552,25 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     const lane = this.quoteLane
     // The batch in flight from memory is older than every spool file written while it failed.
     const inFlight = lane.inFlight
-    const older: SpooledSegment[] = []
+    const older: Spilled[] = []
     if (inFlight && inFlight.spoolFile === undefined) {
       for (const part of inFlight.parts) {
         this.release(part.segments)
-        for (const s of part.segments) older.push({ ...s, appId: part.buffer.appId })
+        for (const segment of part.segments) older.push({ segment, appId: part.buffer.appId })
       }
       lane.inFlight = undefined
     }
-    const newer: SpooledSegment[] = []
+    const newer: Spilled[] = []
     for (const buffer of lane.buffers.values()) {
       this.release(buffer.segments)
-      for (const s of buffer.segments) newer.push({ ...s, appId: buffer.appId })
+      for (const segment of buffer.segments) newer.push({ segment, appId: buffer.appId })
       buffer.segments = []
     }
     if (older.length > 0) await this.queueSpill(spool, older, true)
     if (newer.length > 0) await this.queueSpill(spool, newer)
     if (older.length + newer.length > 0)
       this.options.logger.warn(
-        { rows: countItems(older) + countItems(newer), spool: spool.dir },
+        { rows: countItems([...older, ...newer].map((s) => s.segment)), spool: spool.dir },
         'the warehouse is still unreachable at stop: quotes left in the spool for the next start',
       )
   }
@@ -533,27 +588,34 @@ export class MicroBatchProcessor implements ConsumerHandlers {
 
   private maybeResume(): void {
     if (!this.counters.paused) return
-    if (this.heldRows > this.options.maxBufferRows / 2 || this.heldBytes > this.options.maxBufferBytes / 2)
+    const under = RESUME_AT_FRACTION
+    if (
+      this.heldRows > this.options.maxBufferRows * under ||
+      this.heldBytes > this.options.maxBufferBytes * under
+    )
       return
     this.counters.paused = false
+    // Nothing arrived while paused because of the pause: the idle clock starts again now, or the
+    // next tick would flush the few rows left as if the input had gone quiet.
+    this.lastArrival = performance.now()
     this.consumer?.resume(this.consumer.assignment())
     this.options.logger.info({ rows: this.heldRows, bytes: this.heldBytes }, 'partitions resumed')
   }
 
-  private release<T>(segments: readonly PositionedBatch<T>[]): number {
+  private release<H>(segments: readonly Segment<H>[]): number {
     const rows = countItems(segments)
     this.heldRows -= rows
     this.heldBytes -= countBytes(segments)
     return rows
   }
 
-  private flushLane<T>(lane: Lane<T>): Promise<void> {
+  private flushLane<T, H>(lane: Lane<T, H>): Promise<void> {
     lane.flushing = lane.flushing.then(() => this.flushLaneOnce(lane))
     return lane.flushing
   }
 
-  private async flushLaneOnce<T>(lane: Lane<T>): Promise<void> {
-    const isQuotes = lane === (this.quoteLane as Lane<unknown>)
+  private async flushLaneOnce<T, H>(lane: Lane<T, H>): Promise<void> {
+    const isQuotes = lane === (this.quoteLane as Lane<unknown, unknown>)
     if (isQuotes) this.lastQuoteFlush = performance.now()
     if (this.counters.fenced !== null) return
     const spool = isQuotes ? this.options.spool : undefined
@@ -567,7 +629,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
           // Spooled segments are older than the buffer's: they go first, one file per batch.
           await this.spilling
           const file = await spool.oldest()
-          if (file) lane.inFlight = (await this.spoolCut(file)) as Cut<unknown> as Cut<T>
+          if (file) lane.inFlight = (await this.spoolCut(file)) as Cut<unknown> as Cut<H>
           // Checked right before cutting from memory: a spill may have started meanwhile.
           else if (spool.files > 0 || this.spillingRows > 0) continue
         }
@@ -605,20 +667,20 @@ export class MicroBatchProcessor implements ConsumerHandlers {
   }
 
   /** A spool file as a batch: its segments regrouped by appId, with their partitions' state. */
-  private async spoolCut(file: SpoolFile): Promise<Cut<Quote>> {
-    const parts = new Map<string, Cut<Quote>['parts'][number]>()
-    for (const { appId, ...segment } of file.segments) {
+  private async spoolCut(file: SpoolFile): Promise<Cut<QuoteChunk>> {
+    const parts = new Map<string, Cut<QuoteChunk>['parts'][number]>()
+    for (const { appId, ...spooled } of file.segments) {
       let part = parts.get(appId)
       if (!part) {
-        part = { buffer: await this.partitionFor(appId, segment), segments: [] }
+        part = { buffer: await this.partitionFor(appId, spooled), segments: [] }
         parts.set(appId, part)
       }
-      part.segments.push(segment)
+      part.segments.push(segmentOf(this.quoteLane.hold, spooled))
     }
     return { parts: [...parts.values()], attempts: 0, spoolFile: file.id, adopted: file.adopted }
   }
 
-  private async partitionFor(appId: string, p: BusPartition): Promise<PartitionBuffer<Quote>> {
+  private async partitionFor(appId: string, p: BusPartition): Promise<PartitionBuffer<QuoteChunk>> {
     for (const b of this.quoteLane.buffers.values()) if (b.appId === appId) return b
     let buffer = this.detached.get(appId)
     if (!buffer) {
@@ -630,8 +692,8 @@ export class MicroBatchProcessor implements ConsumerHandlers {
   }
 
   /** Takes whole segments from the partitions, oldest first, up to `flushMaxRows` rows. */
-  private cut<T>(lane: Lane<T>): Cut<T> | undefined {
-    const parts: Cut<T>['parts'] = []
+  private cut<T, H>(lane: Lane<T, H>): Cut<H> | undefined {
+    const parts: Cut<H>['parts'] = []
     let rows = 0
     for (const buffer of lane.buffers.values()) {
       if (buffer.segments.length === 0) continue
@@ -640,7 +702,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
         n < buffer.segments.length &&
         (rows < this.options.flushMaxRows || (n === 0 && parts.length === 0))
       ) {
-        rows += buffer.segments[n]!.items.length
+        rows += buffer.segments[n]!.rows
         n++
       }
       if (n === 0) break
@@ -649,12 +711,9 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     return parts.length > 0 ? { parts, attempts: 0 } : undefined
   }
 
-  private async commit<T>(lane: Lane<T>, cut: Cut<T>): Promise<void> {
+  private async commit<T, H>(lane: Lane<T, H>, cut: Cut<H>): Promise<void> {
     const started = performance.now()
     cut.attempts++
-    const rows: Row[] = []
-    for (const part of cut.parts)
-      for (const s of part.segments) for (const item of s.items) rows.push(lane.toRow(item))
     // Each partition's batch continues from what this processor believes the table holds: if
     // another writer committed past that meanwhile, the lake refuses instead of duplicating.
     const txns = cut.parts.map((p) => ({
@@ -662,14 +721,20 @@ export class MicroBatchProcessor implements ConsumerHandlers {
       version: lastOf(p.segments),
       startsAfter: p.buffer.committed,
     }))
+    const options = {
+      txns,
+      sortBy: lane.sortBy,
+      compression: this.options.compression,
+      operation: 'STREAMING UPDATE',
+    }
     let result
     try {
-      result = await lane.table.append(rows, {
-        txns,
-        sortBy: lane.sortBy,
-        compression: this.options.compression,
-        operation: 'STREAMING UPDATE',
-      })
+      // Joined afresh on every attempt: a column batch is handed over (transferred) to its encoder.
+      result = await lane.hold.append(
+        lane.table,
+        cut.parts.flatMap((p) => p.segments.map((s) => s.items)),
+        options,
+      )
     } catch (e) {
       if (
         isCryptoVizError(e, 'DELTA_COMMIT_CONFLICT') &&
@@ -754,16 +819,16 @@ export class MicroBatchProcessor implements ConsumerHandlers {
    * Drops what the table already holds per partition (after a partial txn conflict), from `cut`
    * and from the partitions' buffers alike, and raises their `committed` to what it recorded.
    */
-  private async trimCommitted<T>(lane: Lane<T>, cut: Cut<T>): Promise<void> {
+  private async trimCommitted<T, H>(lane: Lane<T, H>, cut: Cut<H>): Promise<void> {
     const snapshot = await lane.table.snapshot()
-    const parts: Cut<T>['parts'] = []
+    const parts: Cut<H>['parts'] = []
     for (const part of cut.parts) {
       const recorded = snapshot.txnVersion(part.buffer.appId) ?? -1
       part.buffer.committed = Math.max(part.buffer.committed, recorded)
       const before = countItems(part.segments)
       const kept = part.segments
         .filter((seg) => seg.lastOffset > recorded)
-        .map((seg) => trimSegment(seg, recorded))
+        .map((seg) => trimSegment(seg, recorded, lane.hold.slice))
       // A batch read from the spool is not counted as held in memory.
       if (cut.spoolFile === undefined) {
         this.release(part.segments)
@@ -777,7 +842,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
       const buffered = part.buffer.segments
       const stillNew = buffered
         .filter((seg) => seg.lastOffset > recorded)
-        .map((seg) => trimSegment(seg, recorded))
+        .map((seg) => trimSegment(seg, recorded, lane.hold.slice))
       this.release(buffered)
       this.heldRows += countItems(stillNew)
       this.heldBytes += countBytes(stillNew)
@@ -805,16 +870,42 @@ export class MicroBatchProcessor implements ConsumerHandlers {
   }
 }
 
+/** A delivered batch as held by a lane. */
+function segmentOf<T, H>(hold: Holding<T, H>, b: PositionedBatch<T>): Segment<H> {
+  return {
+    topic: b.topic,
+    partition: b.partition,
+    items: hold.pack(b.items),
+    rows: b.items.length,
+    offsets: b.offsets,
+    lastOffset: b.lastOffset,
+    bytes: b.bytes,
+  }
+}
+
+/** A held quote segment on its way to the spool, with its partition's appId. */
+interface Spilled {
+  segment: Segment<QuoteChunk>
+  appId: string
+}
+
+/** A held quote segment as the spool writes it: its quotes as objects, with its appId. */
+function toSpooled(s: Segment<QuoteChunk>, appId: string): SpooledSegment {
+  const { items, rows: _rows, ...position } = s
+  return { ...position, items: unpackQuotes(items), appId }
+}
+
 /** The part of a segment after `floor` (offsets ≤ floor are already committed). */
-function trimSegment<T>(s: PositionedBatch<T>, floor: number): PositionedBatch<T> {
+function trimSegment<H>(s: Segment<H>, floor: number, slice: (held: H, from: number) => H): Segment<H> {
   if (s.offsets.length === 0 || s.offsets[0]! > floor) return s
   let i = 0
   while (i < s.offsets.length && s.offsets[i]! <= floor) i++
-  const share = s.items.length === 0 ? 0 : (s.items.length - i) / s.items.length
+  const share = s.rows === 0 ? 0 : (s.rows - i) / s.rows
   return {
     topic: s.topic,
     partition: s.partition,
-    items: s.items.slice(i),
+    items: slice(s.items, i),
+    rows: s.rows - i,
     offsets: s.offsets.slice(i),
     lastOffset: s.lastOffset,
     bytes: Math.round(s.bytes * share),

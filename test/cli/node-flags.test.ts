@@ -35,6 +35,12 @@ test('the memory bound sizes the old space; without one only the young generatio
   assert.equal(nodeFlags(50).at(-1), '--max-old-space-size=64')
 })
 
+test('the process role gets a larger young generation than the other roles, the same old-space bound', () => {
+  assert.deepEqual(nodeFlags(0, 'process'), ['--max-semi-space-size=8', '--heap-growing-percent=50'])
+  assert.deepEqual(nodeFlags(400, 'process').slice(1), nodeFlags(400, 'start').slice(1))
+  assert.deepEqual(nodeFlags(400, 'start'), nodeFlags(400))
+})
+
 test('start relaunches itself in place with the V8 flags: same PID, and SIGTERM still stops it gracefully', async (t) => {
   if (process.platform !== 'linux') return t.skip('reads /proc')
   const env: Record<string, string> = { CRYPTOVIZ_MEMORY_LIMIT_MB: '300', NODE_OPTIONS: '' }

@@ -62,9 +62,9 @@ async function tables(store: MemoryStore) {
   })
   // Every committed quote batch's txn version, in commit order.
   const committedVersions: number[] = []
-  const append = quotes.append.bind(quotes)
-  quotes.append = async (rows, o) => {
-    const r = await append(rows, o)
+  const append = quotes.appendColumns.bind(quotes)
+  quotes.appendColumns = async (batch, o) => {
+    const r = await append(batch, o)
     if (r.status === 'committed') committedVersions.push(o?.txns?.[0]?.version ?? -1)
     return r
   }
