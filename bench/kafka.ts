@@ -21,7 +21,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Admin, Consumer, Producer, type CompressionAlgorithmValue } from '@platformatic/kafka'
 import { encodeQuote, quoteKey } from '../src/bus/quote-message.ts'
-import { nodeFlags, RELAUNCHED_ENV } from '../src/cli/node-flags.ts'
+import { COMPILE_CACHE_ENV, nodeFlags, RELAUNCHED_ENV } from '../src/cli/node-flags.ts'
 import { SETTINGS } from '../src/config/settings.ts'
 import { DeltaTable, type AddFile } from '../src/lake/index.ts'
 import { readRows } from '../src/lake/scan.ts'
@@ -164,8 +164,9 @@ function processors(
           ...['--broker', bootstrap, '--topic-prefix', prefix, '--warehouse', warehouse],
           ...['--group', group, '--port', '0', '--log-level', 'info', '--flush-idle-ms', '250'],
         ],
-        // Exactly `nodeArgs`: the relaunch with CryptoViz's own flags is turned off.
-        { NODE_OPTIONS: '', [RELAUNCHED_ENV]: 'bench' },
+        // Exactly `nodeArgs`: the relaunch with CryptoViz's own flags is turned off (its compile
+        // cache kept, as the relaunch would set it).
+        { NODE_OPTIONS: '', [RELAUNCHED_ENV]: 'bench', ...COMPILE_CACHE_ENV },
         nodeArgs ?? [],
         entry,
       ),

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'node:test'
-import { nodeFlags, RELAUNCHED_ENV } from '../../src/cli/node-flags.ts'
+import {
+  COMPILE_CACHE_ENV,
+  nodeFlags,
+  relaunchEnvironment,
+  RELAUNCHED_ENV,
+} from '../../src/cli/node-flags.ts'
 import { CryptovizProcess } from '../harness/cryptoviz-process.ts'
 
 const BIN = new URL('../../bin/cryptoviz.js', import.meta.url).pathname
@@ -61,6 +66,8 @@ test('start relaunches itself in place with the V8 flags: same PID, and SIGTERM 
   assert.ok(environ(pid).some((e) => e.startsWith(`${RELAUNCHED_ENV}=`)))
   // glibc's arenas are capped in the process that runs (the variable is read at exec).
   assert.ok(environ(pid).includes('MALLOC_ARENA_MAX=2'))
+  // Node's compile cache, so a warm start never loads the TypeScript stripper.
+  assert.ok(environ(pid).includes(`NODE_COMPILE_CACHE=${COMPILE_CACHE_ENV['NODE_COMPILE_CACHE']}`))
   proc.child.kill('SIGTERM')
   const exit = await proc.exited
   assert.deepEqual(exit, { code: 0, signal: null })
@@ -88,15 +95,26 @@ test('the bin relaunches too, and exit codes and output come through unchanged',
   assert.match(invalid.stderr, /memoryLimitMb/)
 })
 
-test('flags and malloc settings given by hand win over the defaults and no second relaunch happens', async (t) => {
+test('the relaunch keeps a compile cache the caller set or turned off', () => {
+  assert.equal(relaunchEnvironment({})['NODE_COMPILE_CACHE'], COMPILE_CACHE_ENV['NODE_COMPILE_CACHE'])
+  assert.equal(relaunchEnvironment({ NODE_COMPILE_CACHE: '/x' })['NODE_COMPILE_CACHE'], '/x')
+  const off = relaunchEnvironment({ NODE_DISABLE_COMPILE_CACHE: '1' })
+  assert.equal(off['NODE_COMPILE_CACHE'], undefined)
+  assert.equal(off['MALLOC_ARENA_MAX'], '2')
+})
+
+test('flags, malloc and compile-cache settings given by hand win over the defaults and no second relaunch happens', async (t) => {
   if (process.platform !== 'linux') return t.skip('reads /proc')
   const saved = process.env[RELAUNCHED_ENV]
   delete process.env[RELAUNCHED_ENV]
+  const cache = mkdtempSync(join(tmpdir(), 'cryptoviz-compile-cache-'))
   let proc: CryptovizProcess
   try {
-    proc = new CryptovizProcess(startArgs(), { NODE_OPTIONS: '', MALLOC_ARENA_MAX: '4' }, [
-      '--max-semi-space-size=8',
-    ])
+    proc = new CryptovizProcess(
+      startArgs(),
+      { NODE_OPTIONS: '', MALLOC_ARENA_MAX: '4', NODE_COMPILE_CACHE: cache },
+      ['--max-semi-space-size=8'],
+    )
   } finally {
     if (saved !== undefined) process.env[RELAUNCHED_ENV] = saved
   }
@@ -107,6 +125,9 @@ test('flags and malloc settings given by hand win over the defaults and no secon
   assert.ok(argv.includes('--heap-growing-percent=50'))
   assert.ok(!argv.some((a) => a.startsWith('--max-old-space-size')))
   assert.ok(environ(proc.child.pid!).includes('MALLOC_ARENA_MAX=4'))
+  assert.ok(environ(proc.child.pid!).includes(`NODE_COMPILE_CACHE=${cache}`))
   proc.child.kill('SIGTERM')
   assert.equal((await proc.exited).code, 0)
+  // The relaunched process filled the caller's cache (Node writes it at exit).
+  assert.ok(readdirSync(cache, { recursive: true }).length > 1, 'compile cache written')
 })
