@@ -156,7 +156,8 @@ export class KafkaBus implements QuoteBus {
         return
       } catch (e) {
         if (this.closed) throw e
-        this.noteError('produce', e)
+        // Logged once, at error level, below (not also as a retry warning).
+        this.recordError('produce', e)
         this.options.logger.error(
           { err: e, messages: messages.length },
           'the broker refused a batch with a non-retriable error; sending it again as new records',
@@ -234,12 +235,17 @@ export class KafkaBus implements QuoteBus {
       : { status: 'ok' }
   }
 
-  /** Records a broker failure for `/health`; cleared by the next success. */
+  /** Records a broker failure for `/health` and logs it once per distinct failure; cleared by the next success. */
   noteError(what: string, e: unknown): void {
+    if (this.recordError(what, e)) this.options.logger.warn({ err: e }, `broker ${what} failed; retrying`)
+  }
+
+  /** Records a broker failure for `/health`; true when it differs from the one recorded. */
+  private recordError(what: string, e: unknown): boolean {
     const message = `${what}: ${errorMessage(e)}`
-    if (this.lastError?.message !== message)
-      this.options.logger.warn({ err: e }, `broker ${what} failed; retrying`)
+    const changed = this.lastError?.message !== message
     this.lastError = { message, at: this.lastError?.at ?? new Date().toISOString() }
+    return changed
   }
 
   noteOk(): void {
