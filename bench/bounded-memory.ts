@@ -5,11 +5,13 @@
  * files) and 1,000 assets × 50 min (100,000 files), `optimize` of both, and the heap a loaded
  * snapshot of the 100,000-file table holds before and after OPTIMIZE (bench/state-memory.ts).
  *
- *   node bench/bounded-memory.ts [--root DIR] [--memory-limit-mb N] [--quick] [--dir DIR]
+ *   node bench/bounded-memory.ts [--root DIR] [--memory-limit-mb N] [--quick] [--generate-only] [--dir DIR]
  *
  * `--root` runs another checkout's CLI (e.g. an older commit extracted with `git archive`, with a
  * `node_modules` link): run it alternately with and without to compare before and after in the
- * same period. `--quick` skips the 100,000-file table. Prints one table and a JSON line.
+ * same period. `--quick` skips the 100,000-file table; `--generate-only` skips `optimize` (and the
+ * snapshot after it), for quicker before/after pairs of `generate`. Prints one table and a JSON
+ * line.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     root: { type: 'string' },
     'memory-limit-mb': { type: 'string' },
     quick: { type: 'boolean', default: false },
+    'generate-only': { type: 'boolean', default: false },
     dir: { type: 'string' },
   },
 })
@@ -100,6 +103,11 @@ try {
       gen.seconds,
     ])
     const before = snapshotHeap(join(warehouse))
+    if (values['generate-only']) {
+      metrics[t.key] = { generate: gen, snapshotBefore: before }
+      load.push(loadavg()[0]!)
+      continue
+    }
     const opt = await cli(['optimize', '--warehouse', warehouse])
     rows.push([`optimize, ${t.name}`, opt.last['filesRemoved'] as number, opt.peakRssMb, opt.seconds])
     const after = snapshotHeap(join(warehouse))

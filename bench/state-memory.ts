@@ -1,16 +1,21 @@
 /**
  * Snapshot memory: loads a table's latest snapshot in this process (three times, each from
  * scratch) and prints the load times, the live heap holding one snapshot (after a full GC) and
- * the process's RSS and kernel high-water mark. Run it with the GC exposed:
+ * the process's RSS and kernel high-water mark; then encodes that snapshot's checkpoint once
+ * (in memory, written nowhere) and prints what the encoding cost: milliseconds, bytes, and how
+ * far RSS rose above the loaded state (the kernel high-water mark is reset first, Linux
+ * `clear_refs`). Run it with the GC exposed:
  *
  *   node --expose-gc bench/state-memory.ts --warehouse DIR [--table quotes]
  *
  * One JSON line on stdout; nothing is written anywhere.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { encodeCheckpoint } from '../src/lake/checkpoint.ts'
 import { DeltaTable } from '../src/lake/index.ts'
+import { checkpointState } from '../src/lake/post-commit.ts'
 import { LocalStore } from '../src/storage/local-store.ts'
 
 const { values } = parseArgs({ options: { warehouse: { type: 'string' }, table: { type: 'string' } } })
@@ -40,6 +45,17 @@ for (let i = 0; i < 3; i++) {
 gc()
 const heapHeld = process.memoryUsage().heapUsed - heapBefore
 const files = snapshot!.files().length
+const rssMb = kernel('VmRSS')
+const peakRssMb = kernel('VmHWM')
+// What writing a checkpoint of this state costs on top of holding it (post-commit.ts's content).
+writeFileSync('/proc/self/clear_refs', '5')
+const encodeStarted = performance.now()
+const checkpointBytes = encodeCheckpoint(checkpointState(snapshot!.state, 0)).byteLength
+const checkpointEncode = {
+  ms: Math.round(performance.now() - encodeStarted),
+  mb: mb(checkpointBytes),
+  peakRssAboveStateMb: Math.round((kernel('VmHWM') - rssMb) * 10) / 10,
+}
 process.stdout.write(
   `${JSON.stringify({
     version: snapshot!.version,
@@ -48,7 +64,8 @@ process.stdout.write(
     loadsMs,
     heapHeldMb: mb(heapHeld),
     bytesPerFile: Math.round(heapHeld / Math.max(1, files + snapshot!.state.removes.size)),
-    rssMb: kernel('VmRSS'),
-    peakRssMb: kernel('VmHWM'),
+    rssMb,
+    peakRssMb,
+    checkpointEncode,
   })}\n`,
 )

@@ -132,6 +132,34 @@ test('a checkpoint streamed in small row groups decodes to exactly what a single
   assert.deepEqual(batches, [...Array<number>(8).fill(300), 104])
 })
 
+test('multi-byte paths and stats larger than the string buffer round-trip byte for byte', async () => {
+  // ~3 MB of stats text in one row group: the encoder's 1 MB string chunks overflow several
+  // times, and one stats text alone is bigger than a chunk's remaining room.
+  const big = (i: number) => `{"numRecords":${i},"minValues":{"name":"${'日本é'.repeat(1_500 + i)}"}}`
+  const adds = Array.from({ length: 300 }, (_, i) => ({
+    ...add(i, `ünïcødé-${i % 3}`),
+    path: `day=ünïcødé-${i % 3}/part-€${i}.parquet`,
+    stats: i === 7 ? big(400_000) : big(i),
+  }))
+  const decoded = (await decodeCheckpoint(encodeCheckpoint(state(adds), 1024))).flatMap((a) =>
+    'add' in a ? [a.add] : [],
+  )
+  assert.deepEqual(
+    decoded.map((a) => [a.path, a.stats, a.partitionValues]),
+    adds.map((a) => [a.path, a.stats, a.partitionValues]),
+  )
+})
+
+test('shared (frozen) partition-value maps encode to the same bytes as per-file maps', () => {
+  const shared = [Object.freeze({ day: '2024-03-01' }), Object.freeze({ day: null })]
+  const sharedAdds = Array.from({ length: 2_000 }, (_, i) => ({
+    ...add(i, null),
+    partitionValues: shared[i % 2]!,
+  }))
+  const ownAdds = sharedAdds.map((a) => ({ ...a, partitionValues: { ...a.partitionValues } }))
+  assert.deepEqual(encodeCheckpoint(state(sharedAdds), 500), encodeCheckpoint(state(ownAdds), 500))
+})
+
 test('encoding consumes the files lazily, once', async () => {
   let pulled = 0
   const adds = Array.from({ length: 50 }, (_, i) => add(i, 'x'))
