@@ -440,22 +440,61 @@ function shortestDecimal(
   }
   if (shorter + 1 >= EXACT) return undefined
   const scale = POW10[fraction]!
-  const value =
-    digits <= 16 && high * 1e8 + low < EXACT
-      ? (high * 1e8 + low) / scale
-      : Number(text.slice(text.charCodeAt(start) === MINUS ? start + 1 : start, end))
+  // D below 2^53 is a double, so D / 10^f is correctly rounded; above, it is a candidate
+  // (rounded twice) that `nearestDouble` proves or corrects, else undefined (the caller compares).
+  const value = high * 1e8 + low < EXACT ? (high * 1e8 + low) / scale : nearestDouble(high, low, scale)
+  if (value === undefined) return undefined
   // A decimal one digit shorter rounding to the same double would be printed instead.
   const shorterScale = POW10[fraction - 1]!
   if (shorter / shorterScale === value || (shorter + 1) / shorterScale === value) return NaN
-  // Printed digits are the nearest to the double: |D − value·10^f| < ½, with value·10^f = p + e
-  // exactly (Dekker's product) and D − p exact (Sterbenz: they are within a factor of two).
-  const p = value * scale
-  const e = productError(value, scale, p)
-  const residual = high * 1e8 - p + low - e
-  const distance = Math.abs(residual)
+  // Printed digits are the nearest to the double: |D − value·10^f| < ½.
+  const distance = Math.abs(residual(high, low, value, scale))
   if (distance < 0.5 - 2 ** -20) return value
   if (distance > 0.5 + 2 ** -20) return NaN
   return undefined
+}
+
+/**
+ * D − value·10^f for D = high·10^8 + low of 16–17 digits, computed exactly but for a rounding
+ * far below 2^-20: value·10^f = p + e exactly (Dekker's product), high·10^8 is exact (high·5^8
+ * is below 2^53) and high·10^8 − p exact (Sterbenz: they are within a factor of two).
+ */
+function residual(high: number, low: number, value: number, scale: number): number {
+  const p = value * scale
+  return high * 1e8 - p + low - productError(value, scale, p)
+}
+
+/** A scratch double and its two 32-bit words (little-endian hosts: [low, high]; checked below). */
+const wordsOf = new Float64Array(1)
+const words = new Uint32Array(wordsOf.buffer)
+wordsOf[0] = 1
+const HIGH_WORD = words[1] === 0x3ff0_0000 ? 1 : 0
+
+/** Whether the positive double `x` is a power of two (its lower neighbour is half an ulp away). */
+function powerOfTwo(x: number): boolean {
+  wordsOf[0] = x
+  return words[1 - HIGH_WORD] === 0 && (words[HIGH_WORD]! & 0x000f_ffff) === 0
+}
+
+/**
+ * The double nearest to D / 10^f (what `Number` gives for the token), for D = high·10^8 + low at
+ * or above 2^53 (16–17 digits), if found without doubt, else undefined. A candidate v is the
+ * nearest when |D − v·10^f| < ½ − 2^-20 and v is not a power of two: then D / 10^f is within
+ * ½·10^-f of v, less than half of v's ulp (v·10^f ≥ 2^53 − ½ makes ulp(v)·10^f > 1 − 2^-54),
+ * with both neighbours a whole ulp away. Such a candidate is also the one the printed digits
+ * need (the caller's nearest-digits test), so a value this does not find is left to `Number`.
+ * The first candidate (D rounded, then divided) may be an ulp off; one correction by the
+ * residual over 10^f lands on the nearest unless D / 10^f is almost halfway between two doubles.
+ */
+function nearestDouble(high: number, low: number, scale: number): number | undefined {
+  let value = (high * 1e8 + low) / scale
+  let r = residual(high, low, value, scale)
+  if (!(Math.abs(r) < 0.5 - 2 ** -20)) {
+    value += r / scale
+    r = residual(high, low, value, scale)
+    if (!(Math.abs(r) < 0.5 - 2 ** -20)) return undefined
+  }
+  return powerOfTwo(value) ? undefined : value
 }
 
 /** Veltkamp's split constant for doubles: 2^27 + 1. */
