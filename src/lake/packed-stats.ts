@@ -464,24 +464,12 @@ function residual(high: number, low: number, value: number, scale: number): numb
   return high * 1e8 - p + low - productError(value, scale, p)
 }
 
-/** A scratch double and its two 32-bit words (little-endian hosts: [low, high]; checked below). */
-const wordsOf = new Float64Array(1)
-const words = new Uint32Array(wordsOf.buffer)
-wordsOf[0] = 1
-const HIGH_WORD = words[1] === 0x3ff0_0000 ? 1 : 0
-
-/** Whether the positive double `x` is a power of two (its lower neighbour is half an ulp away). */
-function powerOfTwo(x: number): boolean {
-  wordsOf[0] = x
-  return words[1 - HIGH_WORD] === 0 && (words[HIGH_WORD]! & 0x000f_ffff) === 0
-}
-
 /**
  * The double nearest to D / 10^f (what `Number` gives for the token), for D = high·10^8 + low at
  * or above 2^53 (16–17 digits), if found without doubt, else undefined. A candidate v is the
- * nearest when |D − v·10^f| < ½ − 2^-20 and v is not a power of two: then D / 10^f is within
- * ½·10^-f of v, less than half of v's ulp (v·10^f ≥ 2^53 − ½ makes ulp(v)·10^f > 1 − 2^-54),
- * with both neighbours a whole ulp away. Such a candidate is also the one the printed digits
+ * nearest when |D − v·10^f| < ½ − 2^-20: v's neighbours are at least v·2^-53 away (exactly that
+ * below a power of two), and v·10^f ≥ D − ½ ≥ 2^53 − ½, so half a gap times 10^f is at least
+ * ½ − 2^-55, more than D / 10^f is from v. Such a candidate is also the one the printed digits
  * need (the caller's nearest-digits test), so a value this does not find is left to `Number`.
  * The first candidate (D rounded, then divided) may be an ulp off; one correction by the
  * residual over 10^f lands on the nearest unless D / 10^f is almost halfway between two doubles.
@@ -494,7 +482,7 @@ function nearestDouble(high: number, low: number, scale: number): number | undef
     r = residual(high, low, value, scale)
     if (!(Math.abs(r) < 0.5 - 2 ** -20)) return undefined
   }
-  return powerOfTwo(value) ? undefined : value
+  return value
 }
 
 /** Veltkamp's split constant for doubles: 2^27 + 1. */

@@ -356,3 +356,42 @@ test('the scan agrees with the reference on every stats text of the golden table
   t.diagnostic(`${texts.length} texts, ${decided} of ${texts.length * 2} decided by the scan`)
   assert.ok(decided >= texts.length, `the scan decided only ${decided}`)
 })
+
+test('16–17-digit decimals at or above 2^53 are packed as Number reads them: powers of two, their neighbours, off-by-an-ulp first guesses', () => {
+  const shapeOf = (token: string) =>
+    `{"numRecords":1,"minValues":{"v":${token}},"maxValues":{"v":2},"nullCount":{"v":1}}`
+  const bits = new DataView(new ArrayBuffer(8))
+  const neighbour = (x: number, step: number) => {
+    bits.setFloat64(0, x)
+    bits.setBigUint64(0, bits.getBigUint64(0) + BigInt(step))
+    return bits.getFloat64(0)
+  }
+  let decided = 0
+  let corrected = 0
+  let checked = 0
+  const check = (x: number) => {
+    if (!(x > 0) || !Number.isFinite(x) || x === 2) return
+    for (const token of [String(x), x.toPrecision(17), x.toPrecision(16)]) {
+      const digits = token.replace(/^[0.]+|\./g, '').length
+      if (token.includes('e') || digits < 16) continue
+      // Every spelling is packed as the reference packs it (or left to it).
+      const scanned = assertScanAgrees(shapeOf(token))
+      if (token !== String(x)) continue
+      checked++
+      if (!scanned) continue
+      decided++
+      // The first guess (D rounded to a double, then divided) is not always the nearest double.
+      const [whole, fraction = ''] = token.split('.')
+      if (Number(whole! + fraction) / 10 ** fraction.length !== x) corrected++
+    }
+  }
+  // Powers of two (their lower neighbour is half an ulp away) and the doubles around them.
+  for (let k = -20; k <= 60; k++) for (let step = -3; step <= 3; step++) check(neighbour(2 ** k, step))
+  // Doubles of many magnitudes printed with 16–17 digits, as market stats are.
+  const rng = mulberry32(97)
+  for (let i = 0; i < 50_000; i++) check((0.5 + rng()) * 10 ** (Math.floor(rng() * 24) - 6))
+  assert.ok(checked > 40_000, `only ${checked} tokens checked`)
+  // The scan decides every canonical one itself, including those whose first guess is an ulp off.
+  assert.equal(decided, checked)
+  assert.ok(corrected > checked * 0.01, `only ${corrected} tokens needed a correction`)
+})
