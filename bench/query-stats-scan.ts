@@ -1,7 +1,8 @@
 /**
  * `node bench/query-stats-scan.ts [--table DIR] [--runs N] [--baseline CHECKOUT]`: the stats
  * packing of a table's checkpoint alone (the largest part of a cold open), in this process: the
- * first pass (cold JIT, as in a fresh server) and the warm passes, with how many texts the scan
+ * CPU time (less noisy than wall time on a shared machine) of the first pass (cold JIT, as in a
+ * fresh server) and of the warm passes, with how many texts the scan
  * decided itself. `--baseline` runs the same on another checkout's packer in the same process,
  * interleaved pass by pass (before/after in the same period). Nothing here writes to the table.
  */
@@ -39,9 +40,10 @@ if (values.baseline !== undefined)
 const results = new Map<string, number[]>(packers.map(([n]) => [n, []]))
 for (let run = 0; run < Number(values.runs); run++) {
   for (const [label, packer] of packers) {
-    const started = performance.now()
+    const started = process.cpuUsage()
     for (const t of texts) packer.packStats(t)
-    results.get(label)!.push(performance.now() - started)
+    const used = process.cpuUsage(started)
+    results.get(label)!.push((used.user + used.system) / 1000)
   }
 }
 for (const [label, packer] of packers) {
@@ -50,7 +52,7 @@ for (const [label, packer] of packers) {
   const ms = results.get(label)!
   const warm = ms.slice(1).sort((a, b) => a - b)
   process.stdout.write(
-    `${label}: ${texts.length} texts, scan decided ${decided}; first pass ${ms[0]!.toFixed(0)} ms, ` +
+    `${label}: ${texts.length} texts, scan decided ${decided}; CPU first pass ${ms[0]!.toFixed(0)} ms, ` +
       `warm median ${warm[Math.floor(warm.length / 2)]?.toFixed(0) ?? '-'} ms\n`,
   )
 }
