@@ -21,8 +21,7 @@
 import { Map as PMap } from 'immutable'
 import { CryptoVizError } from '../errors.ts'
 import type { Action, AddFile, Metadata, Protocol, RemoveFile, Txn } from './actions.ts'
-import { packedAdd } from './packed-add.ts'
-import { packStats } from './packed-stats.ts'
+import { pendingPackedAdd } from './packed-add.ts'
 import { dataFilePath } from './partition-path.ts'
 
 export interface TableState {
@@ -387,9 +386,9 @@ function sharedPartitionValues(values: Record<string, string | null>): Record<st
 
 function compactAdd(add: AddFile): AddFile {
   const shared = sharedPartitionValues(add.partitionValues)
-  const packed = packable(add) ? packStats(add.stats) : undefined
-  if (packed === undefined) return shared === add.partitionValues ? add : { ...add, partitionValues: shared }
-  return packedAdd(add, shared, packed)
+  // Packed after the load (packed-add.ts): the open's first read waits for none of it.
+  if (packable(add)) return pendingPackedAdd(add, shared, add.stats)
+  return shared === add.partitionValues ? add : { ...add, partitionValues: shared }
 }
 
 /** The fields an add holds in the state; one with any other (deletion vector, newer fields) is kept whole. */

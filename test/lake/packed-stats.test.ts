@@ -395,3 +395,49 @@ test('16–17-digit decimals at or above 2^53 are packed as Number reads them: p
   assert.equal(decided, checked)
   assert.ok(corrected > checked * 0.01, `only ${corrected} tokens needed a correction`)
 })
+
+test('a load leaves the stats packing to the background: each add reads the same before and after, is packed on demand, and all are packed soon after', async () => {
+  const store = new MemoryStore()
+  await streamingQuotesTable(store, { assets: 12, days: 0.05, seed: 5 })
+  const raw = await rawAdds(store, (await listLog(store)).latest)
+  const snapshot = await (await DeltaTable.open(store)).snapshot()
+  const files = [...snapshot.state.adds]
+  const hidden = (f: AddFile) => f as unknown as Record<symbol, unknown>
+  // Right after the load, the checkpoint's adds still hold their text (the load packed none).
+  const pendingAtFirst = files.filter(([, f]) => hidden(f)[SHAPE] === undefined).length
+  assert.ok(pendingAtFirst > files.length / 2, `${pendingAtFirst} of ${files.length} pending after the load`)
+  const before = new Map(files.map(([k, f]) => [k, { json: JSON.stringify(f), spread: { ...f } }]))
+  // Asking for one pending add's packing packs it now.
+  const [firstKey, first] = files.find(([, f]) => hidden(f)[SHAPE] === undefined)!
+  assert.ok((packedStatsOf(first) as unknown) === first)
+  assert.ok(hidden(first)[SHAPE] !== undefined && typeof hidden(first)[NUMBERS] !== 'string', firstKey)
+  // The rest are packed by the background within a few turns of the event loop.
+  const deadline = Date.now() + 30_000
+  while (files.some(([, f]) => hidden(f)[SHAPE] === undefined) && Date.now() < deadline)
+    await new Promise((resolve) => setImmediate(resolve))
+  for (const [key, f] of files) {
+    assert.ok(hidden(f)[SHAPE] !== undefined, `${key} still pending`)
+    assert.equal(f.stats, raw.get(key)!.stats)
+    // No observer sees the packing happen: same JSON, same own enumerable fields.
+    assert.equal(JSON.stringify(f), before.get(key)!.json)
+    assert.deepEqual({ ...f }, before.get(key)!.spread)
+  }
+  await assertEqualToLog(store, snapshot)
+})
+
+test('a pending add whose stats would not print back the same keeps its text and has no packing', async () => {
+  const store = new MemoryStore()
+  const table = await DeltaTable.create(store, { schema: SMALL_SCHEMA, partitionColumns: ['crypto'] })
+  await table.append(smallRows(2, { crypto: 'bitcoin', start: 0 }))
+  const [add] = (await table.snapshot()).files()
+  // A spelling the packing refuses (a trailing zero), committed as another file's stats.
+  const text = add!.stats!.replace('"numRecords":2', '"numRecords":2.0')
+  assert.equal(packStats(text), undefined)
+  const odd: AddFile = { ...add!, path: `odd-${add!.path}`, stats: text }
+  await table.commit([{ add: odd }], { operation: 'WRITE' })
+  const reopened = await (await DeltaTable.open(store)).snapshot()
+  const held = reopened.files().find((f) => f.path === odd.path)!
+  assert.equal(packedStatsOf(held), undefined)
+  assert.equal(held.stats, text)
+  assert.deepEqual({ ...held }, odd)
+})
