@@ -1,7 +1,6 @@
 /**
  * Snapshot memory: loads a table's latest snapshot in this process (three times, each from
- * scratch) and prints the load times, the time to finish the stats packing the loads left to
- * the background, the live heap holding one snapshot (after a full GC) and
+ * scratch) and prints the load times, the live heap holding one snapshot (after a full GC) and
  * the process's RSS and kernel high-water mark. Run it with the GC exposed:
  *
  *   node --expose-gc bench/state-memory.ts --warehouse DIR [--table quotes]
@@ -12,7 +11,6 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { DeltaTable } from '../src/lake/index.ts'
-import { packPending } from '../src/lake/packed-add.ts'
 import { LocalStore } from '../src/storage/local-store.ts'
 
 const { values } = parseArgs({ options: { warehouse: { type: 'string' }, table: { type: 'string' } } })
@@ -39,11 +37,6 @@ for (let i = 0; i < 3; i++) {
   snapshot = await (await DeltaTable.open(store)).snapshot()
   loadsMs.push(Math.round(performance.now() - t))
 }
-// A load leaves its stats packing to the background (packed-add.ts): finish it, timed, so the
-// heap held is the packed snapshot's.
-const packStarted = performance.now()
-packPending()
-const packMs = Math.round(performance.now() - packStarted)
 gc()
 const heapHeld = process.memoryUsage().heapUsed - heapBefore
 const files = snapshot!.files().length
@@ -53,7 +46,6 @@ process.stdout.write(
     files,
     tombstones: snapshot!.state.removes.size,
     loadsMs,
-    packMs,
     heapHeldMb: mb(heapHeld),
     bytesPerFile: Math.round(heapHeld / Math.max(1, files + snapshot!.state.removes.size)),
     rssMb: kernel('VmRSS'),

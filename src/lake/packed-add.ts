@@ -8,7 +8,7 @@
  *   `JSON.stringify` and deep equality see the same own enumerable fields (the packing's fields
  *   are non-enumerable symbol properties, invisible to all three).
  * - Never mutated as observed (as every action the state holds): `stats` has no setter. A
- *   pending add (built by a table load, packed later: in the background a chunk per event-loop
+ *   pending add (built by a load with background packing, packed later: in the background a chunk per event-loop
  *   turn, or at once when its packing is first asked for) changes only its hidden fields, from
  *   the text to the packing of that text; `stats` reads the same text before and after.
  * - Every packed add is built by one constructor with the same property order and the same
@@ -73,19 +73,24 @@ const construct = PackedAdd as unknown as new (
 ) => AddFile
 
 /**
- * `add` (whose stats text is `text`) with partition values `partitionValues`, its stats packed
- * later: by the first `packedStatsOf` that needs them, or by `packPending` (queued here). A
- * table open thus pays for no packing before its first read.
+ * `add` (whose stats text is `text`) with partition values `partitionValues`, as the state holds
+ * it: its stats packed now, or with `later`, packed later: by the first `packedStatsOf` that
+ * needs them or by the background packing (queued here), so a table open pays for no packing
+ * before its first read. Texts that do not pack stay text either way.
  */
-export function pendingPackedAdd(
+export function heldAdd(
   add: AddFile,
   partitionValues: Record<string, string | null>,
   text: string,
+  later: boolean,
 ): AddFile {
-  const pending = new construct(add, partitionValues, text)
-  pendingAdds.push(pending)
-  schedulePacking()
-  return pending
+  const held = new construct(add, partitionValues, text)
+  if (!later) packInPlace(held as unknown as HiddenFields)
+  else {
+    pendingAdds.push(held)
+    schedulePacking()
+  }
+  return held
 }
 
 /** Pending adds not yet packed (some may have been packed on demand since). */
@@ -97,7 +102,8 @@ const PACK_CHUNK = 1_000
 function schedulePacking(): void {
   if (packingScheduled) return
   packingScheduled = true
-  setImmediate(packChunk)
+  // Unreferenced: a one-shot command exits when its work is done, not when the packing is.
+  setImmediate(packChunk).unref()
 }
 
 function packChunk(): void {

@@ -396,14 +396,17 @@ test('16–17-digit decimals at or above 2^53 are packed as Number reads them: p
   assert.ok(corrected > checked * 0.01, `only ${corrected} tokens needed a correction`)
 })
 
-test('a load leaves the stats packing to the background: each add reads the same before and after, is packed on demand, and all are packed soon after', async () => {
+test('a load with background packing leaves the stats packing to the background: each add reads the same before and after, is packed on demand, and all are packed soon after', async () => {
   const store = new MemoryStore()
   await streamingQuotesTable(store, { assets: 12, days: 0.05, seed: 5 })
   const raw = await rawAdds(store, (await listLog(store)).latest)
-  const snapshot = await (await DeltaTable.open(store)).snapshot()
-  const files = [...snapshot.state.adds]
   const hidden = (f: AddFile) => f as unknown as Record<symbol, unknown>
-  // Right after the load, the checkpoint's adds still hold their text (the load packed none).
+  // By default (batch commands) a load packs every file while it runs.
+  const eager = await (await DeltaTable.open(store)).snapshot()
+  assert.ok(eager.files().every((f) => hidden(f)[SHAPE] !== undefined))
+  const snapshot = await (await DeltaTable.open(store, { statsPacking: 'background' })).snapshot()
+  const files = [...snapshot.state.adds]
+  // Right after the load, the adds still hold their text (the load packed none).
   const pendingAtFirst = files.filter(([, f]) => hidden(f)[SHAPE] === undefined).length
   assert.ok(pendingAtFirst > files.length / 2, `${pendingAtFirst} of ${files.length} pending after the load`)
   const before = new Map(files.map(([k, f]) => [k, { json: JSON.stringify(f), spread: { ...f } }]))
@@ -425,7 +428,7 @@ test('a load leaves the stats packing to the background: each add reads the same
   await assertEqualToLog(store, snapshot)
 })
 
-test('a pending add whose stats would not print back the same keeps its text and has no packing', async () => {
+test('an add whose stats would not print back the same keeps its text and has no packing, packed now or later', async () => {
   const store = new MemoryStore()
   const table = await DeltaTable.create(store, { schema: SMALL_SCHEMA, partitionColumns: ['crypto'] })
   await table.append(smallRows(2, { crypto: 'bitcoin', start: 0 }))
@@ -435,9 +438,11 @@ test('a pending add whose stats would not print back the same keeps its text and
   assert.equal(packStats(text), undefined)
   const odd: AddFile = { ...add!, path: `odd-${add!.path}`, stats: text }
   await table.commit([{ add: odd }], { operation: 'WRITE' })
-  const reopened = await (await DeltaTable.open(store)).snapshot()
-  const held = reopened.files().find((f) => f.path === odd.path)!
-  assert.equal(packedStatsOf(held), undefined)
-  assert.equal(held.stats, text)
-  assert.deepEqual({ ...held }, odd)
+  for (const statsPacking of ['eager', 'background'] as const) {
+    const reopened = await (await DeltaTable.open(store, { statsPacking })).snapshot()
+    const held = reopened.files().find((f) => f.path === odd.path)!
+    assert.equal(packedStatsOf(held), undefined)
+    assert.equal(held.stats, text)
+    assert.deepEqual({ ...held }, odd)
+  }
 })
