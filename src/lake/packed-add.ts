@@ -96,22 +96,38 @@ export function heldAdd(
 /** Pending adds not yet packed (some may have been packed on demand since). */
 let pendingAdds: AddFile[] = []
 let packingScheduled = false
-/** Adds packed per turn of the event loop: a few milliseconds, so reads are not held up. */
-const PACK_CHUNK = 1_000
+/**
+ * Milliseconds of packing per turn of the event loop: short, so a read running meanwhile (each
+ * of its awaits resumes between two turns) is held up by at most this much per step.
+ */
+const PACK_SLICE_MS = 2
+
+/**
+ * Milliseconds between a load's last pending add and the first slice: a read issued right
+ * after the open (a server's first request, a one-shot query) mostly runs before the packing.
+ */
+const PACK_DELAY_MS = 100
+/** Whether slices are running (the next one follows at once, not after the delay). */
+let packingStarted = false
 
 function schedulePacking(): void {
   if (packingScheduled) return
   packingScheduled = true
   // Unreferenced: a one-shot command exits when its work is done, not when the packing is.
-  setImmediate(packChunk).unref()
+  if (packingStarted) setImmediate(packSlice).unref()
+  else setTimeout(packSlice, PACK_DELAY_MS).unref()
 }
 
-function packChunk(): void {
+function packSlice(): void {
   packingScheduled = false
-  const chunk = pendingAdds.length <= PACK_CHUNK ? pendingAdds : pendingAdds.slice(-PACK_CHUNK)
-  pendingAdds = pendingAdds.length <= PACK_CHUNK ? [] : pendingAdds.slice(0, -PACK_CHUNK)
-  for (const add of chunk) packInPlace(add as unknown as HiddenFields)
+  packingStarted = true
+  const until = performance.now() + PACK_SLICE_MS
+  for (let n = 1; pendingAdds.length > 0; n++) {
+    packInPlace(pendingAdds.pop() as unknown as HiddenFields)
+    if (n % 32 === 0 && performance.now() >= until) break
+  }
   if (pendingAdds.length > 0) schedulePacking()
+  else packingStarted = false
 }
 
 /** Packs every pending add now (what the background packing would do; for tests and benches). */
