@@ -94,7 +94,7 @@ export function heldAdd(
 }
 
 /** Pending adds not yet packed (some may have been packed on demand since). */
-let pendingAdds: AddFile[] = []
+const pendingAdds: AddFile[] = []
 let packingScheduled = false
 /**
  * Milliseconds of packing per turn of the event loop: short, so a read running meanwhile (each
@@ -128,13 +128,6 @@ function packSlice(): void {
   }
   if (pendingAdds.length > 0) schedulePacking()
   else packingStarted = false
-}
-
-/** Packs every pending add now (what the background packing would do; for tests and benches). */
-export function packPending(): void {
-  const all = pendingAdds
-  pendingAdds = []
-  for (const add of all) packInPlace(add as unknown as HiddenFields)
 }
 
 /** Packs a pending add's text into its hidden fields; returns whether the add is now packed. */
