@@ -19,7 +19,7 @@ const started = performance.now()
 // DuckDB starts (mostly on its own threads) while the table's log is read, as a server's startup would.
 const [duckdb, table] = await Promise.all([
   DuckDb.open({ poolSize: 2 }),
-  DeltaTable.open(new LocalStore(tableDir)),
+  DeltaTable.open(new LocalStore(tableDir), { statsPacking: 'background' }),
 ])
 const engine = new QueryEngine({ table, duckdb })
 const r = await engine.readRange({ crypto, start: day, end: day + DAY - 1 })

@@ -160,7 +160,7 @@ async function query(argv: string[]): Promise<void> {
     import('./output.ts'),
   ])
   const store = await openWarehouseStore(config, { write: false })
-  const warehouse = await openWarehouseForReading(store)
+  const warehouse = await openWarehouseForReading(store, { statsPacking: 'background' })
   const duckdb = await DuckDb.open()
   try {
     const engine = new QueryEngine({

@@ -25,7 +25,14 @@ import { commitWithRetries, type CommitOutcome } from './commit.ts'
 import type { Row } from './data-files.ts'
 import { readHistory, type HistoryEntry } from './history.ts'
 import { commitPath } from './log-paths.ts'
-import { loadLatestState, loadState, mapLimit, readCommit, updateState } from './log-replay.ts'
+import {
+  loadLatestState,
+  loadState,
+  mapLimit,
+  readCommit,
+  updateState,
+  type LoadOptions,
+} from './log-replay.ts'
 import { adjustedCommitTimes, listLog } from './log-segment.ts'
 import { runPostCommitHooks } from './post-commit.ts'
 import type { StructType } from './schema.ts'
@@ -55,6 +62,12 @@ export interface CreateTableOptions {
 export interface TableOptions {
   /** Clock for commit timestamps, modification and deletion times (ms); default `Date.now`. */
   now?: () => number
+  /**
+   * 'background': a full load packs the live files' stats after it returns (a chunk per
+   * event-loop turn), so an open's first read waits for none of it (a server); 'eager' (the
+   * default): while it loads, holding no stats text longer than its batch (batch commands).
+   */
+  statsPacking?: 'eager' | 'background'
 }
 
 /** Column types this lake can write (and therefore create tables with). */
@@ -75,10 +88,12 @@ export class DeltaTable {
   readonly store: ObjectStore
   readonly now: () => number
   private latest: Snapshot | undefined
+  private readonly load: LoadOptions
 
   private constructor(store: ObjectStore, options: TableOptions) {
     this.store = store
     this.now = options.now ?? Date.now
+    this.load = { packStatsLater: options.statsPacking === 'background' }
   }
 
   /** Creates the table: version 0 holds protocol (reader 1, writer 2), metaData and commitInfo. */
@@ -171,7 +186,7 @@ export class DeltaTable {
     if (at.version !== undefined) {
       if (this.latest?.version === at.version) return this.latest
       const listing = await listLog(this.store)
-      return new Snapshot(await loadState(this.store, listing, at.version))
+      return new Snapshot(await loadState(this.store, listing, at.version, this.load))
     }
     if (at.timestamp !== undefined) return this.snapshotAsOf(at.timestamp)
     return this.refresh()
@@ -179,7 +194,9 @@ export class DeltaTable {
 
   private async refresh(): Promise<Snapshot> {
     const prev = this.latest
-    const state = prev ? await updateState(this.store, prev.state) : await loadLatestState(this.store)
+    const state = prev
+      ? await updateState(this.store, prev.state)
+      : await loadLatestState(this.store, this.load)
     if (prev && state === prev.state) return prev
     const schema = prev && prev.metadata === state.metadata ? prev.schema : undefined
     return this.remember(new Snapshot(state, schema))
@@ -214,7 +231,7 @@ export class DeltaTable {
       )
     }
     if (pick === latest.version) return latest
-    return new Snapshot(await loadState(this.store, listing, pick))
+    return new Snapshot(await loadState(this.store, listing, pick, this.load))
   }
 
   /** Appends rows as new data files in one commit (see `AppendOptions`). */

@@ -43,16 +43,23 @@ export async function mapLimit<T, R>(
   return out
 }
 
+/** How a fresh load holds the live files' stats. */
+export interface LoadOptions {
+  /** Pack the stats in the background after the load (`StateBuilder.empty`); default false. */
+  packStatsLater?: boolean
+}
+
 /** The state at `target` (latest when undefined), from a listing of the whole log. */
 export async function loadState(
   store: ObjectStore,
   listing: LogListing,
   target?: number,
+  o: LoadOptions = {},
 ): Promise<TableState> {
   let maxCheckpoint = Infinity
   for (;;) {
     const segment = segmentFor(listing, target, maxCheckpoint)
-    const builder = StateBuilder.empty()
+    const builder = StateBuilder.empty(o.packStatsLater)
     if (segment.checkpoint) {
       try {
         // One row group at a time, straight into the state: the decoded checkpoint is never whole.
@@ -131,18 +138,18 @@ export async function updateState(store: ObjectStore, prev: TableState): Promise
  * ranged listing instead of the whole log). The hint is only trusted as far as the listing
  * confirms it: a missing, stale or unreadable checkpoint falls back to listing the whole log.
  */
-export async function loadLatestState(store: ObjectStore): Promise<TableState> {
+export async function loadLatestState(store: ObjectStore, o: LoadOptions = {}): Promise<TableState> {
   const hint = await readLastCheckpoint(store)
   if (hint !== undefined && hint.version > 0) {
     const listing = await listLog(store, { from: hint.version })
     if (listing.checkpoints.some((c) => c.version === hint.version)) {
       try {
-        return await loadState(store, listing)
+        return await loadState(store, listing, undefined, o)
       } catch (e) {
         if (isCryptoVizError(e, 'DELTA_UNSUPPORTED_FEATURE')) throw e
         // An unreadable checkpoint needs older log files: fall through to the full listing.
       }
     }
   }
-  return loadState(store, await listLog(store))
+  return loadState(store, await listLog(store), undefined, o)
 }

@@ -440,22 +440,49 @@ function shortestDecimal(
   }
   if (shorter + 1 >= EXACT) return undefined
   const scale = POW10[fraction]!
-  const value =
-    digits <= 16 && high * 1e8 + low < EXACT
-      ? (high * 1e8 + low) / scale
-      : Number(text.slice(text.charCodeAt(start) === MINUS ? start + 1 : start, end))
+  // D below 2^53 is a double, so D / 10^f is correctly rounded; above, it is a candidate
+  // (rounded twice) that `nearestDouble` proves or corrects, else undefined (the caller compares).
+  const value = high * 1e8 + low < EXACT ? (high * 1e8 + low) / scale : nearestDouble(high, low, scale)
+  if (value === undefined) return undefined
   // A decimal one digit shorter rounding to the same double would be printed instead.
   const shorterScale = POW10[fraction - 1]!
   if (shorter / shorterScale === value || (shorter + 1) / shorterScale === value) return NaN
-  // Printed digits are the nearest to the double: |D − value·10^f| < ½, with value·10^f = p + e
-  // exactly (Dekker's product) and D − p exact (Sterbenz: they are within a factor of two).
-  const p = value * scale
-  const e = productError(value, scale, p)
-  const residual = high * 1e8 - p + low - e
-  const distance = Math.abs(residual)
+  // Printed digits are the nearest to the double: |D − value·10^f| < ½.
+  const distance = Math.abs(residual(high, low, value, scale))
   if (distance < 0.5 - 2 ** -20) return value
   if (distance > 0.5 + 2 ** -20) return NaN
   return undefined
+}
+
+/**
+ * D − value·10^f for D = high·10^8 + low of 16–17 digits, computed exactly but for a rounding
+ * far below 2^-20: value·10^f = p + e exactly (Dekker's product), high·10^8 is exact (high·5^8
+ * is below 2^53) and high·10^8 − p exact (Sterbenz: they are within a factor of two).
+ */
+function residual(high: number, low: number, value: number, scale: number): number {
+  const p = value * scale
+  return high * 1e8 - p + low - productError(value, scale, p)
+}
+
+/**
+ * The double nearest to D / 10^f (what `Number` gives for the token), for D = high·10^8 + low at
+ * or above 2^53 (16–17 digits), if found without doubt, else undefined. A candidate v is the
+ * nearest when |D − v·10^f| < ½ − 2^-20: v's neighbours are at least v·2^-53 away (exactly that
+ * below a power of two), and v·10^f ≥ D − ½ ≥ 2^53 − ½, so half a gap times 10^f is at least
+ * ½ − 2^-55, more than D / 10^f is from v. Such a candidate is also the one the printed digits
+ * need (the caller's nearest-digits test), so a value this does not find is left to `Number`.
+ * The first candidate (D rounded, then divided) may be an ulp off; one correction by the
+ * residual over 10^f lands on the nearest unless D / 10^f is almost halfway between two doubles.
+ */
+function nearestDouble(high: number, low: number, scale: number): number | undefined {
+  let value = (high * 1e8 + low) / scale
+  let r = residual(high, low, value, scale)
+  if (!(Math.abs(r) < 0.5 - 2 ** -20)) {
+    value += r / scale
+    r = residual(high, low, value, scale)
+    if (!(Math.abs(r) < 0.5 - 2 ** -20)) return undefined
+  }
+  return value
 }
 
 /** Veltkamp's split constant for doubles: 2^27 + 1. */

@@ -133,7 +133,7 @@ export async function startRoles(
 
   const readable =
     warehouse ??
-    (await openWarehouseForReading(store).catch(async (e: unknown) => {
+    (await openWarehouseForReading(store, { statsPacking: 'background' }).catch(async (e: unknown) => {
       await stop()
       throw e
     }))

@@ -4,7 +4,7 @@
  * (`openWarehouseForReading`) never create anything and say clearly when there is no table.
  */
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
-import { DeltaTable } from '../lake/index.ts'
+import { DeltaTable, type TableOptions } from '../lake/index.ts'
 import {
   DEAD_LETTERS_PARTITION_COLUMNS,
   DEAD_LETTERS_SCHEMA,
@@ -46,11 +46,15 @@ export interface ReadableWarehouse {
   deadLetters: DeltaTable | undefined
 }
 
-export async function openWarehouseForReading(store: ObjectStore): Promise<ReadableWarehouse> {
+/** `quotesOptions`: how the quotes table is opened (a server or a one-shot read: background stats packing). */
+export async function openWarehouseForReading(
+  store: ObjectStore,
+  quotesOptions: TableOptions = {},
+): Promise<ReadableWarehouse> {
   const quotesStore = store.child(QUOTES_TABLE)
   let quotes: DeltaTable
   try {
-    quotes = await DeltaTable.open(quotesStore)
+    quotes = await DeltaTable.open(quotesStore, quotesOptions)
   } catch (e) {
     if (!isCryptoVizError(e, 'DELTA_TABLE_NOT_FOUND')) throw e
     throw new CryptoVizError(

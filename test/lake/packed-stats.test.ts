@@ -356,3 +356,93 @@ test('the scan agrees with the reference on every stats text of the golden table
   t.diagnostic(`${texts.length} texts, ${decided} of ${texts.length * 2} decided by the scan`)
   assert.ok(decided >= texts.length, `the scan decided only ${decided}`)
 })
+
+test('16–17-digit decimals at or above 2^53 are packed as Number reads them: powers of two, their neighbours, off-by-an-ulp first guesses', () => {
+  const shapeOf = (token: string) =>
+    `{"numRecords":1,"minValues":{"v":${token}},"maxValues":{"v":2},"nullCount":{"v":1}}`
+  const bits = new DataView(new ArrayBuffer(8))
+  const neighbour = (x: number, step: number) => {
+    bits.setFloat64(0, x)
+    bits.setBigUint64(0, bits.getBigUint64(0) + BigInt(step))
+    return bits.getFloat64(0)
+  }
+  let decided = 0
+  let corrected = 0
+  let checked = 0
+  const check = (x: number) => {
+    if (!(x > 0) || !Number.isFinite(x) || x === 2) return
+    for (const token of [String(x), x.toPrecision(17), x.toPrecision(16)]) {
+      const digits = token.replace(/^[0.]+|\./g, '').length
+      if (token.includes('e') || digits < 16) continue
+      // Every spelling is packed as the reference packs it (or left to it).
+      const scanned = assertScanAgrees(shapeOf(token))
+      if (token !== String(x)) continue
+      checked++
+      if (!scanned) continue
+      decided++
+      // The first guess (D rounded to a double, then divided) is not always the nearest double.
+      const [whole, fraction = ''] = token.split('.')
+      if (Number(whole! + fraction) / 10 ** fraction.length !== x) corrected++
+    }
+  }
+  // Powers of two (their lower neighbour is half an ulp away) and the doubles around them.
+  for (let k = -20; k <= 60; k++) for (let step = -3; step <= 3; step++) check(neighbour(2 ** k, step))
+  // Doubles of many magnitudes printed with 16–17 digits, as market stats are.
+  const rng = mulberry32(97)
+  for (let i = 0; i < 50_000; i++) check((0.5 + rng()) * 10 ** (Math.floor(rng() * 24) - 6))
+  assert.ok(checked > 40_000, `only ${checked} tokens checked`)
+  // The scan decides every canonical one itself, including those whose first guess is an ulp off.
+  assert.equal(decided, checked)
+  assert.ok(corrected > checked * 0.01, `only ${corrected} tokens needed a correction`)
+})
+
+test('a load with background packing leaves the stats packing to the background: each add reads the same before and after, is packed on demand, and all are packed soon after', async () => {
+  const store = new MemoryStore()
+  await streamingQuotesTable(store, { assets: 12, days: 0.05, seed: 5 })
+  const raw = await rawAdds(store, (await listLog(store)).latest)
+  const hidden = (f: AddFile) => f as unknown as Record<symbol, unknown>
+  // By default (batch commands) a load packs every file while it runs.
+  const eager = await (await DeltaTable.open(store)).snapshot()
+  assert.ok(eager.files().every((f) => hidden(f)[SHAPE] !== undefined))
+  const snapshot = await (await DeltaTable.open(store, { statsPacking: 'background' })).snapshot()
+  const files = [...snapshot.state.adds]
+  // Right after the load, the adds still hold their text (the load packed none).
+  const pendingAtFirst = files.filter(([, f]) => hidden(f)[SHAPE] === undefined).length
+  assert.ok(pendingAtFirst > files.length / 2, `${pendingAtFirst} of ${files.length} pending after the load`)
+  const before = new Map(files.map(([k, f]) => [k, { json: JSON.stringify(f), spread: { ...f } }]))
+  // Asking for one pending add's packing packs it now.
+  const [firstKey, first] = files.find(([, f]) => hidden(f)[SHAPE] === undefined)!
+  assert.ok((packedStatsOf(first) as unknown) === first)
+  assert.ok(hidden(first)[SHAPE] !== undefined && typeof hidden(first)[NUMBERS] !== 'string', firstKey)
+  // The rest are packed by the background within a few turns of the event loop.
+  const deadline = Date.now() + 30_000
+  while (files.some(([, f]) => hidden(f)[SHAPE] === undefined) && Date.now() < deadline)
+    await new Promise((resolve) => setImmediate(resolve))
+  for (const [key, f] of files) {
+    assert.ok(hidden(f)[SHAPE] !== undefined, `${key} still pending`)
+    assert.equal(f.stats, raw.get(key)!.stats)
+    // No observer sees the packing happen: same JSON, same own enumerable fields.
+    assert.equal(JSON.stringify(f), before.get(key)!.json)
+    assert.deepEqual({ ...f }, before.get(key)!.spread)
+  }
+  await assertEqualToLog(store, snapshot)
+})
+
+test('an add whose stats would not print back the same keeps its text and has no packing, packed now or later', async () => {
+  const store = new MemoryStore()
+  const table = await DeltaTable.create(store, { schema: SMALL_SCHEMA, partitionColumns: ['crypto'] })
+  await table.append(smallRows(2, { crypto: 'bitcoin', start: 0 }))
+  const [add] = (await table.snapshot()).files()
+  // A spelling the packing refuses (a trailing zero), committed as another file's stats.
+  const text = add!.stats!.replace('"numRecords":2', '"numRecords":2.0')
+  assert.equal(packStats(text), undefined)
+  const odd: AddFile = { ...add!, path: `odd-${add!.path}`, stats: text }
+  await table.commit([{ add: odd }], { operation: 'WRITE' })
+  for (const statsPacking of ['eager', 'background'] as const) {
+    const reopened = await (await DeltaTable.open(store, { statsPacking })).snapshot()
+    const held = reopened.files().find((f) => f.path === odd.path)!
+    assert.equal(packedStatsOf(held), undefined)
+    assert.equal(held.stats, text)
+    assert.deepEqual({ ...held }, odd)
+  }
+})
