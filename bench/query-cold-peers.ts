@@ -10,19 +10,18 @@
  */
 import { existsSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ensurePythonEnv, runPython } from '../test/harness/python.ts'
 import { oursCold, PEER_SCRIPT, pyPick, type DayPick } from './query-peers.ts'
 import { formatMarkdown, formatTable, percentile, ratio, type Table } from './report.ts'
+import { FULL_SIZE_QUOTES_TABLE } from './query-dataset.ts'
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
     baseline: { type: 'string' },
-    table: { type: 'string', default: join(REPO, '.cache', 'bench', 'query-100a-365d-60s', 'quotes') },
+    table: { type: 'string', default: FULL_SIZE_QUOTES_TABLE },
     crypto: { type: 'string', default: 'bitcoin' },
     day: { type: 'string', default: '2024-07-01' },
     markdown: { type: 'boolean', default: false },

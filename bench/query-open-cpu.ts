@@ -10,13 +10,14 @@ import { loadavg } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { FULL_SIZE_QUOTES_TABLE } from './query-dataset.ts'
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
     baseline: { type: 'string' },
-    table: { type: 'string', default: join(REPO, '.cache', 'bench', 'query-100a-365d-60s', 'quotes') },
+    table: { type: 'string', default: FULL_SIZE_QUOTES_TABLE },
     child: { type: 'string' },
   },
   strict: true,

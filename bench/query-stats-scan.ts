@@ -8,15 +8,14 @@
  */
 import { readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { decodeCheckpoint } from '../src/lake/checkpoint.ts'
+import { FULL_SIZE_QUOTES_TABLE } from './query-dataset.ts'
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values } = parseArgs({
   options: {
-    table: { type: 'string', default: join(REPO, '.cache', 'bench', 'query-100a-365d-60s', 'quotes') },
+    table: { type: 'string', default: FULL_SIZE_QUOTES_TABLE },
     runs: { type: 'string', default: '5' },
     baseline: { type: 'string' },
   },

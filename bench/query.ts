@@ -24,8 +24,7 @@
  */
 import { mulberry32 } from '../src/sources/mulberry32.ts'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateHistory, type GenerateResult } from '../src/cli/generate.ts'
 import { QUOTE_FIELDS, quoteFieldsOfType } from '../src/model/quote.ts'
@@ -33,6 +32,7 @@ import { DuckDb, QueryEngine, sqlString } from '../src/query/index.ts'
 import { openWarehouse } from '../src/runtime/warehouse.ts'
 import { LocalStore } from '../src/storage/local-store.ts'
 import { measureHttp } from './query-http.ts'
+import { FULL_SIZE_SHAPE, queryDatasetDir, type DatasetShape } from './query-dataset.ts'
 import { measurePeers } from './query-peers.ts'
 import { formatTable, percentile, ratio, timeRuns, type Table } from './report.ts'
 
@@ -62,20 +62,12 @@ if (values.help) {
   process.exit(0)
 }
 
-const shape = values.quick
-  ? { assets: 20, days: 30, intervalSeconds: 60 }
-  : { assets: 100, days: 365, intervalSeconds: 60 }
+const shape: DatasetShape = values.quick ? { assets: 20, days: 30, intervalSeconds: 60 } : FULL_SIZE_SHAPE
 const runs = values.runs === undefined ? (values.quick ? 30 : 50) : Number(values.runs)
 const WARMUP = 3
 const end = START + shape.days * DAY
 
-const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)))
-const dir = join(
-  repoRoot,
-  '.cache',
-  'bench',
-  `query-${shape.assets}a-${shape.days}d-${shape.intervalSeconds}s`,
-)
+const dir = queryDatasetDir(shape)
 const log = (m: string): void => void process.stderr.write(`${m}\n`)
 
 interface Marker {

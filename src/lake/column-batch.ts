@@ -18,12 +18,13 @@ import {
   checkPartitionValue,
   dataFileDefaults,
   encodeDataFiles,
+  groupRowsByPartition,
   planColumns,
   type DataFileOptions,
+  type PartitionGroup,
   type PendingFile,
   type PreparedFile,
 } from './data-files.ts'
-import { partitionValueString } from './partition-path.ts'
 import type { StructField } from './schema.ts'
 import { typeName } from './schema-json.ts'
 
@@ -103,15 +104,8 @@ function sourceOf(batch: ColumnBatch, field: StructField): Source {
   return source
 }
 
-interface Group {
-  values: Record<string, string | null>
-  indexes: number[]
-}
-
 /** Rows grouped by their partition values, in first-seen order (as `prepareDataFiles` does). */
-function groupByPartition(batch: ColumnBatch, fields: readonly Source[]): Group[] {
-  const n = batch.numRows
-  if (fields.length === 0) return [{ values: {}, indexes: Array.from({ length: n }, (_, i) => i) }]
+function groupByPartition(batch: ColumnBatch, fields: readonly Source[]): PartitionGroup[] {
   // Per row and column a raw key: the dictionary id for strings, the number itself, null.
   const keyOf = fields.map((s) => {
     const column = s.column
@@ -119,45 +113,22 @@ function groupByPartition(batch: ColumnBatch, fields: readonly Source[]): Group[
     const raw = column.type === 'number' ? column.values : column.ids
     return (r: number): number | null => (isNullAt(s, r) ? null : raw[r]!)
   })
-  const valueOf = (s: Source, r: number): string | number | null => {
-    const c = s.column
-    if (c === undefined || isNullAt(s, r)) return null
-    return c.type === 'number' ? c.values[r]! : c.dictionary[c.ids[r]!]!
+  const valueOf = (c: number, r: number): string | number | null => {
+    const s = fields[c]!
+    const column = s.column
+    if (column === undefined || isNullAt(s, r)) return null
+    return column.type === 'number' ? column.values[r]! : column.dictionary[column.ids[r]!]!
   }
-  const root = new Map<unknown, unknown>()
-  const groups: Group[] = []
-  const last = fields.length - 1
-  for (let r = 0; r < n; r++) {
-    let node = root
-    let g: Group | undefined
-    for (let c = 0; c <= last; c++) {
-      const k = keyOf[c]!(r)
-      let child = node.get(k)
-      if (child === undefined) {
-        const v = valueOf(fields[c]!, r)
-        if (v !== null) checkPartitionValue(fields[c]!.field, v, r)
-        if (c === last) {
-          const values: Record<string, string | null> = {}
-          for (const s of fields) values[s.field.name] = partitionValueString(s.field.type, valueOf(s, r))
-          child = { values, indexes: [] } satisfies Group
-          groups.push(child as Group)
-        } else child = new Map<unknown, unknown>()
-        node.set(k, child)
-      }
-      if (c === last) g = child as Group
-      else node = child as Map<unknown, unknown>
-    }
-    g!.indexes.push(r)
-  }
-  // Values that serialize alike ('' and null) belong to one partition.
-  const merged = new Map<string, Group>()
-  for (const g of groups) {
-    const key = JSON.stringify(fields.map((s) => g.values[s.field.name]))
-    const prev = merged.get(key)
-    if (prev) prev.indexes = [...prev.indexes, ...g.indexes].sort((x, y) => x - y)
-    else merged.set(key, g)
-  }
-  return [...merged.values()]
+  return groupRowsByPartition(
+    batch.numRows,
+    fields.map((s) => s.field),
+    (c, r) => keyOf[c]!(r),
+    valueOf,
+    (c, r) => {
+      const v = valueOf(c, r)
+      if (v !== null) checkPartitionValue(fields[c]!.field, v, r)
+    },
+  )
 }
 
 /**

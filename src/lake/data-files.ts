@@ -166,55 +166,44 @@ function checkKnownColumns(rows: readonly Row[], schema: StructType): void {
   }
 }
 
-interface PartitionGroup {
+/** One partition's rows: its values as `add.partitionValues` strings, and its row indexes. */
+export interface PartitionGroup {
   values: Record<string, string | null>
   indexes: number[]
 }
 
-function groupByPartition(
-  rows: readonly Row[],
-  schema: StructType,
-  partitionColumns: readonly string[],
+/**
+ * Rows `0 … n-1` grouped by their partition values, in first-seen order. Nested maps keyed by a
+ * raw key per row and partition column (`keyOf`: no per-row key string, and 1 vs '1' stay apart);
+ * `onNewKey(c, r)` runs once per distinct raw key (to type-check its value), and `valueOf(c, r)`
+ * gives the value a group's strings are made of. Shared by row and column appends.
+ */
+export function groupRowsByPartition(
+  n: number,
+  fields: readonly StructField[],
+  keyOf: (c: number, r: number) => unknown,
+  valueOf: (c: number, r: number) => unknown,
+  onNewKey: (c: number, r: number) => void,
 ): PartitionGroup[] {
-  const fields = partitionColumns.map((c) => {
-    const f = schema.fields.find((x) => x.name === c)
-    if (!f) throw new CryptoVizError('DELTA_LOG_CORRUPT', `partition column "${c}" is not in the schema`)
-    return f
-  })
-  if (fields.length === 0) return [{ values: {}, indexes: rows.map((_, i) => i) }]
-  const all = Uint32Array.from({ length: rows.length }, (_, i) => i)
-  const columns = transposer(partitionColumns.map((name) => ({ name, readAs: 'any' as const })))(
-    rows,
-    all,
-    0,
-    rows.length,
-  ).values as unknown[][]
-  // Nested maps keyed by the raw values: no per-row key string, and 1 vs '1' stay apart so every
-  // distinct raw value is type-checked once.
+  if (fields.length === 0) return [{ values: {}, indexes: Array.from({ length: n }, (_, i) => i) }]
   const root = new Map<unknown, unknown>()
   const groups: PartitionGroup[] = []
   const last = fields.length - 1
-  for (let r = 0; r < rows.length; r++) {
+  for (let r = 0; r < n; r++) {
     let node = root
     let g: PartitionGroup | undefined
     for (let c = 0; c <= last; c++) {
-      let v = columns[c]![r]
-      if (v === undefined) v = null
-      let child = node.get(v)
+      const k = keyOf(c, r)
+      let child = node.get(k)
       if (child === undefined) {
-        const f = fields[c]!
-        if (v === null) {
-          if (!f.nullable) throw nullViolation(f.name, r)
-        } else checkPartitionValue(f, v as string | number | boolean, r)
+        onNewKey(c, r)
         if (c === last) {
           const values: Record<string, string | null> = {}
-          fields.forEach(
-            (field, i) => (values[field.name] = partitionValueString(field.type, columns[i]![r])),
-          )
+          fields.forEach((field, i) => (values[field.name] = partitionValueString(field.type, valueOf(i, r))))
           child = { values, indexes: [] } satisfies PartitionGroup
           groups.push(child as PartitionGroup)
         } else child = new Map<unknown, unknown>()
-        node.set(v, child)
+        node.set(k, child)
       }
       if (c === last) g = child as PartitionGroup
       else node = child as Map<unknown, unknown>
@@ -230,6 +219,33 @@ function groupByPartition(
     else merged.set(key, g)
   }
   return [...merged.values()]
+}
+
+function groupByPartition(
+  rows: readonly Row[],
+  schema: StructType,
+  partitionColumns: readonly string[],
+): PartitionGroup[] {
+  const fields = partitionColumns.map((c) => {
+    const f = schema.fields.find((x) => x.name === c)
+    if (!f) throw new CryptoVizError('DELTA_LOG_CORRUPT', `partition column "${c}" is not in the schema`)
+    return f
+  })
+  const all = Uint32Array.from({ length: rows.length }, (_, i) => i)
+  const columns = transposer(partitionColumns.map((name) => ({ name, readAs: 'any' as const })))(
+    rows,
+    all,
+    0,
+    rows.length,
+  ).values as unknown[][]
+  const valueOf = (c: number, r: number): unknown => columns[c]![r] ?? null
+  return groupRowsByPartition(rows.length, fields, valueOf, valueOf, (c, r) => {
+    const v = valueOf(c, r)
+    const f = fields[c]!
+    if (v === null) {
+      if (!f.nullable) throw nullViolation(f.name, r)
+    } else checkPartitionValue(f, v as string | number | boolean, r)
+  })
 }
 
 export function checkPartitionValue(f: StructField, v: string | number | boolean, row: number): void {

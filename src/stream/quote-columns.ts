@@ -11,11 +11,21 @@
  * without copying.
  */
 import type { BatchColumn, ColumnBatch } from '../lake/index.ts'
-import { datePartsOf, QUOTE_COLUMNS, QUOTE_FIELDS, type Quote } from '../model/quote.ts'
+import {
+  datePartsOf,
+  PARTITION_COLUMNS,
+  QUOTE_COLUMNS,
+  QUOTE_FIELDS,
+  type DateParts,
+  type Quote,
+} from '../model/quote.ts'
 
 const STRING_FIELDS = QUOTE_FIELDS.filter((f) => QUOTE_COLUMNS[f].type === 'string')
 const NUMBER_FIELDS = QUOTE_FIELDS.filter((f) => QUOTE_COLUMNS[f].type !== 'string')
-const DATE_COLUMNS = ['year', 'month', 'day'] as const
+/** The partition columns derived from `ts` (the ones that are not quote fields). */
+const DATE_COLUMNS = PARTITION_COLUMNS.filter(
+  (c): c is keyof DateParts => !(QUOTE_FIELDS as readonly string[]).includes(c),
+)
 
 /** Dictionary ids of one string column, assigned in first-seen order. */
 class Interned {
@@ -98,12 +108,9 @@ export function packQuotes(quotes: readonly Quote[]): QuoteChunk {
   const strings = STRING_FIELDS.map(() => new Interned(n))
   fill(quotes, numbers, strings)
   const dates = DATE_COLUMNS.map(() => new Interned(n))
-  const [year, month, day] = dates as [Interned, Interned, Interned]
   for (let i = 0; i < n; i++) {
     const p = datePartsOf(quotes[i]!.ts)
-    year.set(i, p.year)
-    month.set(i, p.month)
-    day.set(i, p.day)
+    for (let d = 0; d < DATE_COLUMNS.length; d++) dates[d]!.set(i, p[DATE_COLUMNS[d]!])
   }
   const held = (s: Interned): StringColumn => ({ ids: s.ids, dictionary: s.dictionary, nulls: s.nulls })
   return { rows: n, numbers, strings: [...strings, ...dates].map(held) }
