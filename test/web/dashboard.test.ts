@@ -227,7 +227,10 @@ test('the market table updates live, sorts, searches, and links to the asset pag
     'the chart has candles',
     async () => Number((await page.locator('#chart').getAttribute('data-candles')) ?? 0) > 200,
   )
-  assert.match((await page.locator('#asset-title').textContent()) ?? '', /^Solana \(SOL\)$/)
+  // The title comes from the asset's latest quote, a request of its own that may land after the candles.
+  await until('the title names the asset', async () =>
+    /^Solana \(SOL\)$/.test((await page.locator('#asset-title').textContent()) ?? ''),
+  )
   assert.ok((await page.locator('#chart canvas').count()) > 0, 'lightweight-charts draws on canvas')
   // Crosshair: hovering the chart shows that candle's OHLC in the legend.
   const box = (await page.locator('#chart .chart-host').boundingBox())!
