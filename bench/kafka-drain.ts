@@ -61,7 +61,7 @@ try {
         const load = load1()
         const d = await drain(ctx, kafka.bootstrap, filled.prefix, n, b.nodeArgs, false, b.entry)
         ctx.log(
-          `${codec} ${b.name}: ${Math.round(d.quotesPerS)} quotes/s, ${d.cpuUs.toFixed(2)} µs/quote, main thread ${d.mainCpuUs.toFixed(2)} µs/quote`,
+          `${codec} ${b.name}: ${Math.round(d.quotesPerS)} quotes/s, ${d.cpuUs.toFixed(2)} µs/quote, main thread ${d.mainCpuUs.toFixed(2)} µs/quote, threads ${JSON.stringify(d.threadCpuUs)}`,
         )
         rows.push({ codec, build: b.name, load, d })
       }
@@ -75,12 +75,14 @@ try {
 const fmt = (x: number, digits = 0): string => x.toFixed(digits)
 console.log(`\n**One processor draining ${n.toLocaleString('en-US')} quotes (image flags)**\n`)
 console.log(
-  '| codec | build | load 1m | quotes/s | processor CPU µs/quote | main thread µs/quote | peak RSS MB |',
+  '| codec | build | load 1m | quotes/s | processor CPU µs/quote | main thread µs/quote | GC + compiler threads µs/quote | encoder thread µs/quote | peak RSS MB |',
 )
-console.log('|---|---|---:|---:|---:|---:|---:|')
+console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|')
+const gcUs = (d: Drain): number => d.threadCpuUs['V8Worker'] ?? 0
+const encoderUs = (d: Drain): number => d.threadCpuUs['WorkerThread'] ?? 0
 for (const r of rows)
   console.log(
-    `| ${r.codec} | ${r.build} | ${fmt(r.load, 2)} | ${fmt(r.d.quotesPerS)} | ${fmt(r.d.cpuUs, 2)} | ${fmt(r.d.mainCpuUs, 2)} | ${fmt(r.d.peakRssMb)} |`,
+    `| ${r.codec} | ${r.build} | ${fmt(r.load, 2)} | ${fmt(r.d.quotesPerS)} | ${fmt(r.d.cpuUs, 2)} | ${fmt(r.d.mainCpuUs, 2)} | ${fmt(gcUs(r.d), 2)} | ${fmt(encoderUs(r.d), 2)} | ${fmt(r.d.peakRssMb)} |`,
   )
 for (const codec of codecs)
   for (const b of builds) {
@@ -93,6 +95,6 @@ for (const codec of codecs)
       )} | ${fmt(
         mean((d) => d.mainCpuUs),
         2,
-      )} | ${fmt(Math.max(...mine.map((d) => d.peakRssMb)))} |`,
+      )} | ${fmt(mean(gcUs), 2)} | ${fmt(mean(encoderUs), 2)} | ${fmt(Math.max(...mine.map((d) => d.peakRssMb)))} |`,
     )
   }

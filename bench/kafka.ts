@@ -15,7 +15,7 @@
  * committed − produced", late by up to one poll. Peak RSS is the kernel's high-water mark (VmHWM).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -195,6 +195,32 @@ export interface Drain {
   cpuUs: number
   /** The same for its main (JavaScript) thread alone: the thread that bounds its rate, µs. */
   mainCpuUs: number
+  /**
+   * CPU per quote of its threads by kind, µs: `MainThread`, `V8Worker` (the garbage collector's
+   * helpers and the optimizing compiler), `WorkerThread` (the Parquet encoder), the rest as `other`.
+   */
+  threadCpuUs: Record<string, number>
+}
+
+/** CPU seconds of each kind of thread of `pid` (by the thread's name; see `Drain.threadCpuUs`). */
+function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>()
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+        const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'))
+        const kind = ['MainThread', 'V8Worker', 'WorkerThread'].includes(name) ? name : 'other'
+        const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+        out.set(kind, (out.get(kind) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100)
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+  } catch {
+    // The process ended.
+  }
+  return out
 }
 
 /** CPU seconds (user + system) of a process's main thread, from /proc/<pid>/task/<pid>/stat. */
@@ -273,11 +299,15 @@ export async function drain(
     const assigned = await child!.waitForLog((l) => l.msg.startsWith('partitions assigned'), 60_000)
     const cpu0 = cpuSeconds(child!.child.pid!) ?? Number.NaN
     const main0 = mainThreadCpuSeconds(child!.child.pid!)
+    const threads0 = threadCpuSeconds(child!.child.pid!)
     const deadline = Date.now() + 300_000
     while (committedRows(child!) < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     if (committedRows(child!) < n) throw new Error(`drain: only ${committedRows(child!)} of ${n} committed`)
     const cpu = (cpuSeconds(child!.child.pid!) ?? Number.NaN) - cpu0
     const mainCpu = mainThreadCpuSeconds(child!.child.pid!) - main0
+    const threadCpuUs: Record<string, number> = {}
+    for (const [kind, seconds] of threadCpuSeconds(child!.child.pid!))
+      threadCpuUs[kind] = ((seconds - (threads0.get(kind) ?? 0)) * 1e6) / n
     const last = child!.logs.filter((l: LogLine) => l.msg === 'batch committed').at(-1)!
     const seconds = (Number(last['time']) - Number(assigned['time'])) / 1000
     return {
@@ -286,6 +316,7 @@ export async function drain(
       idleRssMb,
       cpuUs: (cpu * 1e6) / n,
       mainCpuUs: (mainCpu * 1e6) / n,
+      threadCpuUs,
     }
   } finally {
     await stopAll(children)

@@ -12,6 +12,7 @@
  * - `committed` is a hint (Kafka's committed offsets), written after the lake commit.
  */
 import type { DeadLetter } from '../model/dead-letter.ts'
+import type { QuoteChunk } from '../model/quote-chunk.ts'
 import type { Quote } from '../model/quote.ts'
 
 /** One partition of one topic. */
@@ -20,9 +21,13 @@ export interface BusPartition {
   partition: number
 }
 
-/** Items read from one partition, with the offset of each (parallel arrays, ascending offsets). */
-export interface PositionedBatch<T> extends BusPartition {
-  items: readonly T[]
+/**
+ * Items read from one partition, with the offset of each (`items` and `offsets` in parallel,
+ * ascending offsets). `Items` is how the items come: an array of `T` unless said otherwise.
+ */
+export interface PositionedBatch<T, Items = readonly T[]> extends BusPartition {
+  /** The items; `T` names what each is (an item of `Items`, whatever its representation). */
+  items: Items
   offsets: readonly number[]
   /**
    * The last offset this batch accounts for; ≥ the last item's offset when records that carried
@@ -33,7 +38,12 @@ export interface PositionedBatch<T> extends BusPartition {
   bytes: number
 }
 
-export type QuoteBatch = PositionedBatch<Quote>
+/**
+ * Quotes as a batch carries them: objects, or packed column-wise on arrival (what `KafkaBus`
+ * delivers to a group consumer: no object per quote; the processor holds chunks anyway).
+ */
+export type QuoteItems = readonly Quote[] | QuoteChunk
+export type QuoteBatch = PositionedBatch<Quote, QuoteItems>
 export type DeadLetterBatch = PositionedBatch<DeadLetter>
 
 export interface ConsumerHandlers {

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod'
 import type { DeadLetter } from '../model/dead-letter.ts'
-import { quoteSchema, type Quote } from '../model/quote.ts'
+import { NUMBER_FIELDS, STRING_FIELDS } from '../model/quote-chunk.ts'
+import { QUOTE_COLUMNS, QUOTE_FIELDS, quoteSchema, type Quote } from '../model/quote.ts'
 
 export const SCHEMA_VERSION = 1
 
@@ -197,3 +198,196 @@ export function wellFormedQuote(v: unknown): Quote | undefined {
 }
 export const decodeDeadLetter = (bytes: Buffer | null): Decoded<DeadLetter> =>
   decodeWith(bytes, deadLetterSchema as z.ZodType<DeadLetter>)
+
+/*
+ * The fast decode: a message exactly as `encodeQuote` writes it (the fields in its order, no
+ * whitespace, ASCII strings without escapes, JSON numbers) is read straight from its bytes into a
+ * row of a quote chunk: no text, no parsed object, no quote object. Anything else (another field
+ * order, escapes, non-ASCII text, a check that fails…) is left to `decodeQuote`, which judges it
+ * as before; the fast path only ever accepts what `wellFormedQuote` accepts, with the same values
+ * (test/bus/quote-message.test.ts holds the two together on random and hostile messages).
+ */
+
+/** What the bytes of field k must be preceded by: its key (and for the first, the version). */
+const FIELD_PREFIXES = QUOTE_FIELDS.map((f, k) =>
+  Buffer.from(k === 0 ? `{"schema_version":${SCHEMA_VERSION},"${f}":` : `,"${f}":`, 'latin1'),
+)
+/** Per field: its slot in the row's numbers (≥ 0) or, as -1 - slot, in its strings. */
+const FIELD_SLOTS = QUOTE_FIELDS.map((f) =>
+  QUOTE_COLUMNS[f].type === 'string' ? -1 - STRING_FIELDS.indexOf(f) : NUMBER_FIELDS.indexOf(f),
+)
+const N = Object.fromEntries(NUMBER_FIELDS.map((f, i) => [f, i])) as Record<string, number>
+const S = Object.fromEntries(STRING_FIELDS.map((f, i) => [f, i])) as Record<string, number>
+const [TS, PRICE, RANK, INGESTED_AT] = [N['ts']!, N['price_usd']!, N['rank']!, N['ingested_at']!]
+const [SOURCE, CRYPTO, SYMBOL, NAME] = [S['source']!, S['crypto']!, S['symbol']!, S['name']!]
+/** Integers below this are exact doubles, and so is every step of accumulating their digits. */
+const EXACT_MANTISSA_LIMIT = 2 ** 53
+/** Powers of ten exactly representable as doubles. */
+const EXACT_POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k)
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const MINUS = 0x2d
+const PLUS = 0x2b
+const DOT = 0x2e
+const ZERO = 0x30
+const NINE = 0x39
+
+/** FNV-1a (32-bit) of a string's bytes: the key of `knownBytes`. */
+const FNV_1A_OFFSET = 0x811c9dc5
+const FNV_1A_PRIME = 0x01000193
+
+/** A string seen in messages, by its bytes: its kept instance and whether it is a slug. */
+interface KnownBytes {
+  bytes: Buffer
+  value: string
+  slug: boolean
+}
+/** Strings met on the fast path by hash of their bytes (bounded like `knownSlugs`). */
+const knownBytes = new Map<number, KnownBytes[]>()
+let knownBytesCount = 0
+
+/** Whether `kept` holds the bytes `b[from, to)` (a loop: cheaper than `Buffer.compare` for a few bytes). */
+function sameBytes(kept: Buffer, b: Buffer, from: number, to: number): boolean {
+  if (kept.length !== to - from) return false
+  for (let i = from, j = 0; i < to; i++, j++) if (b[i] !== kept[j]) return false
+  return true
+}
+
+/** The kept string of `b[from, to)` (printable ASCII, checked by the caller), `h` its `FNV_1A` hash. */
+function keptString(b: Buffer, from: number, to: number, h: number): KnownBytes {
+  const bucket = knownBytes.get(h)
+  if (bucket !== undefined) {
+    for (const k of bucket) if (sameBytes(k.bytes, b, from, to)) return k
+  }
+  if (knownBytesCount >= KNOWN_STRINGS_MAX) {
+    knownBytes.clear()
+    knownBytesCount = 0
+  }
+  const value = b.toString('latin1', from, to)
+  const k = { bytes: Buffer.from(b.subarray(from, to)), value, slug: value.length <= 100 && SLUG.test(value) }
+  knownBytesCount++
+  if (bucket === undefined) knownBytes.set(h, [k])
+  else bucket.push(k)
+  return k
+}
+
+/** The end of the fast decode's last value (a decoder's cursor; one message at a time, never re-entered). */
+let at = 0
+
+/** The JSON number at `b[i]` (sets `at` past it); NaN when there is none (`at` then undefined). */
+function readNumber(b: Buffer, i: number, end: number): number {
+  const start = i
+  const negative = b[i] === MINUS
+  if (negative) i++
+  let c = b[i]
+  if (c === undefined || c < ZERO || c > NINE || i >= end) return Number.NaN
+  let mantissa = 0
+  let scale = 0
+  if (c === ZERO) i++
+  else {
+    while (i < end && (c = b[i]!) >= ZERO && c <= NINE) {
+      mantissa = mantissa * 10 + (c - ZERO)
+      i++
+    }
+  }
+  if (i < end && b[i] === DOT) {
+    i++
+    if (i >= end || (c = b[i]!) < ZERO || c > NINE) return Number.NaN
+    while (i < end && (c = b[i]!) >= ZERO && c <= NINE) {
+      mantissa = mantissa * 10 + (c - ZERO)
+      scale--
+      i++
+    }
+  }
+  if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
+    i++
+    const expNegative = b[i] === MINUS
+    if (expNegative || b[i] === PLUS) i++
+    if (i >= end || (c = b[i]!) < ZERO || c > NINE) return Number.NaN
+    let exponent = 0
+    while (i < end && (c = b[i]!) >= ZERO && c <= NINE) {
+      if (exponent < 100_000) exponent = exponent * 10 + (c - ZERO)
+      i++
+    }
+    scale += expNegative ? -exponent : exponent
+  }
+  at = i
+  // Below 2^53 the mantissa was accumulated exactly (once past it, it stays past it however it
+  // rounds), and 10^k is exact up to 10^22: one IEEE multiplication or division then rounds
+  // correctly, as JSON.parse does (Clinger's fast path). Other numbers are parsed by the engine
+  // from their text.
+  let v: number
+  if (mantissa < EXACT_MANTISSA_LIMIT && scale >= -22 && scale <= 22)
+    v = scale < 0 ? mantissa / EXACT_POW10[-scale]! : mantissa * EXACT_POW10[scale]!
+  else return Number(b.toString('latin1', start, i))
+  return negative ? -v : v
+}
+
+/**
+ * Reads a message `encodeQuote` wrote into `numbers` (NUMBER_FIELDS order, NaN for null) and
+ * `strings` (STRING_FIELDS order, kept instances): true when it is in that exact shape and a
+ * quote `wellFormedQuote` accepts; false leaves the message to `decodeQuote`.
+ */
+export function readQuoteRow(b: Buffer, numbers: Float64Array, strings: string[]): boolean {
+  const end = b.length
+  let i = 0
+  let slugs = 0
+  for (let k = 0; k < FIELD_PREFIXES.length; k++) {
+    const prefix = FIELD_PREFIXES[k]!
+    const n = prefix.length
+    if (i + n > end) return false
+    for (let j = 0; j < n; j++) if (b[i + j] !== prefix[j]) return false
+    i += n
+    const slot = FIELD_SLOTS[k]!
+    if (slot < 0) {
+      if (b[i] !== QUOTE) return false
+      const from = ++i
+      let c: number
+      let h = FNV_1A_OFFSET
+      while (i < end && (c = b[i]!) !== QUOTE) {
+        if (c < 0x20 || c > 0x7e || c === BACKSLASH) return false
+        h = Math.imul(h ^ c, FNV_1A_PRIME)
+        i++
+      }
+      if (i >= end) return false
+      const known = keptString(b, from, i, h)
+      strings[-1 - slot] = known.value
+      if (known.slug) slugs |= 1 << (-1 - slot)
+      i++
+    } else if (b[i] === 0x6e) {
+      if (i + 4 > end || b[i + 1] !== 0x75 || b[i + 2] !== 0x6c || b[i + 3] !== 0x6c) return false
+      numbers[slot] = Number.NaN
+      i += 4
+    } else {
+      const v = readNumber(b, i, end)
+      if (v !== v) return false
+      numbers[slot] = v
+      i = at
+    }
+  }
+  if (i !== end - 1 || b[i] !== 0x7d) return false
+  // The checks of `wellFormedQuote`, NaN standing for null (nulls pass `isFiniteOrNull`).
+  for (let c = 0; c < numbers.length; c++) {
+    const v = numbers[c]!
+    if (v === Number.POSITIVE_INFINITY || v === Number.NEGATIVE_INFINITY) return false
+  }
+  const ts = numbers[TS]!
+  const price = numbers[PRICE]!
+  const rank = numbers[RANK]!
+  const ingestedAt = numbers[INGESTED_AT]!
+  return (
+    Number.isSafeInteger(ts) &&
+    ts >= 0 &&
+    Number.isSafeInteger(ingestedAt) &&
+    ingestedAt >= 0 &&
+    price > 0 &&
+    (rank !== rank || (Number.isSafeInteger(rank) && rank > 0)) &&
+    (slugs & (1 << SOURCE)) !== 0 &&
+    (slugs & (1 << CRYPTO)) !== 0 &&
+    strings[SYMBOL]!.length >= 1 &&
+    strings[SYMBOL]!.length <= 50 &&
+    strings[NAME]!.length >= 1 &&
+    strings[NAME]!.length <= 200
+  )
+}

@@ -45,6 +45,8 @@ import {
   type BusPartition,
   type ConsumerHandlers,
   type PositionedBatch,
+  type QuoteBatch,
+  type QuoteItems,
 } from '../bus/bus.ts'
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
 import type { AppendOptions, AppendResult, DeltaTable, FileEncoder } from '../lake/index.ts'
@@ -52,7 +54,8 @@ import { deadLetterToRow } from '../model/dead-letter-table.ts'
 import type { DeadLetter } from '../model/dead-letter.ts'
 import type { Quote } from '../model/quote.ts'
 import { QUOTES_SORT_BY } from '../model/quote-table.ts'
-import { chunksToColumns, packQuotes, sliceChunk, unpackQuotes, type QuoteChunk } from './quote-columns.ts'
+import { isQuoteChunk, packQuotes, sliceChunk, unpackQuotes, type QuoteChunk } from '../model/quote-chunk.ts'
+import { chunksToColumns } from './quote-columns.ts'
 import type { QuoteSpool, SpoolFile, SpooledSegment } from './spool.ts'
 
 export interface ProcessorOptions {
@@ -168,8 +171,11 @@ interface Cut<H> {
 }
 
 /** How a lane holds its items (`H`) from arrival to commit, and appends them. */
-interface Holding<T, H> {
-  pack(items: readonly T[]): H
+interface Holding<T, H, I> {
+  /** The delivered items (`I`: as the bus delivers them) as the lane holds them. */
+  pack(items: I): H
+  /** How many items `held` holds. */
+  rows(held: H): number
   /** The items from position `from` on. */
   slice(held: H, from: number): H
   unpack(held: H): readonly T[]
@@ -178,10 +184,10 @@ interface Holding<T, H> {
 }
 
 /** One table's side of the processor: its buffers, its flush chain, its in-flight batch. */
-interface Lane<T, H> {
+interface Lane<T, H, I = readonly T[]> {
   name: 'quotes' | 'dead_letters'
   table: DeltaTable
-  hold: Holding<T, H>
+  hold: Holding<T, H, I>
   sortBy: string[]
   buffers: Map<string, PartitionBuffer<H>>
   inFlight: Cut<H> | undefined
@@ -203,7 +209,7 @@ const countBytes = <H>(segments: readonly Segment<H>[]): number => segments.redu
 
 export class MicroBatchProcessor implements ConsumerHandlers {
   private readonly options: ProcessorOptions
-  private readonly quoteLane: Lane<Quote, QuoteChunk>
+  private readonly quoteLane: Lane<Quote, QuoteChunk, QuoteItems>
   private readonly deadLane: Lane<DeadLetter, readonly DeadLetter[]>
   private consumer: BusConsumer | undefined
   private timer: NodeJS.Timeout | undefined
@@ -248,7 +254,8 @@ export class MicroBatchProcessor implements ConsumerHandlers {
       name: 'quotes',
       table: options.quotes,
       hold: {
-        pack: packQuotes,
+        pack: (items) => (isQuoteChunk(items) ? items : packQuotes(items)),
+        rows: (chunk) => chunk.rows,
         slice: sliceChunk,
         unpack: unpackQuotes,
         append: (table, chunks, o) =>
@@ -268,6 +275,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
       table: options.deadLetters,
       hold: {
         pack: (items) => items,
+        rows: (items) => items.length,
         slice: (items, from) => items.slice(from),
         unpack: (items) => items,
         append: (table, held, o) => table.append(held.flat().map(deadLetterToRow), o),
@@ -341,7 +349,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     let dropped = 0
     for (const p of partitions) {
       const key = partitionKey(p)
-      for (const lane of [this.quoteLane, this.deadLane] as Lane<unknown, unknown>[]) {
+      for (const lane of [this.quoteLane, this.deadLane] as Lane<unknown, unknown, unknown>[]) {
         const buffer = lane.buffers.get(key)
         if (!buffer) continue
         dropped += this.release(buffer.segments)
@@ -367,7 +375,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     this.maybeResume()
   }
 
-  onQuotes(batch: PositionedBatch<Quote>): void {
+  onQuotes(batch: QuoteBatch): void {
     const kept = this.admit(this.quoteLane, batch)
     if (kept) this.counters.records_received += kept.rows
   }
@@ -389,7 +397,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
 
   stats(): ProcessorStats {
     const partitions: PartitionStats[] = []
-    for (const lane of [this.quoteLane, this.deadLane] as Lane<unknown, unknown>[]) {
+    for (const lane of [this.quoteLane, this.deadLane] as Lane<unknown, unknown, unknown>[]) {
       for (const b of lane.buffers.values()) {
         const inFlight = lane.inFlight?.parts.find((p) => p.buffer === b)?.segments ?? []
         partitions.push({
@@ -427,7 +435,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     await this.options.spool?.close()
   }
 
-  private admit<T, H>(lane: Lane<T, H>, batch: PositionedBatch<T>): Segment<H> | undefined {
+  private admit<T, H, I>(lane: Lane<T, H, I>, batch: PositionedBatch<T, I>): Segment<H> | undefined {
     const buffer = lane.buffers.get(partitionKey(batch))
     // Not (or no longer) ours: a batch fetched before a revocation.
     if (!buffer) return undefined
@@ -451,7 +459,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     return kept
   }
 
-  private bufferedTotals<T, H>(lane: Lane<T, H>): { rows: number; bytes: number } {
+  private bufferedTotals<T, H, I>(lane: Lane<T, H, I>): { rows: number; bytes: number } {
     let rows = 0
     let bytes = 0
     for (const b of lane.buffers.values()) {
@@ -609,13 +617,13 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     return rows
   }
 
-  private flushLane<T, H>(lane: Lane<T, H>): Promise<void> {
+  private flushLane<T, H, I>(lane: Lane<T, H, I>): Promise<void> {
     lane.flushing = lane.flushing.then(() => this.flushLaneOnce(lane))
     return lane.flushing
   }
 
-  private async flushLaneOnce<T, H>(lane: Lane<T, H>): Promise<void> {
-    const isQuotes = lane === (this.quoteLane as Lane<unknown, unknown>)
+  private async flushLaneOnce<T, H, I>(lane: Lane<T, H, I>): Promise<void> {
+    const isQuotes = lane === (this.quoteLane as Lane<unknown, unknown, unknown>)
     if (isQuotes) this.lastQuoteFlush = performance.now()
     if (this.counters.fenced !== null) return
     const spool = isQuotes ? this.options.spool : undefined
@@ -692,7 +700,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
   }
 
   /** Takes whole segments from the partitions, oldest first, up to `flushMaxRows` rows. */
-  private cut<T, H>(lane: Lane<T, H>): Cut<H> | undefined {
+  private cut<T, H, I>(lane: Lane<T, H, I>): Cut<H> | undefined {
     const parts: Cut<H>['parts'] = []
     let rows = 0
     for (const buffer of lane.buffers.values()) {
@@ -711,7 +719,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
     return parts.length > 0 ? { parts, attempts: 0 } : undefined
   }
 
-  private async commit<T, H>(lane: Lane<T, H>, cut: Cut<H>): Promise<void> {
+  private async commit<T, H, I>(lane: Lane<T, H, I>, cut: Cut<H>): Promise<void> {
     const started = performance.now()
     cut.attempts++
     // Each partition's batch continues from what this processor believes the table holds: if
@@ -819,7 +827,7 @@ export class MicroBatchProcessor implements ConsumerHandlers {
    * Drops what the table already holds per partition (after a partial txn conflict), from `cut`
    * and from the partitions' buffers alike, and raises their `committed` to what it recorded.
    */
-  private async trimCommitted<T, H>(lane: Lane<T, H>, cut: Cut<H>): Promise<void> {
+  private async trimCommitted<T, H, I>(lane: Lane<T, H, I>, cut: Cut<H>): Promise<void> {
     const snapshot = await lane.table.snapshot()
     const parts: Cut<H>['parts'] = []
     for (const part of cut.parts) {
@@ -871,12 +879,13 @@ export class MicroBatchProcessor implements ConsumerHandlers {
 }
 
 /** A delivered batch as held by a lane. */
-function segmentOf<T, H>(hold: Holding<T, H>, b: PositionedBatch<T>): Segment<H> {
+function segmentOf<T, H, I>(hold: Holding<T, H, I>, b: PositionedBatch<T, I>): Segment<H> {
+  const items = hold.pack(b.items)
   return {
     topic: b.topic,
     partition: b.partition,
-    items: hold.pack(b.items),
-    rows: b.items.length,
+    items,
+    rows: hold.rows(items),
     offsets: b.offsets,
     lastOffset: b.lastOffset,
     bytes: b.bytes,

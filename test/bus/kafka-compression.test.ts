@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { compressionsAlgorithms, Consumer, type CompressionAlgorithmValue } from '@platformatic/kafka'
 import { KafkaBus } from '../../src/bus/kafka-bus.ts'
+import { quotesOf } from '../../src/model/quote-chunk.ts'
 import type { Quote } from '../../src/model/quote.ts'
 import {
   kafkaBootstrap,
@@ -74,7 +75,7 @@ for (const codec of ['snappy', 'zstd', 'lz4', 'gzip', 'none'] as CompressionAlgo
 
     const received: Quote[] = []
     const consumer = await bus.consume(`${prefix}-g`, {
-      onQuotes: (b) => received.push(...b.items),
+      onQuotes: (b) => received.push(...quotesOf(b.items)),
       onDeadLetters: () => assert.fail('no dead letter expected'),
       onAssigned: async () => new Map(),
       onRevoked: async () => undefined,

@@ -10,6 +10,7 @@ import { test } from 'node:test'
 import type { RecordsBatch } from '@platformatic/kafka'
 import { predictedPositions } from '../../src/bus/kafka-bus.ts'
 import type { BusConsumer, QuoteBatch } from '../../src/bus/bus.ts'
+import { quotesOf } from '../../src/model/quote-chunk.ts'
 import { quoteId, simulatedTicks, testBus, uniquePrefix, waitFor } from '../harness/kafka.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -85,7 +86,7 @@ test('a partition paused while the next fetch is in flight gets nothing more unt
     onRevoked: async () => undefined,
   })
   handle.consumer = consumer
-  const count = (p: number): number => (delivered.get(p) ?? []).reduce((n, b) => n + b.items.length, 0)
+  const count = (p: number): number => (delivered.get(p) ?? []).reduce((n, b) => n + b.offsets.length, 0)
   await waitFor('the other partitions drained', async () => {
     const lag = await consumer.lag()
     return lag.filter((l) => l.topic === bus.quotesTopic && l.partition !== 0).every((l) => l.lag === 0)
@@ -104,7 +105,7 @@ test('a partition paused while the next fetch is in flight gets nothing more unt
     for (const b of batches) {
       assert.equal(b.offsets[0], next, `partition ${partition} contiguous at ${next}`)
       next = b.lastOffset + 1
-      for (const q of b.items) {
+      for (const q of quotesOf(b.items)) {
         assert.ok(!seen.has(quoteId(q)), `${quoteId(q)} once`)
         seen.add(quoteId(q))
       }
@@ -143,7 +144,7 @@ test('partitions given an earlier start while a fetch is in flight are read agai
     }
   })()
   t.after(() => (producing = false))
-  const read = (): number => batches.reduce((n, b) => n + b.items.length, 0)
+  const read = (): number => batches.reduce((n, b) => n + b.offsets.length, 0)
   await waitFor('some quotes read', () => read() >= 3_000, 60_000)
   // The client's report of a failed rejoin: every partition is given up, then assigned again.
   const client = (consumer as unknown as { consumer: EventEmitter }).consumer

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { EventEmitter } from 'node:events'
 import { partitionKey, type BusPartition } from '../../src/bus/bus.ts'
+import { quotesOf } from '../../src/model/quote-chunk.ts'
 import type { Quote } from '../../src/model/quote.ts'
 import { quoteId, simulatedTicks, testBus, uniquePrefix, waitFor } from '../harness/kafka.ts'
 
@@ -21,7 +22,7 @@ test('a failed group rejoin reported by the client revokes, rejoins and resumes 
   let assignments = 0
   const consumer = await bus.consume(`${prefix}-g`, {
     onQuotes: (b) => {
-      received.push(...b.items)
+      received.push(...quotesOf(b.items))
       next.set(partitionKey(b), b.lastOffset + 1)
     },
     onDeadLetters: () => assert.fail('no dead letter expected'),

@@ -9,6 +9,7 @@ import { pino } from 'pino'
 import { KafkaBus } from '../../src/bus/kafka-bus.ts'
 import type { DeltaTable } from '../../src/lake/index.ts'
 import { readRows } from '../../src/lake/scan.ts'
+import { quotesOf } from '../../src/model/quote-chunk.ts'
 import type { Quote } from '../../src/model/quote.ts'
 import { MarketSimulator } from '../../src/sources/simulated.ts'
 
@@ -98,7 +99,7 @@ export async function topicQuoteOffsets(prefix: string): Promise<Map<string, str
   }
   const consumer = await bus.consume(`${prefix}-topic-reader-${randomUUID().slice(0, 8)}`, {
     onQuotes: (b) => {
-      b.items.forEach((q, i) => {
+      quotesOf(b.items).forEach((q, i) => {
         const id = quoteId(q)
         const at = `${b.partition}@${b.offsets[i]}`
         const list = out.get(id)

@@ -9,13 +9,8 @@ import {
   quoteToRow,
 } from '../../src/model/quote-table.ts'
 import type { Quote } from '../../src/model/quote.ts'
-import {
-  chunksToColumns,
-  packQuotes,
-  quotesToColumns,
-  sliceChunk,
-  unpackQuotes,
-} from '../../src/stream/quote-columns.ts'
+import { packQuotes, sliceChunk, unpackQuotes } from '../../src/model/quote-chunk.ts'
+import { chunksToColumns, quotesToColumns } from '../../src/stream/quote-columns.ts'
 
 const T0 = Date.UTC(2024, 0, 5) * 1000
 
