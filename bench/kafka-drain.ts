@@ -61,7 +61,7 @@ try {
         const load = load1()
         const d = await drain(ctx, kafka.bootstrap, filled.prefix, n, b.nodeArgs, false, b.entry)
         ctx.log(
-          `${codec} ${b.name}: ${Math.round(d.quotesPerS)} quotes/s, ${d.cpuUs.toFixed(2)} µs/quote, main thread ${d.mainCpuUs.toFixed(2)} µs/quote, threads ${JSON.stringify(d.threadCpuUs)}`,
+          `${codec} ${b.name}: ${Math.round(d.quotesPerS)} quotes/s, ${d.cpuUs.toFixed(2)} µs/quote, main thread ${d.mainCpuUs.toFixed(2)} µs/quote, threads ${JSON.stringify(d.threadCpuUs)}, ${d.pauses} pauses, ${d.commits} commits of ${Math.round(d.commitMs)} ms`,
         )
         rows.push({ codec, build: b.name, load, d })
       }

@@ -200,6 +200,10 @@ export interface Drain {
    * helpers and the optimizing compiler), `WorkerThread` (the Parquet encoder), the rest as `other`.
    */
   threadCpuUs: Record<string, number>
+  /** Times the processor paused its partitions at the buffer bound, and its quote commits' mean time, ms. */
+  pauses: number
+  commits: number
+  commitMs: number
 }
 
 /** CPU seconds of each kind of thread of `pid` (by the thread's name; see `Drain.threadCpuUs`). */
@@ -210,7 +214,7 @@ function threadCpuSeconds(pid: number): Map<string, number> {
       try {
         const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
         const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'))
-        const kind = ['MainThread', 'V8Worker', 'WorkerThread'].includes(name) ? name : 'other'
+        const kind = name
         const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
         out.set(kind, (out.get(kind) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100)
       } catch {
@@ -309,6 +313,7 @@ export async function drain(
     for (const [kind, seconds] of threadCpuSeconds(child!.child.pid!))
       threadCpuUs[kind] = ((seconds - (threads0.get(kind) ?? 0)) * 1e6) / n
     const last = child!.logs.filter((l: LogLine) => l.msg === 'batch committed').at(-1)!
+    const commits = child!.logs.filter((l: LogLine) => l.msg === 'batch committed' && l['table'] === 'quotes')
     const seconds = (Number(last['time']) - Number(assigned['time'])) / 1000
     return {
       quotesPerS: n / seconds,
@@ -317,6 +322,9 @@ export async function drain(
       cpuUs: (cpu * 1e6) / n,
       mainCpuUs: (mainCpu * 1e6) / n,
       threadCpuUs,
+      pauses: child!.logs.filter((l: LogLine) => l.msg.startsWith('buffer bound reached')).length,
+      commits: commits.length,
+      commitMs: commits.reduce((t, l) => t + Number(l['ms']), 0) / commits.length,
     }
   } finally {
     await stopAll(children)
