@@ -3,8 +3,9 @@
  * collections the drain costs, their pause time, and what a scavenge keeps alive, for comparing
  * V8 flags and allocation changes in the Kafka section.
  *
- *   node bench/kafka-drain-gc.ts [--quotes 300000] [--codec lz4] [--flags "--v8-pool-size=1 …"]
+ *   node bench/kafka-drain-gc.ts [--quotes 300000] [--codec lz4] [--flags="--v8-pool-size=1 …"] [--tree DIR]
  *
+ * (`--tree`: another checkout's root to run instead of this one, as kafka-drain.ts's `--against`.)
  * Runs `cryptoviz process` with the image's flags for the `process` role plus `--flags` and
  * `--trace-gc`, until every quote is committed, then prints counts and times per kind of GC.
  */
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     quotes: { type: 'string', default: '300000' },
     codec: { type: 'string', default: 'lz4' },
     flags: { type: 'string', default: '' },
+    tree: { type: 'string' },
   },
 })
 const n = Number(values.quotes)
@@ -37,7 +39,7 @@ try {
       ...imageNodeArgs(),
       ...extra,
       '--trace-gc',
-      resolve(import.meta.dirname, '../src/cli/main.ts'),
+      resolve(values.tree ?? resolve(import.meta.dirname, '..'), 'src/cli/main.ts'),
       'process',
       ...['--broker', kafka.bootstrap, '--topic-prefix', filled.prefix, '--warehouse', join(tmp, 'wh')],
       ...['--group', `${filled.prefix}-gc`, '--port', '0', '--log-level', 'info', '--flush-idle-ms', '250'],
@@ -64,22 +66,30 @@ try {
   })
   await done
   child.kill('SIGTERM')
-  const kinds = new Map<string, { count: number; ms: number }>()
+  // Lines start with `[pid:isolate]`: the first isolate is the main thread's, others the workers'.
+  const isolates: string[] = []
+  const kinds = new Map<string, { count: number; ms: number; fromMb: number; toMb: number }>()
   for (const line of gc) {
     const m =
-      /: (Scavenge|Mark-Compact|Minor Mark-Compact|Mark-Compact \(reduce\))[^,]*?,? ?[\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, pooled: [\d.]+ MB, ([\d.]+) \/ ([\d.]+) ms/.exec(
+      /^\[\d+:(0x[0-9a-f]+)\]\s+\d+ ms: (Scavenge|Mark-Compact|Minor Mark-Compact)\S* ([\d.]+) \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB, pooled: [\d.]+ MB, ([\d.]+) \//.exec(
         line,
-      ) ?? /: (\S+(?: \S+)?) [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, ([\d.]+) \/ ([\d.]+) ms/.exec(line)
+      )
     if (!m) continue
-    const k = kinds.get(m[1]!) ?? { count: 0, ms: 0 }
+    if (!isolates.includes(m[1]!)) isolates.push(m[1]!)
+    const key = `${isolates.indexOf(m[1]!) === 0 ? 'main' : 'worker'} ${m[2]}`
+    const k = kinds.get(key) ?? { count: 0, ms: 0, fromMb: 0, toMb: 0 }
     k.count++
-    k.ms += Number(m[2])
-    kinds.set(m[1]!, k)
+    k.ms += Number(m[5])
+    k.fromMb += Number(m[3])
+    k.toMb += Number(m[4])
+    kinds.set(key, k)
   }
   console.log(`flags: ${extra.join(' ') || '(image flags)'}; ${gc.length} trace lines`)
-  console.log('| GC | count | pause ms |\n|---|---:|---:|')
-  for (const [kind, k] of kinds) console.log(`| ${kind} | ${k.count} | ${k.ms.toFixed(0)} |`)
-  for (const line of gc.filter((l) => l.includes('Mark')).slice(0, 12)) console.log(line)
+  console.log('| thread, GC | count | pause ms | mean heap before → after MB |\n|---|---:|---:|---:|')
+  for (const [kind, k] of kinds)
+    console.log(
+      `| ${kind} | ${k.count} | ${k.ms.toFixed(0)} | ${(k.fromMb / k.count).toFixed(1)} → ${(k.toMb / k.count).toFixed(1)} |`,
+    )
   await new Promise((r) => child.on('exit', r))
 } finally {
   await kafka.stop()
