@@ -4,7 +4,8 @@
  *
  *   node bench/kafka-drain-profile.ts [--quotes 300000] [--codec lz4] [--top 40]
  *
- * Writes the profile under a temporary folder and prints the top functions by self time.
+ * Profiles every thread (main, encoder worker) under a temporary folder and prints each one's top
+ * functions by self time.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -32,24 +33,30 @@ try {
   const d = await drain(ctx, kafka.bootstrap, filled.prefix, n, nodeArgs, false)
   ctx.log(`${Math.round(d.quotesPerS)} quotes/s, main thread ${d.mainCpuUs.toFixed(2)} µs/quote (profiled)`)
   await new Promise((r) => setTimeout(r, 1_000))
-  const file = readdirSync(profiles).find((f) => f.endsWith('.cpuprofile'))!
-  const profile = JSON.parse(readFileSync(join(profiles, file), 'utf8')) as {
-    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]
-    samples: number[]
-    timeDeltas: number[]
+  // One profile per thread: the main thread's, then the encoder worker's.
+  const files = readdirSync(profiles)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort()
+  for (const file of files) {
+    const profile = JSON.parse(readFileSync(join(profiles, file), 'utf8')) as {
+      nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]
+      samples: number[]
+      timeDeltas: number[]
+    }
+    const byId = new Map(profile.nodes.map((node) => [node.id, node]))
+    const self = new Map<string, number>()
+    let total = 0
+    profile.samples.forEach((id, i) => {
+      const f = byId.get(id)!.callFrame
+      const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`
+      self.set(key, (self.get(key) ?? 0) + profile.timeDeltas[i]!)
+      total += profile.timeDeltas[i]!
+    })
+    console.log(`\n**${file}** (${(total / 1e6).toFixed(1)} s sampled)\n`)
+    console.log('| self % | function |\n|---:|---|')
+    for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top)))
+      console.log(`| ${((us / total) * 100).toFixed(1)} | ${key} |`)
   }
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]))
-  const self = new Map<string, number>()
-  let total = 0
-  profile.samples.forEach((id, i) => {
-    const f = byId.get(id)!.callFrame
-    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`
-    self.set(key, (self.get(key) ?? 0) + profile.timeDeltas[i]!)
-    total += profile.timeDeltas[i]!
-  })
-  console.log('| self % | function |\n|---:|---|')
-  for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top)))
-    console.log(`| ${((us / total) * 100).toFixed(1)} | ${key} |`)
 } finally {
   await kafka.stop()
   rmSync(tmp, { recursive: true, force: true })
