@@ -282,16 +282,17 @@ const latin1: (b: Buffer, from: number, to: number) => string =
     ? (b, from, to) => (b as Buffer & { latin1Slice(from: number, to: number): string }).latin1Slice(from, to)
     : (b, from, to) => b.toString('latin1', from, to)
 
-/** The end of the fast decode's last value (a decoder's cursor; one message at a time, never re-entered). */
-let at = 0
-
-/** The JSON number at `b[i]` (sets `at` past it); NaN when there is none (`at` then undefined). */
-function readNumber(b: Buffer, i: number, end: number): number {
+/**
+ * Reads the JSON number at `b[i]` into `into[slot]`; the position past it, or -1 when there is
+ * none. (The double goes straight into the typed array: returned from a call, it would be boxed
+ * in a heap number, a dozen per message.)
+ */
+function readNumber(b: Buffer, i: number, end: number, into: Float64Array, slot: number): number {
   const start = i
   const negative = b[i] === MINUS
   if (negative) i++
   let c = b[i]
-  if (c === undefined || c < ZERO || c > NINE || i >= end) return Number.NaN
+  if (c === undefined || c < ZERO || c > NINE || i >= end) return -1
   let mantissa = 0
   let scale = 0
   if (c === ZERO) i++
@@ -303,7 +304,7 @@ function readNumber(b: Buffer, i: number, end: number): number {
   }
   if (i < end && b[i] === DOT) {
     i++
-    if (i >= end || (c = b[i]!) < ZERO || c > NINE) return Number.NaN
+    if (i >= end || (c = b[i]!) < ZERO || c > NINE) return -1
     while (i < end && (c = b[i]!) >= ZERO && c <= NINE) {
       mantissa = mantissa * 10 + (c - ZERO)
       scale--
@@ -314,7 +315,7 @@ function readNumber(b: Buffer, i: number, end: number): number {
     i++
     const expNegative = b[i] === MINUS
     if (expNegative || b[i] === PLUS) i++
-    if (i >= end || (c = b[i]!) < ZERO || c > NINE) return Number.NaN
+    if (i >= end || (c = b[i]!) < ZERO || c > NINE) return -1
     let exponent = 0
     while (i < end && (c = b[i]!) >= ZERO && c <= NINE) {
       if (exponent < 100_000) exponent = exponent * 10 + (c - ZERO)
@@ -322,16 +323,15 @@ function readNumber(b: Buffer, i: number, end: number): number {
     }
     scale += expNegative ? -exponent : exponent
   }
-  at = i
   // Below 2^53 the mantissa was accumulated exactly (once past it, it stays past it however it
   // rounds), and 10^k is exact up to 10^22: one IEEE multiplication or division then rounds
   // correctly, as JSON.parse does (Clinger's fast path). Other numbers are parsed by the engine
   // from their text.
-  let v: number
-  if (mantissa < EXACT_MANTISSA_LIMIT && scale >= -22 && scale <= 22)
-    v = scale < 0 ? mantissa / EXACT_POW10[-scale]! : mantissa * EXACT_POW10[scale]!
-  else return Number(latin1(b, start, i))
-  return negative ? -v : v
+  if (mantissa < EXACT_MANTISSA_LIMIT && scale >= -22 && scale <= 22) {
+    const v = scale < 0 ? mantissa / EXACT_POW10[-scale]! : mantissa * EXACT_POW10[scale]!
+    into[slot] = negative ? -v : v
+  } else into[slot] = Number(latin1(b, start, i))
+  return i
 }
 
 /**
@@ -370,10 +370,8 @@ export function readQuoteRow(b: Buffer, numbers: Float64Array, strings: string[]
       numbers[slot] = Number.NaN
       i += 4
     } else {
-      const v = readNumber(b, i, end)
-      if (v !== v) return false
-      numbers[slot] = v
-      i = at
+      i = readNumber(b, i, end, numbers, slot)
+      if (i < 0) return false
     }
   }
   if (i !== end - 1 || b[i] !== 0x7d) return false
