@@ -205,7 +205,7 @@ export const decodeDeadLetter = (bytes: Buffer | null): Decoded<DeadLetter> =>
  * row of a quote chunk: no text, no parsed object, no quote object. Anything else (another field
  * order, escapes, non-ASCII text, a check that fails…) is left to `decodeQuote`, which judges it
  * as before; the fast path only ever accepts what `wellFormedQuote` accepts, with the same values
- * (test/bus/quote-message.test.ts holds the two together on random and hostile messages).
+ * (test/bus/quote-message-bytes.test.ts holds the two together on random and hostile messages).
  */
 
 /** What the bytes of field k must be preceded by: its key (and for the first, the version). */
@@ -256,13 +256,14 @@ function sameBytes(kept: Buffer, b: Buffer, from: number, to: number): boolean {
 
 /** The kept string of `b[from, to)` (printable ASCII, checked by the caller), `h` its `FNV_1A` hash. */
 function keptString(b: Buffer, from: number, to: number, h: number): KnownBytes {
-  const bucket = knownBytes.get(h)
+  let bucket = knownBytes.get(h)
   if (bucket !== undefined) {
     for (const k of bucket) if (sameBytes(k.bytes, b, from, to)) return k
   }
   if (knownBytesCount >= KNOWN_STRINGS_MAX) {
     knownBytes.clear()
     knownBytesCount = 0
+    bucket = undefined
   }
   const value = latin1(b, from, to)
   const k = { bytes: Buffer.from(b.subarray(from, to)), value, slug: value.length <= 100 && SLUG.test(value) }

@@ -306,3 +306,12 @@ test('a chunk built from records as KafkaBus builds it equals packQuotes of the 
     }
   }
 })
+
+test('past the bound of kept strings the table starts over and every message still reads right', () => {
+  for (let i = 0; i < 25_000; i++) {
+    const q = makeQuote({ crypto: `asset-${i}`, symbol: `S${i % 7}`, name: `Asset ${i}` })
+    const row = fast(encodeQuote(q))
+    assert.ok(row !== undefined, `message ${i} read`)
+    assertSameQuote(row, q, `message ${i}`)
+  }
+})
