@@ -22,8 +22,7 @@
  */
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
-import { ByteWriter, ParquetWriter } from 'hyparquet-writer'
-import type { ColumnSource, SchemaElement } from 'hyparquet-writer'
+import type { SchemaElement } from 'hyparquet-writer'
 import { z } from 'zod'
 import { ENGINE_INFO } from '../engine-info.ts'
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
@@ -39,6 +38,7 @@ import {
   RowGroupColumns,
   str,
 } from './checkpoint-columns.ts'
+import { ShreddedParquetWriter } from './checkpoint-encoder.ts'
 import { GrowableBytes } from './growable-bytes.ts'
 import { checkpointPath, LAST_CHECKPOINT_PATH } from './log-paths.ts'
 
@@ -152,7 +152,8 @@ const COLUMNS: Record<'txn' | 'add' | 'remove' | 'metaData' | 'protocol', Schema
 const COLUMN_NAMES = ['txn', 'add', 'remove', 'metaData', 'protocol'] as const
 type ColumnName = (typeof COLUMN_NAMES)[number]
 
-const SCHEMA: SchemaElement[] = [
+/** The checkpoint file's Parquet schema (depth-first, as the footer lists it). */
+export const CHECKPOINT_SCHEMA: readonly SchemaElement[] = [
   { name: 'spark_schema', num_children: COLUMN_NAMES.length },
   ...COLUMN_NAMES.flatMap((c) => COLUMNS[c]),
 ]
@@ -160,160 +161,8 @@ const SCHEMA: SchemaElement[] = [
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-const long = (n: number | null | undefined): bigint | null =>
-  n === null || n === undefined ? null : BigInt(Math.trunc(n))
-
-const utf8 = new TextEncoder()
-
-/** A row group of quotes-file adds (~1 KB of stats text each) fits in one or two chunks. */
-const UTF8_CHUNK_BYTES = 1 << 20
-
-/**
- * The UTF-8 bytes of a row group's strings as views into one reused buffer. Handed strings, the
- * Parquet writer encodes each into its own ArrayBuffer: native (malloc) memory outside the heap
- * that stays allocated until a full GC finds its wrapper dead, and V8 only forces that GC after
- * tens of MB of such memory. A 100,000-file checkpoint encoded ~120 MB of them (stats text
- * and paths); held as views of one buffer they cost only the views.
- *
- * Invariant: `reset()` only once the writer has consumed every view handed out (it copies them
- * into the file synchronously within `write`); a view must never outlive the row group.
- */
-class Utf8Views {
-  private chunk = new Uint8Array(UTF8_CHUNK_BYTES)
-  private used = 0
-
-  view(text: string): Uint8Array {
-    // Worst case three bytes per UTF-16 code unit; a full chunk is left to the views still using it.
-    if (this.chunk.length - this.used < text.length * 3) {
-      this.chunk = new Uint8Array(Math.max(UTF8_CHUNK_BYTES, text.length * 3))
-      this.used = 0
-    }
-    const { written } = utf8.encodeInto(text, this.chunk.subarray(this.used))
-    const out = this.chunk.subarray(this.used, this.used + written)
-    this.used += written
-    return out
-  }
-
-  reset(): void {
-    this.used = 0
-  }
-}
-
-/** A map entry as the Parquet writer wants it, its strings already UTF-8. */
-type EncodedEntry = { key: Uint8Array; value: Uint8Array | null }
-
-/**
- * Map entries (`partitionValues`, `tags`…) as the Parquet writer wants them, UTF-8 encoded once
- * per map object: the table state shares one frozen partition-values object per partition
- * (table-state.ts), so 100,000 files of a few hundred partitions encode a few hundred maps.
- * `null` for an absent map.
- */
-class EncodedMaps {
-  private readonly cache = new WeakMap<object, EncodedEntry[]>()
-
-  entries(m: Record<string, string | null> | null | undefined): EncodedEntry[] | null {
-    if (m === null || m === undefined) return null
-    let out = this.cache.get(m)
-    if (out === undefined) {
-      out = Object.entries(m).map(([key, value]) => ({
-        key: utf8.encode(key),
-        value: value === null || value === undefined ? null : utf8.encode(value),
-      }))
-      // Only shared (frozen) maps are worth keeping; a per-file map would pin its entries.
-      if (Object.isFrozen(m)) this.cache.set(m, out)
-    }
-    return out
-  }
-}
-
-/** Map entries of the rare, small maps (metadata, format options) as plain strings. */
-const entries = (
-  m: Record<string, string | null> | null | undefined,
-): Array<{ key: string; value: string | null }> | null =>
-  m === null || m === undefined
-    ? null
-    : Object.entries(m).map(([key, value]) => ({ key, value: value ?? null }))
-
-type Row = Partial<Record<ColumnName, Record<string, unknown>>>
-
-/** Per-encoding helpers for the file actions' strings. */
-interface FileEncoding {
-  text: Utf8Views
-  maps: EncodedMaps
-}
-
-/** The checkpoint's rows in order (protocol, metaData, txns, adds, removes), produced lazily. */
-function* actionRows(
-  state: CheckpointState,
-  counts: { rows: number; adds: number },
-  { text, maps }: FileEncoding,
-): Generator<Row> {
-  const { protocol: p, metadata: m } = state
-  yield {
-    protocol: {
-      minReaderVersion: p.minReaderVersion,
-      minWriterVersion: p.minWriterVersion,
-      readerFeatures: p.readerFeatures ?? null,
-      writerFeatures: p.writerFeatures ?? null,
-    },
-  }
-  yield {
-    metaData: {
-      id: m.id,
-      name: m.name ?? null,
-      description: m.description ?? null,
-      format: { provider: m.format.provider, options: entries(m.format.options ?? {}) },
-      schemaString: m.schemaString,
-      partitionColumns: m.partitionColumns,
-      configuration: entries(m.configuration ?? {}),
-      createdTime: long(m.createdTime),
-    },
-  }
-  counts.rows += 2
-  for (const t of state.txns) {
-    counts.rows++
-    yield { txn: { appId: t.appId, version: long(t.version), lastUpdated: long(t.lastUpdated) } }
-  }
-  for (const a of state.adds) {
-    if (a.deletionVector !== undefined && a.deletionVector !== null) {
-      throw new CryptoVizError(
-        'DELTA_UNSUPPORTED_FEATURE',
-        `cannot checkpoint ${a.path}: deletion vectors are not supported`,
-        {
-          kind: 'user',
-        },
-      )
-    }
-    counts.rows++
-    counts.adds++
-    const stats = a.stats
-    yield {
-      add: {
-        path: text.view(a.path),
-        partitionValues: maps.entries(a.partitionValues),
-        size: long(a.size),
-        modificationTime: long(a.modificationTime),
-        dataChange: false,
-        stats: stats === undefined || stats === null ? null : text.view(stats),
-        tags: maps.entries(a.tags),
-      },
-    }
-  }
-  for (const r of state.removes) {
-    counts.rows++
-    yield {
-      remove: {
-        path: text.view(r.path),
-        deletionTimestamp: long(r.deletionTimestamp),
-        dataChange: false,
-        extendedFileMetadata: r.extendedFileMetadata ?? null,
-        partitionValues: maps.entries(r.partitionValues),
-        size: long(r.size),
-        tags: maps.entries(r.tags),
-      },
-    }
-  }
-}
+/** A checkpoint describes state, not a change: every file action in it has `dataChange: false`. */
+const STATE_CONSTANTS = { 'add.dataChange': false, 'remove.dataChange': false }
 
 /** What a checkpoint holds, counted while it is encoded. */
 export interface CheckpointCounts {
@@ -331,73 +180,60 @@ export interface EncodedCheckpoint extends Omit<CheckpointCounts, 'bytes'> {
 }
 
 /**
- * The writer's output, taken out after every row group: the writer's own buffer only ever holds
- * one group (and, at the end, the footer).
- */
-class RowGroupChunks extends ByteWriter {
-  /** A copy of what was written since the last take (the buffer is reused), or undefined if nothing. */
-  take(): Uint8Array | undefined {
-    if (this.index === 0) return undefined
-    const out = new Uint8Array(this.buffer.slice(0, this.index))
-    this.index = 0
-    return out
-  }
-}
-
-/**
  * The table state as a classic single-file checkpoint (Snappy-compressed Parquet), produced as
- * chunks: `ROW_GROUP_ROWS` actions are encoded into one row group, which is handed out before
- * the next is encoded (the first chunk starts with the magic, the last is the footer). So memory
- * holds one group of rows and one group's bytes, never the file. `counts` is filled as the
- * chunks are produced and complete once they are exhausted.
+ * chunks: `ROW_GROUP_ROWS` actions are shredded into one row group (checkpoint-encoder.ts),
+ * which is handed out before the next is encoded (the first chunk starts with the magic, the
+ * last is the footer). So memory holds one group's columns and bytes, never the file nor a row
+ * object per action. `counts` is filled as the chunks are produced and complete once they are
+ * exhausted. The actions are read as they are: maps as records, `add.stats` as its text.
  */
 export function* checkpointChunks(
   state: CheckpointState,
   counts: CheckpointCounts = { rows: 0, adds: 0, bytes: 0 },
   rowGroupRows = ROW_GROUP_ROWS,
 ): Generator<Uint8Array> {
-  const out = new RowGroupChunks()
-  const writer = new ParquetWriter({
-    writer: out,
-    schema: SCHEMA,
-    codec: 'SNAPPY',
-    // Checkpoint stats are never used for pruning; keeping the file small matters more.
-    statistics: false,
+  const writer = new ShreddedParquetWriter(CHECKPOINT_SCHEMA, {
     createdBy: ENGINE_INFO,
+    constants: STATE_CONSTANTS,
   })
-  const files: FileEncoding = { text: new Utf8Views(), maps: new EncodedMaps() }
-  const take = (): Uint8Array | undefined => {
-    const chunk = out.take()
-    if (chunk !== undefined) counts.bytes += chunk.byteLength
-    return chunk
+  const columns = writer.columnNames
+  const row: unknown[] = new Array(columns.length)
+  /** Adds one action as a row; true when the row group is full. */
+  const put = (kind: ColumnName, action: unknown): boolean => {
+    row.fill(undefined)
+    row[columns.indexOf(kind)] = action
+    writer.row(row)
+    counts.rows++
+    return writer.pendingRows >= rowGroupRows
   }
-  let group: Row[] = []
-  const flush = (): Uint8Array | undefined => {
-    const columnData: ColumnSource[] = COLUMN_NAMES.map((name) => ({
-      name,
-      data: group.map((r) => r[name] ?? null),
-    }))
-    void writer.write({ columnData, rowGroupSize: group.length })
-    group = []
-    files.text.reset() // the group's strings are in the file now
-    return take()
+  const take = (bytes: Uint8Array): Uint8Array => {
+    counts.bytes += bytes.byteLength
+    return bytes
   }
-  for (const row of actionRows(state, counts, files)) {
-    group.push(row)
-    if (group.length < rowGroupRows) continue
-    const chunk = flush()
-    if (chunk !== undefined) yield chunk
+  const { protocol: p, metadata: m } = state
+  if (put('protocol', p)) yield take(writer.rowGroup())
+  // Absent option and configuration maps are written as empty maps, as Spark writes them.
+  const metaData = {
+    ...m,
+    format: { ...m.format, options: m.format.options ?? {} },
+    configuration: m.configuration ?? {},
   }
-  if (group.length > 0) {
-    const chunk = flush()
-    if (chunk !== undefined) yield chunk
+  if (put('metaData', metaData)) yield take(writer.rowGroup())
+  for (const t of state.txns) if (put('txn', t)) yield take(writer.rowGroup())
+  for (const a of state.adds) {
+    if (a.deletionVector !== undefined && a.deletionVector !== null) {
+      throw new CryptoVizError(
+        'DELTA_UNSUPPORTED_FEATURE',
+        `cannot checkpoint ${a.path}: deletion vectors are not supported`,
+        { kind: 'user' },
+      )
+    }
+    counts.adds++
+    if (put('add', a)) yield take(writer.rowGroup())
   }
-  writer.finish()
-  const footer = take()
-  if (footer !== undefined) yield footer
-  if (counts.bytes !== out.offset) {
-    throw new Error(`checkpoint encoder lost bytes: ${counts.bytes} of ${out.offset}`)
-  }
+  for (const r of state.removes) if (put('remove', r)) yield take(writer.rowGroup())
+  if (writer.pendingRows > 0) yield take(writer.rowGroup())
+  yield take(writer.footer())
 }
 
 /** The table state as a classic single-file checkpoint, in memory, and what it holds. */
