@@ -20,7 +20,7 @@
  *   holds the file; reading decodes one row group at a time, so it never holds the whole
  *   checkpoint as objects, only the compressed bytes and the state being built.
  */
-import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet'
+import { parquetMetadata, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
 import type { SchemaElement } from 'hyparquet-writer'
 import { z } from 'zod'
@@ -353,6 +353,31 @@ function decodeRow(row: Obj, where: string): Action | undefined {
 
 const WANTED = new Set(['txn', 'add', 'remove', 'metaData', 'protocol', 'sidecar', 'checkpointMetadata'])
 
+type FileMetaData = ReturnType<typeof parquetMetadata>
+
+/** Bytes of the file from offset `base`, covering row groups up to (excluding) `end`. */
+interface Window {
+  buffer: ArrayBuffer
+  base: number
+  end: number
+}
+
+/** Where a checkpoint's row groups are read from: the whole file in memory or ranges of a stored one. */
+interface CheckpointSource {
+  metadata: FileMetaData
+  /** A window holding row group `group` (and maybe the next ones). */
+  window(group: number): Promise<Window>
+  /** The file for hyparquet's row reader (the fallback decoder); it reads inside the window. */
+  file(window: Window): ArrayBuffer | AsyncBuffer
+}
+
+type AsyncBuffer = { byteLength: number; slice(start: number, end?: number): Promise<ArrayBuffer> }
+
+const corruptCheckpoint = (where: string, e: unknown) =>
+  new CryptoVizError('DELTA_LOG_CORRUPT', `${where}: unreadable checkpoint: ${(e as Error).message}`, {
+    cause: e,
+  })
+
 /**
  * The actions of a checkpoint file, one row group at a time: each batch is decoded only when the
  * previous one was consumed, so a caller that applies and drops them holds one group's objects.
@@ -364,31 +389,112 @@ export async function* checkpointBatches(bytes: Uint8Array, where: string): Asyn
       ? bytes.buffer
       : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)
   ) as ArrayBuffer
-  const corrupt = (e: unknown) =>
-    new CryptoVizError('DELTA_LOG_CORRUPT', `${where}: unreadable checkpoint: ${(e as Error).message}`, {
-      cause: e,
-    })
-  let metadata: ReturnType<typeof parquetMetadata>
-  let columns: string[]
+  let metadata: FileMetaData
   try {
     metadata = parquetMetadata(file)
-    const present = parquetSchema(metadata).children.map((c) => c.element.name)
-    // Only the action columns we use: `commitInfo`, `cdc` and unknown columns are never decoded.
-    columns = present.filter((n) => WANTED.has(n))
   } catch (e) {
-    throw corrupt(e)
+    throw corruptCheckpoint(where, e)
   }
-  const schema = parquetSchema(metadata)
+  const whole: Window = { buffer: file, base: 0, end: metadata.row_groups.length }
+  yield* sourceBatches({ metadata, window: async () => whole, file: () => file }, where)
+}
+
+/** The byte range `[start, end)` of a row group's column chunks. */
+function rowGroupRange(rowGroup: FileMetaData['row_groups'][number]): { start: number; end: number } {
+  let start = Infinity
+  let end = 0
+  for (const c of rowGroup.columns) {
+    const meta = c.meta_data
+    if (meta === undefined) continue
+    const at = Number(meta.dictionary_page_offset || meta.data_page_offset)
+    start = Math.min(start, at)
+    end = Math.max(end, at + Number(meta.total_compressed_size))
+  }
+  return { start: Math.min(start, end), end }
+}
+
+/**
+ * A stored checkpoint of `size` bytes read by ranges: the footer, then windows of consecutive
+ * row groups of about `windowBytes` each (one GET each), so only one window of the compressed
+ * file is held at a time, never the whole file.
+ */
+async function* rangedBatches(
+  store: ObjectStore,
+  path: string,
+  size: number,
+  windowBytes: number,
+  where: string,
+): AsyncGenerator<Action[]> {
+  const range = async (start: number, end: number): Promise<ArrayBuffer> => {
+    const bytes = await store.getRange(path, start, end)
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+  }
+  const stored: AsyncBuffer = { byteLength: size, slice: (start, end = size) => range(start, end) }
+  let metadata: FileMetaData
+  try {
+    metadata = await parquetMetadataAsync(stored, { initialFetchSize: FOOTER_FETCH_BYTES })
+  } catch (e) {
+    if (isCryptoVizError(e)) throw e
+    throw corruptCheckpoint(where, e)
+  }
+  const groups = metadata.row_groups.map(rowGroupRange)
+  const source: CheckpointSource = {
+    metadata,
+    async window(group) {
+      const { start } = groups[group]!
+      let end = group
+      while (end < groups.length && (end === group || groups[end]!.end - start <= windowBytes)) end++
+      const buffer = await range(start, groups[end - 1]!.end)
+      return { buffer, base: start, end }
+    },
+    // Reads inside the window are served from it; anything else is fetched.
+    file: (w): AsyncBuffer => ({
+      byteLength: size,
+      slice: async (start: number, end = size) =>
+        start >= w.base && end <= w.base + w.buffer.byteLength
+          ? w.buffer.slice(start - w.base, end - w.base)
+          : range(start, end),
+    }),
+  }
+  yield* sourceBatches(source, where)
+}
+
+async function* sourceBatches(source: CheckpointSource, where: string): AsyncGenerator<Action[]> {
+  const { metadata } = source
+  let columns: string[]
+  let schema: ReturnType<typeof parquetSchema>
+  try {
+    schema = parquetSchema(metadata)
+    // Only the action columns we use: `commitInfo`, `cdc` and unknown columns are never decoded.
+    columns = schema.children.map((c) => c.element.name).filter((n) => WANTED.has(n))
+  } catch (e) {
+    throw corruptCheckpoint(where, e)
+  }
   let rowStart = 0
-  for (const rowGroup of metadata.row_groups) {
+  let window: Window | undefined
+  for (let g = 0; g < metadata.row_groups.length; g++) {
+    const rowGroup = metadata.row_groups[g]!
     const rowEnd = rowStart + Number(rowGroup.num_rows)
     let out: Action[] | undefined
     try {
-      out = await columnBatch(file, metadata, schema, rowGroup, rowStart, columns, where)
+      if (window === undefined || g >= window.end) {
+        window = undefined // the previous window is released before the next is fetched
+        window = await source.window(g)
+      }
+      out = await columnBatch(
+        source.file(window),
+        window,
+        metadata,
+        schema,
+        rowGroup,
+        rowStart,
+        columns,
+        where,
+      )
     } catch (e) {
       if (e instanceof DeletionVectorFound) throw unsupported(where, 'deletion vectors')
       if (isCryptoVizError(e)) throw e
-      throw corrupt(e)
+      throw corruptCheckpoint(where, e)
     }
     rowStart = rowEnd
     yield out
@@ -397,7 +503,7 @@ export async function* checkpointBatches(bytes: Uint8Array, where: string): Asyn
 
 /** The row decoder over rows `[rowStart, rowEnd)` of the file (every wanted column assembled). */
 async function rowActions(
-  file: ArrayBuffer,
+  file: ArrayBuffer | AsyncBuffer,
   metadata: ReturnType<typeof parquetMetadata>,
   columns: string[],
   rowStart: number,
@@ -415,7 +521,8 @@ async function rowActions(
  * one the column decoder knows.
  */
 async function columnBatch(
-  file: ArrayBuffer,
+  file: ArrayBuffer | AsyncBuffer,
+  window: Window,
   metadata: ReturnType<typeof parquetMetadata>,
   schema: ReturnType<typeof parquetSchema>,
   rowGroup: ReturnType<typeof parquetMetadata>['row_groups'][number],
@@ -424,7 +531,7 @@ async function columnBatch(
   where: string,
 ): Promise<Action[]> {
   const rows = Number(rowGroup.num_rows)
-  const group = new RowGroupColumns(file, schema, rowGroup, compressors)
+  const group = new RowGroupColumns(window.buffer, schema, rowGroup, compressors, window.base)
   const otherColumns = columns.filter((c) => c !== 'add' && c !== 'remove')
   const others = otherActionRows(group, otherColumns)
   const files = others === undefined ? undefined : fileActions(group)
@@ -520,27 +627,48 @@ export async function writeCheckpoint(store: ObjectStore, state: CheckpointState
   return last
 }
 
+/** Checkpoint parts at least this large are read by ranges instead of one GET. */
+export const RANGED_READ_BYTES = 8 * 1024 * 1024
+
+/** Bytes of row groups fetched per ranged read of a large checkpoint. */
+const WINDOW_BYTES = 4 * 1024 * 1024
+
+/** Bytes fetched from a checkpoint's end to find its footer (a longer footer takes a second read). */
+const FOOTER_FETCH_BYTES = 512 * 1024
+
 /**
  * The actions of a checkpoint at `version`, single-file or multi-part (parts read in order), one
- * row group at a time: one part's compressed bytes and one group's actions are held at once.
+ * row group at a time. A part whose listed size is below `rangedAbove` is read with one GET; a
+ * larger one by ranges (footer, then windows of row groups, `rangedBatches`), so neither the
+ * decoded checkpoint nor its compressed bytes are ever held whole (23 MB at 100,000 files). A
+ * part rewritten since it was listed (same version, other size) fails to parse and is reported
+ * as corrupt, like any unreadable checkpoint (the caller then falls back to an older one).
  */
 export async function* readCheckpointBatches(
   store: ObjectStore,
-  checkpoint: { version: number; paths: string[] },
+  checkpoint: { version: number; paths: string[]; sizes?: readonly number[] },
+  o: { rangedAbove?: number; windowBytes?: number } = {},
 ): AsyncGenerator<Action[]> {
-  for (const path of checkpoint.paths) {
-    const bytes = await store.get(path)
-    yield* checkpointBatches(bytes, `${store.url}/${path}`)
+  for (const [i, path] of checkpoint.paths.entries()) {
+    const size = checkpoint.sizes?.[i]
+    const where = `${store.url}/${path}`
+    if (size !== undefined && size >= (o.rangedAbove ?? RANGED_READ_BYTES)) {
+      yield* rangedBatches(store, path, size, o.windowBytes ?? WINDOW_BYTES, where)
+    } else {
+      const bytes = await store.get(path)
+      yield* checkpointBatches(bytes, where)
+    }
   }
 }
 
 /** All actions of a checkpoint at `version`, single-file or multi-part (parts read in order). */
 export async function readCheckpoint(
   store: ObjectStore,
-  checkpoint: { version: number; paths: string[] },
+  checkpoint: { version: number; paths: string[]; sizes?: readonly number[] },
+  o: { rangedAbove?: number; windowBytes?: number } = {},
 ): Promise<Action[]> {
   const out: Action[] = []
-  for await (const batch of readCheckpointBatches(store, checkpoint)) for (const a of batch) out.push(a)
+  for await (const batch of readCheckpointBatches(store, checkpoint, o)) for (const a of batch) out.push(a)
   return out
 }
 
