@@ -4,7 +4,8 @@
  * is written from them as one data page per leaf. Replaces hyparquet-writer's general path,
  * which for every row group built row objects, JS arrays of levels and values per leaf, BigInts,
  * and a fresh doubling page buffer per column chunk: ~100 MB of short-lived native buffers per
- * 100,000-file checkpoint that stayed resident until a GC found them dead.
+ * 100,000-file checkpoint that stayed resident until a GC found them dead. Pages are compressed
+ * into one reused buffer too (snappy-compress.ts).
  *
  * The output is ordinary Parquet as every Delta reader expects it (Spark, delta-rs, Trino,
  * DuckDB, ours): data page v1 (repetition levels, then definition levels, RLE/bit-packed hybrid
@@ -24,8 +25,8 @@ import { ByteWriter } from 'hyparquet-writer'
 import type { SchemaElement } from 'hyparquet-writer'
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js'
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
-import { snappyCompress } from 'hyparquet-writer/src/snappy.js'
 import { writeHybrid } from './parquet/rle-hybrid.ts'
+import { SnappyCompressor } from './snappy-compress.ts'
 
 type FileMetaData = Parameters<typeof writeMetadata>[1]
 type RowGroup = FileMetaData['row_groups'][number]
@@ -272,6 +273,7 @@ export class ShreddedParquetWriter {
   private readonly out = new ReusedBytes(1 << 16)
   private readonly page = new ReusedBytes(1 << 16)
   private readonly header = new ReusedBytes(256)
+  private readonly snappy = new SnappyCompressor()
   private readonly rowGroups: RowGroup[] = []
   private rows = 0
   private totalRows = 0
@@ -368,7 +370,7 @@ export class ShreddedParquetWriter {
       page.appendBytes(packed)
     } else page.appendBytes(leaf.values.bytes())
     const body = page.bytes()
-    const compressed = snappyCompress(body)
+    const compressed = this.snappy.compress(body) // a view, copied into `out` below
     const slots = leaf.def.length
     const header = this.header
     header.reset()
