@@ -14,11 +14,12 @@
  *   carries `parts` for a single file (Trino rejects `"parts":1`), and unreadable content is
  *   treated as absent.
  * - The caller decides what goes in: live adds, unexpired tombstones, current txns.
- * - Bounded memory both ways: writing encodes `ROW_GROUP_ROWS` actions at a time into their own
- *   row group (the adds and tombstones are consumed lazily from the state) and streams each
- *   group's bytes to the store before encoding the next (`ObjectStore.putStream`), so it never
- *   holds the file; reading decodes one row group at a time, so it never holds the whole
- *   checkpoint as objects, only the compressed bytes and the state being built.
+ * - Bounded memory both ways: writing shreds `ROW_GROUP_ROWS` actions at a time into their own
+ *   row group (checkpoint-encoder.ts; the adds and tombstones are consumed lazily from the
+ *   state) and streams each group's bytes to the store before encoding the next
+ *   (`ObjectStore.putStream`), so it never holds the file; reading decodes one row group at a
+ *   time (a large file fetched by ranges, a window of row groups at a time), so it never holds
+ *   the whole checkpoint, as objects or as bytes, only the state being built.
  */
 import { parquetMetadata, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
