@@ -149,10 +149,7 @@ const leavesOf = (n: Node): Leaf[] => (n.kind === 'leaf' ? [n.leaf] : n.leaves)
  * uses are accepted: optional structs, optional leaves, maps of string to optional string, and
  * three-level lists of optional strings.
  */
-export function schemaTree(
-  schema: readonly SchemaElement[],
-  constants: Readonly<Record<string, unknown>>,
-): Node[] {
+function schemaTree(schema: readonly SchemaElement[], constants: Readonly<Record<string, unknown>>): Node[] {
   let at = 1 // schema[0] is the root
   const build = (path: string[], def: number, rep: number): Node => {
     const e = schema[at++]!
