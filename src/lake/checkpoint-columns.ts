@@ -44,13 +44,16 @@ interface Leaf {
 /** The leaves of one row group by dotted path, decoded on demand. */
 export class RowGroupColumns {
   private readonly file: ArrayBuffer
+  /** File offset of `file`'s first byte (a window of the file holding this row group). */
+  private readonly base: number
   private readonly schema: SchemaTree
   private readonly compressors: Compressors
   private readonly chunks = new Map<string, NonNullable<RowGroup['columns'][number]['meta_data']>>()
   readonly rows: number
 
-  constructor(file: ArrayBuffer, schema: SchemaTree, rowGroup: RowGroup, compressors: Compressors) {
+  constructor(file: ArrayBuffer, schema: SchemaTree, rowGroup: RowGroup, compressors: Compressors, base = 0) {
     this.file = file
+    this.base = base
     this.schema = schema
     this.compressors = compressors
     this.rows = Number(rowGroup.num_rows)
@@ -142,7 +145,7 @@ export class RowGroupColumns {
       levels,
       repeated,
     }
-    const start = Number(meta.dictionary_page_offset || meta.data_page_offset)
+    const start = Number(meta.dictionary_page_offset || meta.data_page_offset) - this.base
     const length = Number(meta.total_compressed_size)
     const reader = { view: new DataView(this.file, start, length), offset: 0 }
     let dictionary: ReturnType<typeof convert> | undefined

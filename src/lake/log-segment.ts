@@ -19,6 +19,8 @@ export interface CheckpointRef {
   version: number
   /** Store paths of the parts, in part order. */
   paths: string[]
+  /** Sizes of the parts in bytes, as listed (a large part is read by ranges). */
+  sizes: number[]
   modified: number
 }
 
@@ -71,6 +73,7 @@ export async function listLog(store: ObjectStore, o: { from?: number } = {}): Pr
     checkpoints.push({
       version: first.version,
       paths: list.map((p) => p.path),
+      sizes: list.map((p) => p.size),
       modified: Math.max(...list.map((p) => p.modified)),
     })
     if (first.version > latest) latest = first.version

@@ -40,7 +40,11 @@ export interface OptimizeOptions {
   /** Row order inside each output file, e.g. ['crypto', 'ts']. */
   sortBy?: readonly string[]
   compression?: Compression
-  /** Files removed per commit at most (several partitions share a commit). Default 10,000. */
+  /**
+   * Files removed per commit at most (several partitions share a commit). Default 5,000: a
+   * commit's actions are held until it is written, and at 100,000 one-row files 10,000 per
+   * commit peaked 8–22 MB higher (docs/benchmarks.md "Bounded memory", night follow-up).
+   */
   filesPerCommit?: number
   /** Rounds of retrying partitions abandoned after a conflict. Default 3. */
   retries?: number
@@ -76,7 +80,7 @@ export const optimizeDefaults = {
   targetFileSize: 128 * 1024 * 1024,
   minFiles: 2,
   retries: 3,
-  filesPerCommit: 10_000,
+  filesPerCommit: 5_000,
 } as const
 
 interface PartitionPlan {

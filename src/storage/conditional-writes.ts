@@ -78,6 +78,9 @@ export class ReadOnlyStore implements ObjectStore {
   put(): Promise<void> {
     return Promise.reject(this.refusal)
   }
+  putStream(): Promise<void> {
+    return Promise.reject(this.refusal)
+  }
   putIfAbsent(): Promise<PutIfAbsentResult> {
     return Promise.reject(this.refusal)
   }

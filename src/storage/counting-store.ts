@@ -3,7 +3,7 @@
  * benchmarks can prove what a code path costs on object storage: how many GETs, and that no read
  * path lists a data prefix.
  */
-import type { ObjectMeta, ObjectStore, PutIfAbsentResult } from './object-store.ts'
+import type { ByteChunks, ObjectMeta, ObjectStore, PutIfAbsentResult } from './object-store.ts'
 
 export type StoreOperation = 'get' | 'getRange' | 'head' | 'put' | 'putIfAbsent' | 'list' | 'delete'
 
@@ -58,6 +58,11 @@ export class CountingStore implements ObjectStore {
   put(path: string, bytes: Uint8Array): Promise<void> {
     this.note('put', path)
     return this.inner.put(path, bytes)
+  }
+  /** Counted as one `put` (one object written, however many parts it travels in). */
+  putStream(path: string, chunks: ByteChunks): Promise<void> {
+    this.note('put', path)
+    return this.inner.putStream(path, chunks)
   }
   putIfAbsent(path: string, bytes: Uint8Array): Promise<PutIfAbsentResult> {
     this.note('putIfAbsent', path)

@@ -7,12 +7,14 @@
  */
 import { randomUUID } from 'node:crypto'
 import { mkdir, open, readFile, readdir, rename, stat, unlink, link, writeFile } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { CryptoVizError } from '../errors.ts'
 import {
   collect,
   comparePaths,
+  type ByteChunks,
   type ObjectMeta,
   type ObjectStore,
   type PutIfAbsentResult,
@@ -100,6 +102,30 @@ export class LocalStore implements ObjectStore {
     }
   }
 
+  async putStream(path: string, chunks: ByteChunks): Promise<void> {
+    const target = this.abs(path)
+    const tmp = join(dirname(target), `${TMP_PREFIX}${randomUUID()}`)
+    // File operations fail as store errors; the chunks' own errors pass through unchanged.
+    const io = <T>(op: Promise<T>): Promise<T> =>
+      op.catch((e: unknown) => {
+        throw toStoreError(e, path, this.url)
+      })
+    let handle: FileHandle | undefined
+    try {
+      await io(mkdir(dirname(target), { recursive: true }))
+      handle = await io(open(tmp, 'wx'))
+      for await (const chunk of chunks) await io(writeAll(handle, chunk))
+      const closing = handle
+      handle = undefined
+      await io(closing.close())
+      await io(rename(tmp, target))
+    } catch (e) {
+      await handle?.close().catch(() => undefined)
+      await unlink(tmp).catch(() => undefined)
+      throw e
+    }
+  }
+
   async putNew(path: string, bytes: Uint8Array): Promise<void> {
     const target = this.abs(path)
     const dir = dirname(target)
@@ -174,6 +200,15 @@ export class LocalStore implements ObjectStore {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw toStoreError(e, path, this.url)
     }
+  }
+}
+
+/** Writes all of `bytes` at the file's current position (a write may take fewer bytes). */
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let done = 0
+  while (done < bytes.byteLength) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done)
+    done += bytesWritten
   }
 }
 

@@ -1,6 +1,7 @@
 /** `ObjectStore` in memory, for tests and for callers that want a scratch table. */
 import { CryptoVizError } from '../errors.ts'
 import {
+  type ByteChunks,
   collect,
   comparePaths,
   joinPath,
@@ -58,6 +59,12 @@ export class MemoryStore implements ObjectStore {
 
   async put(path: string, bytes: Uint8Array): Promise<void> {
     this.objects.set(this.key(path), { bytes: bytes.slice(), modified: this.now() })
+  }
+
+  async putStream(path: string, chunks: ByteChunks): Promise<void> {
+    const parts: Uint8Array[] = []
+    for await (const chunk of chunks) parts.push(chunk)
+    this.objects.set(this.key(path), { bytes: Buffer.concat(parts), modified: this.now() })
   }
 
   async putIfAbsent(path: string, bytes: Uint8Array): Promise<PutIfAbsentResult> {

@@ -12,6 +12,13 @@
  *   observe a partially written object. Local disk: write a temp file, then `link()` it into
  *   place (fails with EEXIST). S3: `PutObject` with `If-None-Match: *` (412 means taken).
  * - `put` replaces the object atomically (readers see the old or the new bytes, never a mix).
+ * - `putStream` is `put` of the chunks' concatenation, consuming them one at a time, so a large
+ *   object (a 100,000-file checkpoint: 23 MB) is never held whole: a local folder writes a temp
+ *   file chunk by chunk and renames it; S3 buffers at most one part (a single `PutObject` when
+ *   everything fits in one, else a multipart upload). If the chunks throw or a write fails,
+ *   nothing new is visible at the path (the old object, if any, stays) and the error propagates
+ *   (the chunks' own error unchanged). A chunk handed over belongs to the store: the producer
+ *   never reuses its memory.
  * - `putNew` (optional) writes an object at a path never used before, that nobody reads until a
  *   later commit names it (a data file under a fresh uuid): it need not be atomic, and fails
  *   rather than replace an existing object. A crash can leave a partial object behind,
@@ -33,6 +40,9 @@ export interface ObjectMeta {
 
 export type PutIfAbsentResult = 'created' | 'exists'
 
+/** An object's bytes as consecutive chunks, produced lazily (synchronously or not). */
+export type ByteChunks = AsyncIterable<Uint8Array> | Iterable<Uint8Array>
+
 export interface ObjectStore {
   /** Human-readable location for logs and errors, e.g. `file:///data/warehouse` or `s3://bucket/p`. */
   readonly url: string
@@ -41,6 +51,8 @@ export interface ObjectStore {
   getRange(path: string, start: number, end: number): Promise<Uint8Array>
   head(path: string): Promise<ObjectMeta | undefined>
   put(path: string, bytes: Uint8Array): Promise<void>
+  /** `put` of the chunks' concatenation, consumed one at a time (see the contract above). */
+  putStream(path: string, chunks: ByteChunks): Promise<void>
   /** Writes a never-used path without the atomic replace (see the contract above); optional. */
   putNew?(path: string, bytes: Uint8Array): Promise<void>
   putIfAbsent(path: string, bytes: Uint8Array): Promise<PutIfAbsentResult>

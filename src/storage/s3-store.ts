@@ -32,6 +32,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { CryptoVizError } from '../errors.ts'
 import {
+  type ByteChunks,
   collect,
   joinPath,
   type ObjectMeta,
@@ -225,6 +226,66 @@ export class S3Store implements ObjectStore {
       await this.upload(path, bytes, false)
     } catch (e) {
       throw this.error(e, path)
+    }
+  }
+
+  /**
+   * Chunks gathered into parts of at least `partSize` bytes: everything in one `PutObject` when
+   * it ends before the first part is full, else a multipart upload (parts ≥ 5 MiB except the
+   * last), aborted on any failure so nothing becomes visible. Holds at most one part.
+   */
+  async putStream(path: string, chunks: ByteChunks): Promise<void> {
+    const Bucket = this.bucket
+    const Key = this.key(path)
+    // Requests fail as store errors; the chunks' own errors pass through unchanged.
+    const send = async <T>(request: Promise<T>): Promise<T> => {
+      try {
+        return await request
+      } catch (e) {
+        throw this.error(e, path)
+      }
+    }
+    let pending: Uint8Array[] = []
+    let pendingBytes = 0
+    let UploadId: string | undefined
+    const parts: { ETag: string; PartNumber: number }[] = []
+    const uploadPart = async (): Promise<void> => {
+      const Body = Buffer.concat(pending, pendingBytes)
+      pending = []
+      pendingBytes = 0
+      const PartNumber = parts.length + 1
+      const r = await send(
+        this.client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body })),
+      )
+      parts.push({ ETag: r.ETag!, PartNumber })
+    }
+    try {
+      for await (const chunk of chunks) {
+        pending.push(chunk)
+        pendingBytes += chunk.byteLength
+        if (pendingBytes < this.partSize) continue
+        UploadId ??= (await send(this.client.send(new CreateMultipartUploadCommand({ Bucket, Key }))))
+          .UploadId
+        await uploadPart()
+      }
+      if (UploadId === undefined) {
+        const Body = Buffer.concat(pending, pendingBytes)
+        await send(this.client.send(new PutObjectCommand({ Bucket, Key, Body })))
+        return
+      }
+      if (pendingBytes > 0) await uploadPart()
+      await send(
+        this.client.send(
+          new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }),
+        ),
+      )
+    } catch (e) {
+      if (UploadId !== undefined) {
+        await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId }))
+          .catch(() => undefined)
+      }
+      throw e
     }
   }
 

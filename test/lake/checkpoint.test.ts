@@ -10,10 +10,15 @@ import {
   encodeCheckpoint,
   checkpointBatches,
   readCheckpoint,
+  readCheckpointBatches,
   readLastCheckpoint,
+  ROW_GROUP_ROWS,
   writeCheckpoint,
   type CheckpointState,
 } from '../../src/lake/checkpoint.ts'
+import { CountingStore } from '../../src/storage/counting-store.ts'
+import { MemoryStore } from '../../src/storage/memory-store.ts'
+import type { ByteChunks } from '../../src/storage/object-store.ts'
 import { lakeTestStore } from './lake-fixtures.ts'
 import { GOLDEN_MISSING, goldenDir } from '../harness/golden.ts'
 
@@ -211,6 +216,99 @@ test('writeCheckpoint writes the file and then a _last_checkpoint without "parts
   assert.deepEqual(json, last)
   assert.ok(!('parts' in json))
   assert.deepEqual(await readLastCheckpoint(store), last)
+})
+
+test('writeCheckpoint streams the file a row group at a time; the stored bytes are the encoded checkpoint', async () => {
+  const chunkSizes: number[] = []
+  class ChunkRecordingStore extends MemoryStore {
+    override async putStream(path: string, chunks: ByteChunks): Promise<void> {
+      async function* recorded(): AsyncGenerator<Uint8Array> {
+        for await (const c of chunks) {
+          chunkSizes.push(c.byteLength)
+          yield c
+        }
+      }
+      return super.putStream(path, recorded())
+    }
+  }
+  const store = new ChunkRecordingStore()
+  const adds = Array.from({ length: 3 * ROW_GROUP_ROWS + 5 }, (_, i) => add(i, `2024-01-${(i % 28) + 1}`))
+  const last = await writeCheckpoint(store, state(adds))
+  const stored = await store.get('_delta_log/00000000000000000012.checkpoint.parquet')
+  assert.ok(Buffer.from(stored).equals(encodeCheckpoint(state(adds))), 'the same bytes as encodeCheckpoint')
+  // Four row groups (the fourth holds the last files and the tombstone), then the footer.
+  assert.equal(chunkSizes.length, 5)
+  assert.equal(
+    chunkSizes.reduce((a, b) => a + b, 0),
+    stored.length,
+  )
+  assert.ok(Math.max(...chunkSizes) < stored.length / 2, `chunks ${chunkSizes.join(', ')}`)
+  assert.deepEqual(last, {
+    version: 12,
+    size: adds.length + 4,
+    sizeInBytes: stored.length,
+    numOfAddFiles: adds.length,
+  })
+})
+
+test('a checkpoint that fails while streaming leaves neither a file nor a _last_checkpoint', async () => {
+  const store = await lakeTestStore()
+  const adds: AddFile[] = Array.from({ length: 2 * ROW_GROUP_ROWS }, (_, i) => add(i, 'a'))
+  // A file the encoder refuses, after a row group was already handed to the store.
+  adds.push({
+    ...add(99_999, 'a'),
+    deletionVector: { storageType: 'u', pathOrInlineDv: 'x', sizeInBytes: 1, cardinality: 1 },
+  })
+  await assert.rejects(writeCheckpoint(store, state(adds)), (e) =>
+    isCryptoVizError(e, 'DELTA_UNSUPPORTED_FEATURE'),
+  )
+  assert.deepEqual(await store.list('_delta_log/'), [])
+  const folder = store.localPath('_delta_log')
+  if (folder !== undefined) assert.deepEqual(readdirSync(folder), [], 'no temp file left behind')
+})
+
+test('a large checkpoint is read by ranges (footer, then windows of row groups), never whole, to the same actions', async () => {
+  const inner = await lakeTestStore()
+  const adds = Array.from({ length: 3 * ROW_GROUP_ROWS + 5 }, (_, i) => add(i, `2024-01-${(i % 28) + 1}`))
+  const last = await writeCheckpoint(inner, state(adds))
+  const path = '_delta_log/00000000000000000012.checkpoint.parquet'
+  const expected = await decodeCheckpoint(await inner.get(path))
+  const ref = { version: 12, paths: [path], sizes: [last.sizeInBytes!] }
+  for (const [windowBytes, windows] of [
+    [1, 4],
+    [1e9, 1],
+  ] as const) {
+    const store = new CountingStore(inner)
+    const actions: Action[] = []
+    for await (const batch of readCheckpointBatches(store, ref, { rangedAbove: 0, windowBytes }))
+      actions.push(...batch)
+    assert.deepEqual(actions, expected)
+    assert.deepEqual(
+      store.counts(),
+      { ...store.counts(), get: 0, getRange: 1 + windows },
+      `windows of ${windowBytes} B`,
+    )
+  }
+  // Below the threshold: one GET, as before.
+  const small = new CountingStore(inner)
+  assert.deepEqual(await readCheckpoint(small, ref), expected)
+  assert.deepEqual(small.counts(), { ...small.counts(), get: 1, getRange: 0 })
+})
+
+test('a checkpoint whose listed size is stale (rewritten since) reads as corrupt or right, never as wrong actions', async () => {
+  const store = await lakeTestStore()
+  const last = await writeCheckpoint(store, state())
+  const path = '_delta_log/00000000000000000012.checkpoint.parquet'
+  const ref = (size: number) => ({ version: 12, paths: [path], sizes: [size] })
+  // Listed shorter than it is: the footer is not where the size says.
+  await assert.rejects(readCheckpoint(store, ref(last.sizeInBytes! - 100), { rangedAbove: 0 }), (e) =>
+    isCryptoVizError(e, 'DELTA_LOG_CORRUPT'),
+  )
+  // Listed longer: ranges end at the real end, so the real footer and actions are read.
+  assert.deepEqual(
+    await readCheckpoint(store, ref(last.sizeInBytes! + 100), { rangedAbove: 0 }),
+    await decodeCheckpoint(await store.get(path)),
+  )
 })
 
 test('an older checkpoint written late leaves a newer _last_checkpoint in place', async () => {

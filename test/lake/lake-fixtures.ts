@@ -11,7 +11,12 @@ import {
   type StructType,
   type TableOptions,
 } from '../../src/lake/index.ts'
-import type { ObjectMeta, ObjectStore, PutIfAbsentResult } from '../../src/storage/object-store.ts'
+import type {
+  ByteChunks,
+  ObjectMeta,
+  ObjectStore,
+  PutIfAbsentResult,
+} from '../../src/storage/object-store.ts'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -112,6 +117,10 @@ export class HookStore implements ObjectStore {
   async put(path: string, bytes: Uint8Array): Promise<void> {
     await this.beforePut?.(path)
     return this.inner.put(path, bytes)
+  }
+  async putStream(path: string, chunks: ByteChunks): Promise<void> {
+    await this.beforePut?.(path)
+    return this.inner.putStream(path, chunks)
   }
   async putIfAbsent(path: string, bytes: Uint8Array): Promise<PutIfAbsentResult> {
     await this.beforePutIfAbsent?.(path)

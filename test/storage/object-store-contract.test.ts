@@ -4,7 +4,7 @@
  * in byte order page by page, ranges, STORAGE_NOT_FOUND — must hold on each.
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
@@ -135,6 +135,49 @@ for (const kind of STORES) {
           ['_delta_log/a.json'],
         )
         assert.equal(text(await child.get('_delta_log/a.json')), 'q')
+      }),
+    )
+
+    test(
+      'putStream stores the chunks (sync or async, empty ones too) as one object and replaces an old one',
+      withStore(async (s) => {
+        await s.putStream('c/a.bin', [bytes('01'), bytes(''), bytes('2345')])
+        assert.equal(text(await s.get('c/a.bin')), '012345')
+        async function* later(): AsyncGenerator<Uint8Array> {
+          for (const part of ['re', 'pla', 'ced']) {
+            await new Promise((r) => setImmediate(r))
+            yield bytes(part)
+          }
+        }
+        await s.putStream('c/a.bin', later())
+        assert.equal(text(await s.get('c/a.bin')), 'replaced')
+        assert.equal((await s.head('c/a.bin'))?.size, 8)
+        await s.putStream('c/empty.bin', [])
+        assert.equal((await s.get('c/empty.bin')).length, 0)
+      }),
+    )
+
+    test(
+      'a putStream whose chunks fail midway leaves nothing visible, keeps the old object and rethrows their error',
+      withStore(async (s) => {
+        const failure = new Error('encoder failed')
+        function* failing(): Generator<Uint8Array> {
+          yield bytes('partial ')
+          yield bytes('bytes')
+          throw failure
+        }
+        await assert.rejects(s.putStream('f/new.bin', failing()), (e) => e === failure)
+        assert.equal(await s.head('f/new.bin'), undefined)
+        await s.put('f/old.bin', bytes('old'))
+        await assert.rejects(s.putStream('f/old.bin', failing()), (e) => e === failure)
+        assert.equal(text(await s.get('f/old.bin')), 'old')
+        assert.deepEqual(
+          (await s.list('f/')).map((m) => m.path),
+          ['f/old.bin'],
+        )
+        // Nor is a temp file left in a local folder (listings skip temp files, so look directly).
+        const folder = s.localPath('f')
+        if (folder !== undefined) assert.deepEqual(await readdir(folder), ['old.bin'])
       }),
     )
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { createServer, type Socket } from 'node:net'
 import { test } from 'node:test'
+import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
 import { isCryptoVizError } from '../../src/errors.ts'
 import { DeltaTable } from '../../src/lake/index.ts'
 import { guardConditionalWrites, probeConditionalWrites } from '../../src/storage/conditional-writes.ts'
@@ -85,6 +86,40 @@ test('large objects go up in parts; a conditional multipart upload on an existin
   assert.equal(await store.putIfAbsent('big/b.parquet', body), 'created')
   assert.equal(await store.putIfAbsent('big/b.parquet', randomBytes(6 * 1024 * 1024)), 'exists')
   assert.ok(Buffer.from(await store.get('big/b.parquet')).equals(body))
+})
+
+test('putStream sends a small object in one PutObject and a large one in parts of at least partSize', async () => {
+  const { client, bucket } = await freshBucket()
+  const partSize = 5 * 1024 * 1024
+  const store = new S3Store({ client, bucket, partSize })
+  const etag = async (Key: string) =>
+    (await client.send(new HeadObjectCommand({ Bucket: bucket, Key }))).ETag!
+  const small = [randomBytes(1000), randomBytes(2000)]
+  await store.putStream('small.bin', small)
+  assert.ok(Buffer.from(await store.get('small.bin')).equals(Buffer.concat(small)))
+  assert.doesNotMatch(await etag('small.bin'), /-\d+"$/, 'a single PutObject')
+  const chunks = Array.from({ length: 12 }, () => randomBytes(1024 * 1024 - 7))
+  await store.putStream('big.bin', chunks)
+  assert.ok(Buffer.from(await store.get('big.bin')).equals(Buffer.concat(chunks)))
+  // 12 chunks of just under 1 MiB: two full parts of 6 chunks (≥ 5 MiB each), nothing left over.
+  assert.match(await etag('big.bin'), /-2"$/, 'a multipart upload of two parts')
+})
+
+test('a putStream failing after parts were uploaded aborts the upload: nothing is visible or pending', async () => {
+  const { client, bucket } = await freshBucket()
+  const store = new S3Store({ client, bucket, partSize: 5 * 1024 * 1024 })
+  const failure = new Error('encoder failed')
+  function* failing(): Generator<Uint8Array> {
+    for (let i = 0; i < 7; i++) yield randomBytes(1024 * 1024)
+    throw failure
+  }
+  await store.put('kept.bin', bytes('old'))
+  await assert.rejects(store.putStream('kept.bin', failing()), (e) => e === failure)
+  await assert.rejects(store.putStream('new.bin', failing()), (e) => e === failure)
+  assert.equal(new TextDecoder().decode(await store.get('kept.bin')), 'old')
+  assert.equal(await store.head('new.bin'), undefined)
+  const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))
+  assert.deepEqual(uploads.Uploads ?? [], [])
 })
 
 test('a request to a server that never answers fails with a retryable STORAGE_IO after the timeout', async (t) => {
