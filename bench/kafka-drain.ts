@@ -3,6 +3,7 @@
  * drain rows, for comparing two builds in the same period on a shared machine.
  *
  *   node bench/kafka-drain.ts [--quotes 300000] [--codecs lz4,zstd] [--rounds 3] [--against DIR]
+ *                             [--env KEY=VALUE]… [--against-env KEY=VALUE]…
  *
  * Each codec's topic is filled once (2 producer processes), then drained `--rounds` times by one
  * `cryptoviz process` with the image's V8 flags, alternating this tree and `--against` (another
@@ -10,6 +11,10 @@
  * both see the same load, each with its own V8 flags for the `process` role. Prints one row per drain (quotes/s, processor CPU µs per quote, the main
  * thread's CPU µs per quote (the thread that bounds the rate; less sensitive to load), peak RSS)
  * and each build's mean, with the 1-minute load average before each drain.
+ * `--env` / `--against-env` give one build's processor settings (`CRYPTOVIZ_*` variables, e.g.
+ * `CRYPTOVIZ_MAX_BUFFER_ROWS=200000`), so two settings can be compared on one tree
+ * (`--against .`). `--quotes 1000000` measures a longer drain, where startup and the last
+ * commit's tail weigh less.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -25,15 +30,25 @@ const { values } = parseArgs({
     codecs: { type: 'string', default: 'lz4,zstd' },
     rounds: { type: 'string', default: '3' },
     against: { type: 'string' },
+    env: { type: 'string', multiple: true, default: [] },
+    'against-env': { type: 'string', multiple: true, default: [] },
   },
 })
 const n = Number(values.quotes)
 const rounds = Number(values.rounds)
 const codecs = values.codecs.split(',') as CompressionAlgorithmValue[]
+/** `KEY=VALUE` arguments as an environment. */
+const envOf = (pairs: readonly string[]): Record<string, string> =>
+  Object.fromEntries(
+    pairs.map((p) => {
+      const at = p.indexOf('=')
+      if (at <= 0) throw new Error(`--env ${p}: expected KEY=VALUE`)
+      return [p.slice(0, at), p.slice(at + 1)]
+    }),
+  )
 /** Each build runs with its own V8 flags for the `process` role (its src/cli/node-flags.ts). */
-const builds: { name: string; entry: string | undefined; nodeArgs: string[] }[] = [
-  { name: 'this tree', entry: undefined, nodeArgs: imageNodeArgs() },
-]
+const builds: { name: string; entry: string | undefined; nodeArgs: string[]; env: Record<string, string> }[] =
+  [{ name: 'this tree', entry: undefined, nodeArgs: imageNodeArgs(), env: envOf(values.env) }]
 if (values.against) {
   const flags = (await import(resolve(values.against, 'src/cli/node-flags.ts'))) as {
     nodeFlags: (memoryLimitMb: number, command?: string) => string[]
@@ -42,6 +57,7 @@ if (values.against) {
     name: values.against,
     entry: resolve(values.against, 'src/cli/main.ts'),
     nodeArgs: flags.nodeFlags(0, 'process'),
+    env: envOf(values['against-env']),
   })
 }
 
@@ -59,7 +75,7 @@ try {
       const order = r % 2 === 0 ? builds : [...builds].reverse()
       for (const b of order) {
         const load = load1()
-        const d = await drain(ctx, kafka.bootstrap, filled.prefix, n, b.nodeArgs, false, b.entry)
+        const d = await drain(ctx, kafka.bootstrap, filled.prefix, n, b.nodeArgs, false, b.entry, b.env)
         ctx.log(
           `${codec} ${b.name}: ${Math.round(d.quotesPerS)} quotes/s, ${d.cpuUs.toFixed(2)} µs/quote, main thread ${d.mainCpuUs.toFixed(2)} µs/quote, threads ${JSON.stringify(d.threadCpuUs)}, ${d.pauses} pauses, ${d.commits} commits of ${Math.round(d.commitMs)} ms`,
         )

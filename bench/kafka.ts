@@ -154,6 +154,7 @@ function processors(
   nodeArgs: readonly string[] | undefined,
   group = `${prefix}-g`,
   entry?: string,
+  env: Readonly<Record<string, string>> = {},
 ): CryptovizProcess[] {
   return Array.from(
     { length: count },
@@ -166,7 +167,7 @@ function processors(
         ],
         // Exactly `nodeArgs`: the relaunch with CryptoViz's own flags is turned off (its compile
         // cache kept, as the relaunch would set it).
-        { NODE_OPTIONS: '', [RELAUNCHED_ENV]: 'bench', ...COMPILE_CACHE_ENV },
+        { NODE_OPTIONS: '', [RELAUNCHED_ENV]: 'bench', ...COMPILE_CACHE_ENV, ...env },
         nodeArgs ?? [],
         entry,
       ),
@@ -277,6 +278,8 @@ export async function drain(
   measureIdle = true,
   /** Another tree's `src/cli/main.ts` to run instead of this one's (A/B comparisons). */
   entry?: string,
+  /** Settings for the processor (`CRYPTOVIZ_*` variables), e.g. other buffer bounds. */
+  env: Readonly<Record<string, string>> = {},
 ): Promise<Drain> {
   const run = `${prefix}-${nodeArgs === undefined ? 'defaults' : 'image'}`
   let idleRssMb = Number.NaN
@@ -297,7 +300,7 @@ export async function drain(
     }
   }
   const warehouse = mkdtempSync(join(ctx.tmp, 'kafka-drain-'))
-  const children = processors(bootstrap, prefix, warehouse, 1, nodeArgs, `${run}-g-${Date.now()}`, entry)
+  const children = processors(bootstrap, prefix, warehouse, 1, nodeArgs, `${run}-g-${Date.now()}`, entry, env)
   const [child] = children
   try {
     const assigned = await child!.waitForLog((l) => l.msg.startsWith('partitions assigned'), 60_000)

@@ -101,7 +101,7 @@ export const SETTINGS = [
     env: 'CRYPTOVIZ_FLUSH_MAX_ROWS',
     flag: 'flush-max-rows',
     schema: positiveInt,
-    default: 50_000,
+    default: 100_000,
     description: 'Micro-batch size: a batch is committed early when it holds this many quotes.',
   },
   {
@@ -319,7 +319,7 @@ export const SETTINGS = [
     env: 'CRYPTOVIZ_FLUSH_MAX_BYTES',
     flag: 'flush-max-bytes',
     schema: positiveInt,
-    default: 33_554_432,
+    default: 50_331_648,
     description: 'A batch is committed early when its quotes take this many bytes (as received).',
   },
   {
@@ -335,7 +335,7 @@ export const SETTINGS = [
     env: 'CRYPTOVIZ_MAX_BUFFER_ROWS',
     flag: 'max-buffer-rows',
     schema: positiveInt,
-    default: 100_000,
+    default: 200_000,
     description: 'Most quotes a processor holds uncommitted; past it the consumer pauses its partitions.',
   },
   {
@@ -343,7 +343,7 @@ export const SETTINGS = [
     env: 'CRYPTOVIZ_MAX_BUFFER_BYTES',
     flag: 'max-buffer-bytes',
     schema: positiveInt,
-    default: 33_554_432,
+    default: 50_331_648,
     description: 'Most bytes (as received) a processor holds uncommitted; past it the consumer pauses.',
   },
   {
