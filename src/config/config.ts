@@ -130,13 +130,18 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
   return deepFreeze(out as Config)
 }
 
-/** Most bytes and quotes a processor may buffer per MiB of `memoryLimitMb` (quotes are ~1 KB as objects). */
-const BUFFER_BYTES_PER_MB = 65_536
-const BUFFER_ROWS_PER_MB = 128
+/**
+ * Most bytes (as received) and quotes a processor may buffer per MiB of `memoryLimitMb`. A held
+ * quote is ~130 B of column chunks, its message ~330 B while its fetch response lives; at a 400
+ * MiB bound these give the default bounds (48 MiB, 200,000 quotes), which drained at 319–361 MB
+ * peak RSS (docs/benchmarks.md, Kafka ingest, night round 2).
+ */
+const BUFFER_BYTES_PER_MB = 131_072
+const BUFFER_ROWS_PER_MB = 512
 
 /**
- * With a memory bound, the processor's buffers and micro-batches are capped to fit in it (1/16 of
- * the bound as received bytes, 128 quotes per MiB); values set smaller stay as they are.
+ * With a memory bound, the processor's buffers and micro-batches are capped to fit in it (1/8 of
+ * the bound as received bytes, 512 quotes per MiB); values set smaller stay as they are.
  */
 function boundBuffersByMemory(out: Record<string, unknown>): void {
   const limit = out['memoryLimitMb']

@@ -516,7 +516,7 @@ export const SETTINGS = [
     schema: z.coerce.number().int().min(0).max(1_000_000),
     default: 0,
     description:
-      'Memory bound of a CryptoViz process in MiB (0: none). Sizes the V8 heap (old space about 60% of it; the process restarts itself once with the flags) and caps the processor buffers and micro-batches (bytes at 1/16 of it, 128 quotes per MiB). Without it the heap still uses small young-generation spaces.',
+      'Memory bound of a CryptoViz process in MiB (0: none). Sizes the V8 heap (old space about 60% of it; the process restarts itself once with the flags) and caps the processor buffers and micro-batches (bytes at 1/8 of it, 512 quotes per MiB). Without it the heap still uses small young-generation spaces.',
   },
   // --- end of memory bound ---
 ] as const satisfies readonly Setting[]
