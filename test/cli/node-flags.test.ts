@@ -46,6 +46,17 @@ test('the process role gets a larger young generation than the other roles, the 
   assert.deepEqual(nodeFlags(400, 'start'), nodeFlags(400))
 })
 
+test('generate and optimize grow the old generation in smaller steps, under the same bounds', () => {
+  for (const batch of ['generate', 'optimize']) {
+    assert.deepEqual(nodeFlags(300, batch), [
+      '--max-semi-space-size=4',
+      '--heap-growing-percent=25',
+      '--max-old-space-size=180',
+    ])
+  }
+  assert.ok(nodeFlags(300, 'start').includes('--heap-growing-percent=50'), 'live roles keep 50%')
+})
+
 test('start relaunches itself in place with the V8 flags: same PID, and SIGTERM still stops it gracefully', async (t) => {
   if (process.platform !== 'linux') return t.skip('reads /proc')
   const env: Record<string, string> = { CRYPTOVIZ_MEMORY_LIMIT_MB: '300', NODE_OPTIONS: '' }
