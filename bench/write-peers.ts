@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { PARTITION_COLUMNS } from '../src/model/quote.ts'
 import { ensurePythonEnv, runPython } from '../test/harness/python.ts'
 import { formatMarkdown, formatTable, percentile, ratio, type Table } from './report.ts'
 
@@ -32,7 +33,6 @@ const { values } = parseArgs({
 })
 const rounds = Number(values.rounds)
 const MAIN = resolve(import.meta.dirname, '..', 'src', 'cli', 'main.ts')
-const PARTITION_BY = ['year', 'month', 'day', 'source', 'crypto']
 
 const PEER_WRITE = String.raw`
 import time
@@ -95,7 +95,7 @@ try {
           : 'polars: write_delta (rows preloaded)'
       record(
         label,
-        await runPython<Written>(PEER_WRITE, { source, target, writer, partition_by: PARTITION_BY }),
+        await runPython<Written>(PEER_WRITE, { source, target, writer, partition_by: PARTITION_COLUMNS }),
       )
       rmSync(target, { recursive: true, force: true })
     }
@@ -143,7 +143,7 @@ const table: Table = {
   }),
   notes: [
     'ours: a fresh `cryptoviz generate` process, spawn to exit (Node start, simulation, encoding, commits); peers: the write call alone, rows already in memory as an Arrow table / polars frame read from our table.',
-    `partitioned by ${PARTITION_BY.join(', ')} on every writer; Snappy (each writer's default); a new table in a fresh folder per round.`,
+    `partitioned by ${PARTITION_COLUMNS.join(', ')} on every writer; Snappy (each writer's default); a new table in a fresh folder per round.`,
     `1-min load average at each round's start: ${loads.join(', ')}.`,
   ],
 }

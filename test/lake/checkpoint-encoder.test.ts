@@ -15,24 +15,14 @@ import {
   encodeCheckpoint,
   type CheckpointState,
 } from '../../src/lake/checkpoint.ts'
+import { mulberry32 } from '../../src/sources/mulberry32.ts'
 import { referenceCheckpoint } from './reference-checkpoint-writer.ts'
-
-/** A small seeded PRNG (mulberry32), so a failure names a reproducible seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const WORDS = ['btc', 'eth', 'é', '日本', '🚀', 'a b', 'x=y', '', '"q"', '\\', 'ñandú', '%2F']
 
 function randomState(seed: number, files: number): CheckpointState {
-  const rnd = random(seed)
+  // Seeded, so a failure names a reproducible seed.
+  const rnd = mulberry32(seed)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!
   const maybe = <T>(p: number, v: () => T): T | undefined => (rnd() < p ? v() : undefined)
   const word = (): string => pick(WORDS) + pick(WORDS)
