@@ -4,13 +4,17 @@
  * V8 flags and allocation changes in the Kafka section.
  *
  *   node bench/kafka-drain-gc.ts [--quotes 300000] [--codec lz4] [--flags="--v8-pool-size=1 …"] [--tree DIR]
+ *                                [--env KEY=VALUE]…
  *
- * (`--tree`: another checkout's root to run instead of this one, as kafka-drain.ts's `--against`.)
+ * (`--tree`: another checkout's root to run instead of this one, as kafka-drain.ts's `--against`;
+ * `--env`: processor settings, `CRYPTOVIZ_*` variables.)
  * Runs `cryptoviz process` with the image's flags for the `process` role plus `--flags` and
- * `--trace-gc`, until every quote is committed, then prints counts and times per kind of GC.
+ * `--trace-gc`, until every quote is committed, then prints counts and times per kind of GC, and
+ * where the resident set peaked: RSS sampled every 10 ms, with the log lines (commits, pauses)
+ * and GC trace lines around the highest sample, to tell what was alive at that moment.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -25,8 +29,25 @@ const { values } = parseArgs({
     codec: { type: 'string', default: 'lz4' },
     flags: { type: 'string', default: '' },
     tree: { type: 'string' },
+    env: { type: 'string', multiple: true, default: [] },
   },
 })
+const settingsEnv = Object.fromEntries(
+  values.env.map((p) => {
+    const at = p.indexOf('=')
+    if (at <= 0) throw new Error(`--env ${p}: expected KEY=VALUE`)
+    return [p.slice(0, at), p.slice(at + 1)]
+  }),
+)
+/** Resident set now, MB (10^6 bytes), from /proc; NaN once the process has gone. */
+const rssMb = (pid: number): number => {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? (Number(m[1]) * 1024) / 1e6 : Number.NaN
+  } catch {
+    return Number.NaN
+  }
+}
 const n = Number(values.quotes)
 const tmp = mkdtempSync(join(tmpdir(), 'kafka-drain-gc-'))
 const kafka = await startKafka()
@@ -44,8 +65,20 @@ try {
       ...['--broker', kafka.bootstrap, '--topic-prefix', filled.prefix, '--warehouse', join(tmp, 'wh')],
       ...['--group', `${filled.prefix}-gc`, '--port', '0', '--log-level', 'info', '--flush-idle-ms', '250'],
     ],
-    { env: { ...process.env, NODE_OPTIONS: '', [RELAUNCHED_ENV]: 'bench', ...COMPILE_CACHE_ENV } },
+    {
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        [RELAUNCHED_ENV]: 'bench',
+        ...COMPILE_CACHE_ENV,
+        ...settingsEnv,
+      },
+    },
   )
+  const t0 = performance.now()
+  /** Every sample, log line and GC line, stamped with ms since the start. */
+  const timeline: Array<{ ms: number; rss?: number; line?: string }> = []
+  const sampler = setInterval(() => timeline.push({ ms: performance.now() - t0, rss: rssMb(child.pid!) }), 10)
   const gc: string[] = []
   let committed = 0
   let buffered = ''
@@ -56,6 +89,7 @@ try {
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl)
         buffered = buffered.slice(nl + 1)
+        if (committed < n) timeline.push({ ms: performance.now() - t0, line: line.slice(0, 200) })
         if (line.startsWith('{')) {
           const l = JSON.parse(line) as { msg: string; table?: string; rows?: number }
           if (l.msg === 'batch committed' && l.table === 'quotes') committed += l.rows ?? 0
@@ -65,6 +99,7 @@ try {
     })
   })
   await done
+  clearInterval(sampler)
   child.kill('SIGTERM')
   // Lines start with `[pid:isolate]`: the first isolate is the main thread's, others the workers'.
   const isolates: string[] = []
@@ -90,6 +125,22 @@ try {
     console.log(
       `| ${kind} | ${k.count} | ${k.ms.toFixed(0)} | ${(k.fromMb / k.count).toFixed(1)} → ${(k.toMb / k.count).toFixed(1)} |`,
     )
+  const samples = timeline.filter((t) => t.rss !== undefined && Number.isFinite(t.rss))
+  const peak = samples.reduce((a, b) => (b.rss! > a.rss! ? b : a), samples[0]!)
+  console.log(`\nhighest RSS sample: ${peak.rss!.toFixed(0)} MB at ${peak.ms.toFixed(0)} ms; around it:`)
+  let lastRss = 0
+  for (const t of timeline) {
+    // The whole run's log lines and RSS steps; GC lines only near the peak.
+    const near = t.ms >= peak.ms - 600 && t.ms <= peak.ms + 200
+    if (t.line !== undefined) {
+      if (near || t.line.startsWith('{')) console.log(`  ${t.ms.toFixed(0).padStart(6)} ms  ${t.line}`)
+    } else if (Math.abs(t.rss! - lastRss) >= (near ? 5 : 20) || t === peak) {
+      console.log(
+        `  ${t.ms.toFixed(0).padStart(6)} ms  RSS ${t.rss!.toFixed(0)} MB${t === peak ? '  <- peak' : ''}`,
+      )
+      lastRss = t.rss!
+    }
+  }
   await new Promise((r) => child.on('exit', r))
 } finally {
   await kafka.stop()

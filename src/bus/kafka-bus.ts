@@ -63,9 +63,29 @@ export interface KafkaBusOptions {
   logger: Logger
   /** Most bytes fetched per partition per request; default 1 MiB. */
   fetchMaxBytesPerPartition?: number
+  /**
+   * A group consumer's fetch (a processor's) is answered once this many bytes are ready or
+   * `fetchMaxWaitMs` passed; default `DEFAULT_FETCH_MIN_BYTES`. Live views always take any byte.
+   */
+  fetchMinBytes?: number
+  /** Longest the broker holds a group consumer's fetch waiting for `fetchMinBytes`; default `DEFAULT_FETCH_MAX_WAIT_MS`. */
+  fetchMaxWaitMs?: number
   /** Codec of the record batches this bus produces (any consumer reads them all); default lz4. */
   compression?: CompressionAlgorithmValue
 }
+
+/**
+ * A processor's fetches wait for this many bytes (up to `DEFAULT_FETCH_MAX_WAIT_MS`): live, with
+ * producers trickling in, an answer-at-the-first-byte fetch carried a few dozen records, and each
+ * request and response costs the processor and the broker the same whatever it carries
+ * (docs/benchmarks.md, Kafka ingest, follow-up 2026-12-01). A draining processor always finds
+ * this much ready, so draining is unchanged.
+ */
+export const DEFAULT_FETCH_MIN_BYTES = 131_072
+/** Longest a processor's fetch waits for `DEFAULT_FETCH_MIN_BYTES`: what it adds to the delay at most, at low rates. */
+export const DEFAULT_FETCH_MAX_WAIT_MS = 250
+/** A live view's fetch: answered at the first byte (freshness first), else after this long. */
+const LIVE_FETCH_MAX_WAIT_MS = 200
 
 const IS_CONTROL_BATCH = 0b10_0000
 const OFFSET_OUT_OF_RANGE = 1
@@ -198,6 +218,8 @@ export class KafkaBus implements QuoteBus {
       handlers,
       logger: this.options.logger,
       maxBytesPerPartition: this.options.fetchMaxBytesPerPartition ?? 1_048_576,
+      minBytes: this.options.fetchMinBytes ?? DEFAULT_FETCH_MIN_BYTES,
+      maxWaitMs: this.options.fetchMaxWaitMs ?? DEFAULT_FETCH_MAX_WAIT_MS,
       packQuotes: true,
     })
     this.readers.add(reader)
@@ -220,6 +242,8 @@ export class KafkaBus implements QuoteBus {
       },
       logger: this.options.logger,
       maxBytesPerPartition: this.options.fetchMaxBytesPerPartition ?? 1_048_576,
+      minBytes: 1,
+      maxWaitMs: LIVE_FETCH_MAX_WAIT_MS,
       packQuotes: false,
     })
     this.readers.add(reader)
@@ -364,6 +388,9 @@ interface ReaderOptions {
   handlers: ConsumerHandlers
   logger: Logger
   maxBytesPerPartition: number
+  /** The broker answers a fetch once this many bytes are ready, or after `maxWaitMs`. */
+  minBytes: number
+  maxWaitMs: number
   /**
    * Deliver quotes packed column-wise (`QuoteChunk`), decoded straight from the message bytes
    * where they are in `encodeQuote`'s shape (`readQuoteRow`): a processor's path, with no object
@@ -659,8 +686,8 @@ class PartitionReader implements BusConsumer {
         const response = await this.consumer.fetch({
           node,
           topics: [...topics.values()],
-          maxWaitTime: 200,
-          minBytes: 1,
+          maxWaitTime: this.o.maxWaitMs,
+          minBytes: this.o.minBytes,
           maxBytes: 16 * 1_048_576,
         })
         const out: Fetched = { partitions: [] }

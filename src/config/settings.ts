@@ -305,6 +305,26 @@ export const SETTINGS = [
     description:
       'Codec of the record batches CryptoViz produces to Kafka (consumers read any): zstd halves the bytes; snappy cost slightly less CPU in the bench but is not the default yet (see docs/benchmarks.md, Kafka ingest).',
   },
+  // ── Processor fetch sizing (issue 10: fewer, fuller fetches live) ──
+  // Defaults equal kafka-bus.ts's DEFAULT_FETCH_* (test/bus/kafka-fetch-wait.test.ts checks it).
+  {
+    key: 'bus.fetchMinBytes',
+    env: 'CRYPTOVIZ_FETCH_MIN_BYTES',
+    flag: 'fetch-min-bytes',
+    schema: positiveInt.max(16_777_216),
+    default: 131_072,
+    description:
+      "A processor's fetch is answered once this many bytes are ready (or after `bus.fetchMaxWaitMs`): fewer, fuller fetches while producers trickle in, less CPU per quote for the processor and the broker.",
+  },
+  {
+    key: 'bus.fetchMaxWaitMs',
+    env: 'CRYPTOVIZ_FETCH_MAX_WAIT_MS',
+    flag: 'fetch-max-wait-ms',
+    schema: positiveInt.max(10_000),
+    default: 250,
+    description:
+      "Longest the broker holds a processor's fetch waiting for `bus.fetchMinBytes`: the most it adds to the produce → committed delay.",
+  },
   {
     key: 'processor.writerId',
     env: 'CRYPTOVIZ_WRITER_ID',

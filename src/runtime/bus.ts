@@ -28,6 +28,8 @@ export async function openBus(config: Readonly<Config>, logger: Logger): Promise
     compression: config.bus.compression,
     logger: logger.child({ component: 'kafka' }),
     fetchMaxBytesPerPartition: fetchSizeFor(config),
+    fetchMinBytes: config.bus.fetchMinBytes,
+    fetchMaxWaitMs: config.bus.fetchMaxWaitMs,
   })
   await bus.start()
   return { bus, topics: { quotes: bus.quotesTopic, deadLetters: bus.deadLettersTopic } }
