@@ -79,6 +79,18 @@ try {
   /** Every sample, log line and GC line, stamped with ms since the start. */
   const timeline: Array<{ ms: number; rss?: number; line?: string }> = []
   const sampler = setInterval(() => timeline.push({ ms: performance.now() - t0, rss: rssMb(child.pid!) }), 10)
+  /** The process's own view of its memory (/stats: RSS, V8 heap, external = array buffers + native), every 50 ms. */
+  let statsPoller: NodeJS.Timeout | undefined
+  const pollStats = (url: string): void => {
+    statsPoller = setInterval(() => {
+      fetch(`${url}/stats`)
+        .then((r) => r.json() as Promise<{ memory_mb?: unknown }>)
+        .then((j) =>
+          timeline.push({ ms: performance.now() - t0, line: `/stats ${JSON.stringify(j.memory_mb)}` }),
+        )
+        .catch(() => undefined)
+    }, 50)
+  }
   const gc: string[] = []
   let committed = 0
   let buffered = ''
@@ -91,7 +103,8 @@ try {
         buffered = buffered.slice(nl + 1)
         if (committed < n) timeline.push({ ms: performance.now() - t0, line: line.slice(0, 200) })
         if (line.startsWith('{')) {
-          const l = JSON.parse(line) as { msg: string; table?: string; rows?: number }
+          const l = JSON.parse(line) as { msg: string; table?: string; rows?: number; url?: string }
+          if (l.msg === 'CryptoViz is running' && l.url !== undefined) pollStats(l.url)
           if (l.msg === 'batch committed' && l.table === 'quotes') committed += l.rows ?? 0
           if (committed >= n) resolveDone()
         } else if (committed < n) gc.push(line)
@@ -100,6 +113,7 @@ try {
   })
   await done
   clearInterval(sampler)
+  clearInterval(statsPoller)
   child.kill('SIGTERM')
   // Lines start with `[pid:isolate]`: the first isolate is the main thread's, others the workers'.
   const isolates: string[] = []
@@ -133,7 +147,8 @@ try {
     // The whole run's log lines and RSS steps; GC lines only near the peak.
     const near = t.ms >= peak.ms - 600 && t.ms <= peak.ms + 200
     if (t.line !== undefined) {
-      if (near || t.line.startsWith('{')) console.log(`  ${t.ms.toFixed(0).padStart(6)} ms  ${t.line}`)
+      if (near || t.line.startsWith('{') || t.line.startsWith('/stats'))
+        console.log(`  ${t.ms.toFixed(0).padStart(6)} ms  ${t.line}`)
     } else if (Math.abs(t.rss! - lastRss) >= (near ? 5 : 20) || t === peak) {
       console.log(
         `  ${t.ms.toFixed(0).padStart(6)} ms  RSS ${t.rss!.toFixed(0)} MB${t === peak ? '  <- peak' : ''}`,

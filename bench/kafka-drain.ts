@@ -15,14 +15,29 @@
  * `CRYPTOVIZ_MAX_BUFFER_ROWS=200000`), so two settings can be compared on one tree
  * (`--against .`). `--quotes 1000000` measures a longer drain, where startup and the last
  * commit's tail weigh less.
+ *
+ * `--live`: instead of draining a filled topic, each run gives the processor a fresh topic while
+ * 2 producer processes (`bench/kafka-producer.ts`, as the Kafka section's live rows) publish
+ * `--quotes` into it at their full rate on the same cores: the rows are the processor's CPU per
+ * quote live, the produce → committed delay (p50/p99, from the committed files' `ts`, late by up
+ * to one 100 ms poll), the rate and the peak RSS, per build, interleaved the same way.
  */
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import type { CompressionAlgorithmValue } from '@platformatic/kafka'
+import { COMPILE_CACHE_ENV, RELAUNCHED_ENV } from '../src/cli/node-flags.ts'
+import { DeltaTable, type AddFile } from '../src/lake/index.ts'
+import { readRows } from '../src/lake/scan.ts'
+import { LocalStore } from '../src/storage/local-store.ts'
+import { CryptovizProcess, type LogLine } from '../test/harness/cryptoviz-process.ts'
 import { startKafka } from '../test/harness/kafka-server.ts'
+import { cpuSeconds, procStatus } from './cryptoviz-child.ts'
 import { drain, fillTopic, imageNodeArgs, type Drain } from './kafka.ts'
+import { percentile } from './report.ts'
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +47,7 @@ const { values } = parseArgs({
     against: { type: 'string' },
     env: { type: 'string', multiple: true, default: [] },
     'against-env': { type: 'string', multiple: true, default: [] },
+    live: { type: 'boolean', default: false },
   },
 })
 const n = Number(values.quotes)
@@ -62,12 +78,146 @@ if (values.against) {
 }
 
 const load1 = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
+
+/** Producing processes in a live run (as the Kafka section's live rows). */
+const LIVE_PRODUCERS = 2
+const PRODUCER_SCRIPT = new URL('./kafka-producer.ts', import.meta.url).pathname
+
+interface Live {
+  quotesPerS: number
+  cpuUs: number
+  mainCpuUs: number
+  p50Ms: number
+  p99Ms: number
+  peakRssMb: number
+}
+
+/** The main thread's CPU seconds (/proc task stat of the pid's own thread). */
+function mainThreadCpu(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+/**
+ * One processor of `build` on a fresh topic while `LIVE_PRODUCERS` processes publish `n` quotes
+ * into it; measured from the producers' start signal until every quote is committed.
+ */
+async function live(
+  bootstrap: string,
+  codec: CompressionAlgorithmValue,
+  build: (typeof builds)[number],
+): Promise<Live> {
+  const prefix = `bench-live-${codec}-${Date.now()}`
+  const warehouse = mkdtempSync(join(tmp, 'kafka-live-'))
+  const child = new CryptovizProcess(
+    [
+      'process',
+      ...['--broker', bootstrap, '--topic-prefix', prefix, '--warehouse', warehouse],
+      ...['--group', `${prefix}-g`, '--port', '0', '--log-level', 'info', '--flush-idle-ms', '250'],
+    ],
+    { NODE_OPTIONS: '', [RELAUNCHED_ENV]: 'bench', ...COMPILE_CACHE_ENV, ...build.env },
+    build.nodeArgs,
+    build.entry,
+  )
+  const producers: ReturnType<typeof spawn>[] = []
+  try {
+    await child.waitForLog((l) => l.msg.startsWith('partitions assigned'), 60_000)
+    const results: Promise<{ produced: number; seconds: number; cpuSeconds: number }>[] = []
+    for (let i = 0; i < LIVE_PRODUCERS; i++) {
+      const share = Math.floor(n / LIVE_PRODUCERS) + (i < n % LIVE_PRODUCERS ? 1 : 0)
+      const p = spawn(
+        process.execPath,
+        [PRODUCER_SCRIPT, bootstrap, prefix, String(share), String(3 + i), codec],
+        {
+          stdio: ['pipe', 'pipe', 'inherit'],
+        },
+      )
+      producers.push(p)
+      const lines = createInterface({ input: p.stdout! })[Symbol.asyncIterator]()
+      const ready = await lines.next()
+      if (ready.value !== 'ready') throw new Error(`producer ${i} did not start: ${String(ready.value)}`)
+      results.push(lines.next().then((l) => JSON.parse(String(l.value)) as Awaited<(typeof results)[number]>))
+    }
+    const pid = child.child.pid!
+    const committedRows = (): number =>
+      child.logs
+        .filter((l: LogLine) => l.msg === 'batch committed' && l['table'] === 'quotes')
+        .reduce((k, l) => k + Number(l['rows']), 0)
+    const delays: number[] = []
+    const seen = new Set<string>()
+    let table: DeltaTable | undefined
+    let polling = true
+    const poller = (async () => {
+      while (polling) {
+        table ??= await DeltaTable.open(new LocalStore(join(warehouse, 'quotes'))).catch(() => undefined)
+        if (table) {
+          const fresh: AddFile[] = (await table.snapshot()).files().filter((f) => !seen.has(f.path))
+          const at = Date.now()
+          if (fresh.length > 0) {
+            for (const f of fresh) seen.add(f.path)
+            const rows = await readRows(table.store, await table.snapshot(), {
+              files: fresh,
+              columns: ['ts'],
+            })
+            for (const r of rows) delays.push(at - Number(r['ts']) / 1000)
+          }
+        }
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    })()
+    const cpu0 = cpuSeconds(pid) ?? Number.NaN
+    const main0 = mainThreadCpu(pid)
+    const t0 = performance.now()
+    for (const p of producers) p.stdin!.write('go\n')
+    await Promise.all(results)
+    const deadline = Date.now() + 300_000
+    while ((committedRows() < n || delays.length < n) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50))
+    const seconds = (performance.now() - t0) / 1000
+    const cpu = (cpuSeconds(pid) ?? Number.NaN) - cpu0
+    const mainCpu = mainThreadCpu(pid) - main0
+    polling = false
+    await poller
+    if (committedRows() < n) throw new Error(`live: only ${committedRows()} of ${n} committed`)
+    return {
+      quotesPerS: n / seconds,
+      cpuUs: (cpu * 1e6) / n,
+      mainCpuUs: (mainCpu * 1e6) / n,
+      p50Ms: percentile(delays, 50),
+      p99Ms: percentile(delays, 99),
+      peakRssMb: procStatus(pid)?.peakRssMb ?? Number.NaN,
+    }
+  } finally {
+    for (const p of producers) if (p.exitCode === null) p.kill('SIGKILL')
+    child.child.kill('SIGTERM')
+    await child.exited
+  }
+}
 const tmp = mkdtempSync(join(tmpdir(), 'kafka-drain-'))
 const ctx = { quick: false, tmp, log: (m: string) => process.stderr.write(`${m}\n`) }
 const kafka = await startKafka()
 const rows: { codec: string; build: string; load: number; d: Drain }[] = []
+const liveRows: { codec: string; build: string; load: number; l: Live }[] = []
 try {
-  for (const codec of codecs) {
+  for (const codec of values.live ? codecs : []) {
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? builds : [...builds].reverse()
+      for (const b of order) {
+        const load = load1()
+        const l = await live(kafka.bootstrap, codec, b)
+        ctx.log(
+          `live ${codec} ${b.name}: ${Math.round(l.quotesPerS)} quotes/s, ${l.cpuUs.toFixed(2)} µs/quote, main thread ${l.mainCpuUs.toFixed(2)}, p50 ${Math.round(l.p50Ms)} ms, p99 ${Math.round(l.p99Ms)} ms, ${Math.round(l.peakRssMb)} MB`,
+        )
+        liveRows.push({ codec, build: b.name, load, l })
+      }
+    }
+  }
+  for (const codec of values.live ? [] : codecs) {
     ctx.log(`filling a topic with ${n} quotes in ${codec} record batches`)
     const filled = await fillTopic(kafka, n, codec)
     for (let r = 0; r < rounds; r++) {
@@ -89,6 +239,34 @@ try {
 }
 
 const fmt = (x: number, digits = 0): string => x.toFixed(digits)
+if (values.live) {
+  console.log(
+    `\n**One processor live, ${LIVE_PRODUCERS} producer processes publishing ${n.toLocaleString('en-US')} quotes (image flags)**\n`,
+  )
+  console.log(
+    '| codec | build | load 1m | quotes/s | processor CPU µs/quote | main thread µs/quote | p50 ms | p99 ms | peak RSS MB |',
+  )
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|')
+  const line = (codec: string, build: string, load: string, l: Live): void =>
+    console.log(
+      `| ${codec} | ${build} | ${load} | ${fmt(l.quotesPerS)} | ${fmt(l.cpuUs, 2)} | ${fmt(l.mainCpuUs, 2)} | ${fmt(l.p50Ms)} | ${fmt(l.p99Ms)} | ${fmt(l.peakRssMb)} |`,
+    )
+  for (const r of liveRows) line(r.codec, r.build, fmt(r.load, 2), r.l)
+  for (const codec of codecs)
+    for (const b of builds) {
+      const mine = liveRows.filter((r) => r.codec === codec && r.build === b.name).map((r) => r.l)
+      const mean = (f: (l: Live) => number): number => mine.reduce((s, l) => s + f(l), 0) / mine.length
+      line(codec, `**${b.name} mean of ${mine.length}**`, '', {
+        quotesPerS: mean((l) => l.quotesPerS),
+        cpuUs: mean((l) => l.cpuUs),
+        mainCpuUs: mean((l) => l.mainCpuUs),
+        p50Ms: mean((l) => l.p50Ms),
+        p99Ms: mean((l) => l.p99Ms),
+        peakRssMb: Math.max(...mine.map((l) => l.peakRssMb)),
+      })
+    }
+  process.exit(0)
+}
 console.log(`\n**One processor draining ${n.toLocaleString('en-US')} quotes (image flags)**\n`)
 console.log(
   '| codec | build | load 1m | quotes/s | processor CPU µs/quote | main thread µs/quote | GC + compiler threads µs/quote | encoder thread µs/quote | peak RSS MB |',
