@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { CompressionAlgorithmValue } from '@platformatic/kafka'
-import { COMPILE_CACHE_ENV, RELAUNCHED_ENV } from '../src/cli/node-flags.ts'
+import { COMPILE_CACHE_ENV, NATIVE_MEMORY_ENV, RELAUNCHED_ENV } from '../src/cli/node-flags.ts'
 import { startKafka } from '../test/harness/kafka-server.ts'
 import { fillTopic, imageNodeArgs } from './kafka.ts'
 
@@ -32,13 +32,17 @@ const { values } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
   },
 })
-const settingsEnv = Object.fromEntries(
-  values.env.map((p) => {
-    const at = p.indexOf('=')
-    if (at <= 0) throw new Error(`--env ${p}: expected KEY=VALUE`)
-    return [p.slice(0, at), p.slice(at + 1)]
-  }),
-)
+/** The product's native-memory environment (its relaunch sets it; the bench's children skip the relaunch), then `--env`. */
+const settingsEnv: Record<string, string> = {
+  ...NATIVE_MEMORY_ENV,
+  ...Object.fromEntries(
+    values.env.map((p) => {
+      const at = p.indexOf('=')
+      if (at <= 0) throw new Error(`--env ${p}: expected KEY=VALUE`)
+      return [p.slice(0, at), p.slice(at + 1)]
+    }),
+  ),
+}
 /** Resident set now, MB (10^6 bytes), from /proc; NaN once the process has gone. */
 const rssMb = (pid: number): number => {
   try {

@@ -21,6 +21,8 @@
  * `--quotes` into it at their full rate on the same cores: the rows are the processor's CPU per
  * quote live, the produce → committed delay (p50/p99, from the committed files' `ts`, late by up
  * to one 100 ms poll), the rate and the peak RSS, per build, interleaved the same way.
+ * `--live-rate Q` (with `--live`): this process publishes instead, `Q` quotes/s in small publishes
+ * every 50 ms (as collectors trickle quotes in), through `KafkaBus.publishQuotes`.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -29,7 +31,9 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import type { CompressionAlgorithmValue } from '@platformatic/kafka'
-import { COMPILE_CACHE_ENV, RELAUNCHED_ENV } from '../src/cli/node-flags.ts'
+import { pino } from 'pino'
+import { KafkaBus } from '../src/bus/kafka-bus.ts'
+import { COMPILE_CACHE_ENV, NATIVE_MEMORY_ENV, RELAUNCHED_ENV } from '../src/cli/node-flags.ts'
 import { DeltaTable, type AddFile } from '../src/lake/index.ts'
 import { readRows } from '../src/lake/scan.ts'
 import { LocalStore } from '../src/storage/local-store.ts'
@@ -37,6 +41,7 @@ import { CryptovizProcess, type LogLine } from '../test/harness/cryptoviz-proces
 import { startKafka } from '../test/harness/kafka-server.ts'
 import { cpuSeconds, procStatus } from './cryptoviz-child.ts'
 import { drain, fillTopic, imageNodeArgs, type Drain } from './kafka.ts'
+import { benchQuotes } from './kafka-producer.ts'
 import { percentile } from './report.ts'
 
 const { values } = parseArgs({
@@ -48,20 +53,27 @@ const { values } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     'against-env': { type: 'string', multiple: true, default: [] },
     live: { type: 'boolean', default: false },
+    'live-rate': { type: 'string' },
   },
 })
 const n = Number(values.quotes)
 const rounds = Number(values.rounds)
 const codecs = values.codecs.split(',') as CompressionAlgorithmValue[]
-/** `KEY=VALUE` arguments as an environment. */
-const envOf = (pairs: readonly string[]): Record<string, string> =>
-  Object.fromEntries(
+/**
+ * `KEY=VALUE` arguments as an environment, over the native-memory environment the product's
+ * relaunch gives every process (`MALLOC_ARENA_MAX=2`; the bench turns the relaunch off, so it
+ * sets it here: without it a drain peaked ~10 MB higher, docs/benchmarks.md follow-up 2026-12-01).
+ */
+const envOf = (pairs: readonly string[]): Record<string, string> => ({
+  ...NATIVE_MEMORY_ENV,
+  ...Object.fromEntries(
     pairs.map((p) => {
       const at = p.indexOf('=')
       if (at <= 0) throw new Error(`--env ${p}: expected KEY=VALUE`)
       return [p.slice(0, at), p.slice(at + 1)]
     }),
-  )
+  ),
+})
 /** Each build runs with its own V8 flags for the `process` role (its src/cli/node-flags.ts). */
 const builds: { name: string; entry: string | undefined; nodeArgs: string[]; env: Record<string, string> }[] =
   [{ name: 'this tree', entry: undefined, nodeArgs: imageNodeArgs(), env: envOf(values.env) }]
@@ -82,6 +94,8 @@ const load1 = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split('
 /** Producing processes in a live run (as the Kafka section's live rows). */
 const LIVE_PRODUCERS = 2
 const PRODUCER_SCRIPT = new URL('./kafka-producer.ts', import.meta.url).pathname
+/** `--live-rate`: one publish per this many ms. */
+const TRICKLE_TICK_MS = 50
 
 interface Live {
   quotesPerS: number
@@ -125,10 +139,23 @@ async function live(
     build.entry,
   )
   const producers: ReturnType<typeof spawn>[] = []
+  const trickle = values['live-rate'] === undefined ? undefined : Number(values['live-rate'])
+  const publisher =
+    trickle === undefined
+      ? undefined
+      : new KafkaBus({
+          brokers: [bootstrap],
+          topicPrefix: prefix,
+          partitions: 6,
+          replication: 1,
+          logger: pino({ level: 'silent' }),
+          compression: codec,
+        })
   try {
     await child.waitForLog((l) => l.msg.startsWith('partitions assigned'), 60_000)
-    const results: Promise<{ produced: number; seconds: number; cpuSeconds: number }>[] = []
-    for (let i = 0; i < LIVE_PRODUCERS; i++) {
+    await publisher?.start()
+    const results: Promise<unknown>[] = []
+    for (let i = 0; trickle === undefined && i < LIVE_PRODUCERS; i++) {
       const share = Math.floor(n / LIVE_PRODUCERS) + (i < n % LIVE_PRODUCERS ? 1 : 0)
       const p = spawn(
         process.execPath,
@@ -141,7 +168,24 @@ async function live(
       const lines = createInterface({ input: p.stdout! })[Symbol.asyncIterator]()
       const ready = await lines.next()
       if (ready.value !== 'ready') throw new Error(`producer ${i} did not start: ${String(ready.value)}`)
-      results.push(lines.next().then((l) => JSON.parse(String(l.value)) as Awaited<(typeof results)[number]>))
+      results.push(lines.next())
+    }
+    if (publisher !== undefined && trickle !== undefined) {
+      const sample = benchQuotes(n, 3)
+      const perTick = Math.max(1, Math.round((trickle * TRICKLE_TICK_MS) / 1000))
+      results.push(
+        (async () => {
+          let next = performance.now()
+          for (let i = 0; i < sample.length; i += perTick) {
+            const chunk = sample.slice(i, i + perTick)
+            const now = Date.now() * 1000
+            for (let k = 0; k < chunk.length; k++) chunk[k]!.ts = now + k
+            await publisher.publishQuotes(chunk)
+            next += TRICKLE_TICK_MS
+            await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())))
+          }
+        })(),
+      )
     }
     const pid = child.child.pid!
     const committedRows = (): number =>
@@ -194,6 +238,7 @@ async function live(
     }
   } finally {
     for (const p of producers) if (p.exitCode === null) p.kill('SIGKILL')
+    await publisher?.close()
     child.child.kill('SIGTERM')
     await child.exited
   }
@@ -241,7 +286,7 @@ try {
 const fmt = (x: number, digits = 0): string => x.toFixed(digits)
 if (values.live) {
   console.log(
-    `\n**One processor live, ${LIVE_PRODUCERS} producer processes publishing ${n.toLocaleString('en-US')} quotes (image flags)**\n`,
+    `\n**One processor live, ${values['live-rate'] === undefined ? `${LIVE_PRODUCERS} producer processes publishing` : `${values['live-rate']} quotes/s trickling in, in all`} ${n.toLocaleString('en-US')} quotes (image flags)**\n`,
   )
   console.log(
     '| codec | build | load 1m | quotes/s | processor CPU µs/quote | main thread µs/quote | p50 ms | p99 ms | peak RSS MB |',
