@@ -104,6 +104,8 @@ interface Live {
   p50Ms: number
   p99Ms: number
   peakRssMb: number
+  /** Quote commits the run took (flushes on rows, bytes, idle input or the interval). */
+  commits: number
 }
 
 /** The main thread's CPU seconds (/proc task stat of the pid's own thread). */
@@ -235,6 +237,8 @@ async function live(
       p50Ms: percentile(delays, 50),
       p99Ms: percentile(delays, 99),
       peakRssMb: procStatus(pid)?.peakRssMb ?? Number.NaN,
+      commits: child.logs.filter((l: LogLine) => l.msg === 'batch committed' && l['table'] === 'quotes')
+        .length,
     }
   } finally {
     for (const p of producers) if (p.exitCode === null) p.kill('SIGKILL')
@@ -289,12 +293,12 @@ if (values.live) {
     `\n**One processor live, ${values['live-rate'] === undefined ? `${LIVE_PRODUCERS} producer processes publishing` : `${values['live-rate']} quotes/s trickling in, in all`} ${n.toLocaleString('en-US')} quotes (image flags)**\n`,
   )
   console.log(
-    '| codec | build | load 1m | quotes/s | processor CPU µs/quote | main thread µs/quote | p50 ms | p99 ms | peak RSS MB |',
+    '| codec | build | load 1m | quotes/s | processor CPU µs/quote | main thread µs/quote | p50 ms | p99 ms | peak RSS MB | commits |',
   )
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|')
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
   const line = (codec: string, build: string, load: string, l: Live): void =>
     console.log(
-      `| ${codec} | ${build} | ${load} | ${fmt(l.quotesPerS)} | ${fmt(l.cpuUs, 2)} | ${fmt(l.mainCpuUs, 2)} | ${fmt(l.p50Ms)} | ${fmt(l.p99Ms)} | ${fmt(l.peakRssMb)} |`,
+      `| ${codec} | ${build} | ${load} | ${fmt(l.quotesPerS)} | ${fmt(l.cpuUs, 2)} | ${fmt(l.mainCpuUs, 2)} | ${fmt(l.p50Ms)} | ${fmt(l.p99Ms)} | ${fmt(l.peakRssMb)} | ${fmt(l.commits, 1)} |`,
     )
   for (const r of liveRows) line(r.codec, r.build, fmt(r.load, 2), r.l)
   for (const codec of codecs)
@@ -308,6 +312,7 @@ if (values.live) {
         p50Ms: mean((l) => l.p50Ms),
         p99Ms: mean((l) => l.p99Ms),
         peakRssMb: Math.max(...mine.map((l) => l.peakRssMb)),
+        commits: mean((l) => l.commits),
       })
     }
   process.exit(0)
