@@ -323,7 +323,7 @@ export const SETTINGS = [
     schema: positiveInt.max(10_000),
     default: 250,
     description:
-      "Longest the broker holds a processor's fetch waiting for `bus.fetchMinBytes`: the most it adds to the produce → committed delay. Keep it below `processor.flushIdleMs`, or a slow trickle looks idle between fetches.",
+      "Longest the broker holds a processor's fetch waiting for `bus.fetchMinBytes`: the most it adds to the produce → committed delay. Capped at half of `processor.flushIdleMs` (a trickle must not look idle between fetches).",
   },
   {
     key: 'processor.writerId',

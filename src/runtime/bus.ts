@@ -29,7 +29,7 @@ export async function openBus(config: Readonly<Config>, logger: Logger): Promise
     logger: logger.child({ component: 'kafka' }),
     fetchMaxBytesPerPartition: fetchSizeFor(config),
     fetchMinBytes: config.bus.fetchMinBytes,
-    fetchMaxWaitMs: config.bus.fetchMaxWaitMs,
+    fetchMaxWaitMs: fetchWaitFor(config),
   })
   await bus.start()
   return { bus, topics: { quotes: bus.quotesTopic, deadLetters: bus.deadLettersTopic } }
@@ -43,4 +43,13 @@ export async function openBus(config: Readonly<Config>, logger: Logger): Promise
 function fetchSizeFor(config: Readonly<Config>): number {
   const perPartition = config.processor.maxBufferBytes / (4 * 4 * config.bus.partitions)
   return Math.round(Math.min(1_048_576, Math.max(65_536, perPartition)))
+}
+
+/**
+ * How long a processor's fetch may wait for `bus.fetchMinBytes`: `bus.fetchMaxWaitMs`, but never
+ * more than half of `processor.flushIdleMs`, so quotes trickling in never look like idle input
+ * between two fetches (which would commit every fetch's few quotes on their own).
+ */
+export function fetchWaitFor(config: Readonly<Config>): number {
+  return Math.max(1, Math.min(config.bus.fetchMaxWaitMs, Math.floor(config.processor.flushIdleMs / 2)))
 }
