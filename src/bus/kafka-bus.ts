@@ -378,6 +378,18 @@ export function predictedPositions(
   return out
 }
 
+/**
+ * The `minBytes` a fetch asks for: `wanted`, but at most half of what one partition may return.
+ * The broker counts each partition's ready bytes up to its `partitionMaxBytes`, and a partition
+ * with a backlog returns at least half of that (whole record batches: k batches of b bytes with
+ * k = ⌊max / b⌋ ≥ 1, so k·b > max − b and k·b ≥ b); so one partition with a backlog always
+ * answers at once. Asking for more than a response can hold would make every fetch wait its
+ * full `maxWaitMs`, backlog or not (a processor owning one partition at the 64 KiB floor).
+ */
+export function fetchMinBytesFor(wanted: number, maxBytesPerPartition: number): number {
+  return Math.max(1, Math.min(wanted, Math.floor(maxBytesPerPartition / 2)))
+}
+
 interface ReaderOptions {
   bus: KafkaBus
   brokers: string[]
@@ -687,7 +699,7 @@ class PartitionReader implements BusConsumer {
           node,
           topics: [...topics.values()],
           maxWaitTime: this.o.maxWaitMs,
-          minBytes: this.o.minBytes,
+          minBytes: fetchMinBytesFor(this.o.minBytes, this.o.maxBytesPerPartition),
           maxBytes: 16 * 1_048_576,
         })
         const out: Fetched = { partitions: [] }

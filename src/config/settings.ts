@@ -314,7 +314,7 @@ export const SETTINGS = [
     schema: positiveInt.max(16_777_216),
     default: 131_072,
     description:
-      "A processor's fetch is answered once this many bytes are ready (or after `bus.fetchMaxWaitMs`): fewer, fuller fetches while producers trickle in, less CPU per quote for the processor and the broker.",
+      "A processor's fetch is answered once this many bytes are ready (or after `bus.fetchMaxWaitMs`): fewer, fuller fetches while producers trickle in, less CPU per quote for the processor and the broker. At most half of the per-partition fetch size, so a backlog never waits.",
   },
   {
     key: 'bus.fetchMaxWaitMs',

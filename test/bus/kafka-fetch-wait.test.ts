@@ -8,7 +8,12 @@ import assert from 'node:assert/strict'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { test } from 'node:test'
 import type { QuoteBatch } from '../../src/bus/bus.ts'
-import { DEFAULT_FETCH_MAX_WAIT_MS, DEFAULT_FETCH_MIN_BYTES, KafkaBus } from '../../src/bus/kafka-bus.ts'
+import {
+  DEFAULT_FETCH_MAX_WAIT_MS,
+  DEFAULT_FETCH_MIN_BYTES,
+  fetchMinBytesFor,
+  KafkaBus,
+} from '../../src/bus/kafka-bus.ts'
 import { SETTINGS } from '../../src/config/settings.ts'
 import { quotesOf } from '../../src/model/quote-chunk.ts'
 import {
@@ -29,6 +34,13 @@ test('the fetch settings default to the bus defaults', () => {
   const defaultOf = (key: string): unknown => SETTINGS.find((s) => s.key === key)?.default
   assert.equal(defaultOf('bus.fetchMinBytes'), DEFAULT_FETCH_MIN_BYTES)
   assert.equal(defaultOf('bus.fetchMaxWaitMs'), DEFAULT_FETCH_MAX_WAIT_MS)
+})
+
+test('a fetch never waits for more bytes than half of what one partition may return', () => {
+  assert.equal(fetchMinBytesFor(131_072, 524_288), 131_072)
+  assert.equal(fetchMinBytesFor(131_072, 65_536), 32_768)
+  assert.equal(fetchMinBytesFor(131_072, 4_096), 2_048)
+  assert.equal(fetchMinBytesFor(1, 4_096), 1)
 })
 
 test('while quotes trickle in, a processor waiting for fetchMinBytes sends far fewer fetches than one answered at the first byte, and gets every quote in order', async (t) => {
