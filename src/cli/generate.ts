@@ -6,10 +6,11 @@
  * With `commitEverySeconds`, one commit per that many seconds of simulated time (and at each day
  * boundary), one file per asset each: the many small files a streaming `start` leaves behind.
  */
-import type { DeltaTable } from '../lake/index.ts'
-import type { Quote } from '../model/quote.ts'
-import { QUOTES_SORT_BY, quoteToRow } from '../model/quote-table.ts'
+import { setImmediate as yieldToEvents } from 'node:timers/promises'
+import { WorkerEncoder, type DeltaTable, type FileEncoder } from '../lake/index.ts'
+import { QUOTES_SORT_BY } from '../model/quote-table.ts'
 import { MarketSimulator } from '../sources/simulated.ts'
+import { chunkToColumns } from '../stream/quote-columns.ts'
 import type { Progress } from './progress.ts'
 
 export interface GenerateOptions {
@@ -22,6 +23,11 @@ export interface GenerateOptions {
   compression: 'snappy' | 'zstd'
   /** Commit every this many simulated seconds instead of once per day. */
   commitEverySeconds?: number
+  /**
+   * Encode the Parquet files on a worker thread while this one simulates the next window
+   * (default true); false encodes here, one window at a time.
+   */
+  encodeOnWorker?: boolean
 }
 
 export interface GenerateResult {
@@ -34,7 +40,15 @@ export interface GenerateResult {
 }
 
 const DAY = 86_400_000_000
+/** While a window is being encoded, the next one's simulation yields every this many rows (at an asset's end). */
+const YIELD_EVERY_ROWS = 16_384
 
+/**
+ * Simulates window after window (column-wise, no object per quote) and appends each as one
+ * commit. Pipelined: window N is encoded and committed while window N+1 is simulated; at most one
+ * window is in flight besides the one being built, and commits stay in window order (N+1's append
+ * starts only once N's committed).
+ */
 export async function generateHistory(
   table: DeltaTable,
   o: GenerateOptions,
@@ -45,17 +59,16 @@ export async function generateHistory(
   const simulator = new MarketSimulator({ assets: o.assets, seed: o.seed, startTs: start })
   const ticks = Math.ceil((o.end - start) / step)
   const result: GenerateResult = { rows: 0, commits: 0, files: 0, bytes: 0, firstTs: start, lastTs: start }
-  let batch: Quote[] = []
-  // A batch closes when the tick leaves its window: one day, or `commitEverySeconds` when set.
+  // A window closes when the tick leaves it: one day, or `commitEverySeconds` when set.
   const windowLength = o.commitEverySeconds === undefined ? DAY : o.commitEverySeconds * 1_000_000
   const windowOf = (ts: number): string => `${Math.floor(ts / DAY)}/${Math.floor(ts / windowLength)}`
-  let batchWindow = windowOf(start)
-  const commit = async (): Promise<void> => {
-    if (batch.length === 0) return
-    const r = await table.append(batch.map(quoteToRow), {
+  const encoder: FileEncoder | undefined = (o.encodeOnWorker ?? true) ? new WorkerEncoder() : undefined
+  const commit = async (fill: ReturnType<MarketSimulator['startChunk']>, done: number): Promise<void> => {
+    const r = await table.appendColumns(chunkToColumns(fill.chunk), {
       sortBy: QUOTES_SORT_BY,
       compression: o.compression,
       operation: 'WRITE',
+      ...(encoder && { encoder }),
     })
     if (r.status === 'committed') {
       result.rows += r.rows
@@ -63,20 +76,34 @@ export async function generateHistory(
       result.files += r.files.length
       result.bytes += r.bytes
     }
-    batch = []
+    progress?.({ done, total: ticks })
   }
-  for (let i = 0; i < ticks; i++) {
-    const ts = start + i * step
-    const window = windowOf(ts)
-    if (window !== batchWindow) {
-      await commit()
-      batchWindow = window
-      progress?.({ done: i, total: ticks })
+  let inFlight: Promise<void> | undefined
+  try {
+    for (let i = 0; i < ticks;) {
+      const window = windowOf(start + i * step)
+      const times: number[] = []
+      for (; i < ticks && windowOf(start + i * step) === window; i++) times.push(start + i * step)
+      result.lastTs = times.at(-1)!
+      const fill = simulator.startChunk(times)
+      for (let a = 0, rows = 0; a < simulator.assetCount; a++) {
+        fill.fill(a)
+        rows += times.length
+        // Let the previous window's append reach the encoder and its files the store.
+        if (inFlight && rows >= YIELD_EVERY_ROWS) {
+          rows = 0
+          await yieldToEvents()
+        }
+      }
+      await inFlight
+      inFlight = commit(fill, i)
+      // Handled here so a failure while the next window is simulated is not "unhandled"; awaited below.
+      inFlight.catch(() => undefined)
     }
-    for (const q of simulator.tick(ts)) batch.push(q)
-    result.lastTs = ts
+    await inFlight
+  } finally {
+    await encoder?.close()
   }
-  await commit()
   progress?.({ done: ticks, total: ticks })
   return result
 }

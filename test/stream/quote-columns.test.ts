@@ -10,7 +10,7 @@ import {
 } from '../../src/model/quote-table.ts'
 import type { Quote } from '../../src/model/quote.ts'
 import { packQuotes, sliceChunk, unpackQuotes } from '../../src/model/quote-chunk.ts'
-import { chunksToColumns, quotesToColumns } from '../../src/stream/quote-columns.ts'
+import { chunksToColumns, chunkToColumns, quotesToColumns } from '../../src/stream/quote-columns.ts'
 
 const T0 = Date.UTC(2024, 0, 5) * 1000
 
@@ -70,4 +70,11 @@ test('quotes as columns are the rows quoteToRow makes: the same files, stats and
   const fromRows = prepareDataFiles(quotes.map(quoteToRow), o)
   assert.ok(fromRows.length >= 12)
   assert.deepEqual(prepareColumnFiles(quotesToColumns(quotes), o).map(strip), fromRows.map(strip))
+})
+
+test('one chunk as columns without copying is the batch that joining it makes', () => {
+  const chunk = packQuotes(sampleQuotes())
+  const viewed = chunkToColumns(chunk)
+  assert.deepEqual(viewed, chunksToColumns([chunk]))
+  assert.equal((viewed.columns['ts'] as { values: Float64Array }).values, chunk.numbers[0]!.values)
 })
