@@ -7,9 +7,9 @@
  * boundary), one file per asset each: the many small files a streaming `start` leaves behind.
  */
 import { setImmediate as yieldToEvents } from 'node:timers/promises'
-import { WorkerEncoder, type DeltaTable, type FileEncoder } from '../lake/index.ts'
+import { inThreadEncoder, WorkerEncoder, type DeltaTable, type FileEncoder } from '../lake/index.ts'
 import { QUOTES_SORT_BY } from '../model/quote-table.ts'
-import { MarketSimulator } from '../sources/simulated.ts'
+import { MarketSimulator, type ChunkFill } from '../sources/simulated.ts'
 import { chunkToColumns } from '../stream/quote-columns.ts'
 import type { Progress } from './progress.ts'
 
@@ -24,8 +24,8 @@ export interface GenerateOptions {
   /** Commit every this many simulated seconds instead of once per day. */
   commitEverySeconds?: number
   /**
-   * Encode the Parquet files on a worker thread while this one simulates the next window
-   * (default true); false encodes here, one window at a time.
+   * Encode most of each window's Parquet files on a worker thread while this one simulates the
+   * next window and encodes the rest (default true); false encodes here, one window at a time.
    */
   encodeOnWorker?: boolean
 }
@@ -42,6 +42,11 @@ export interface GenerateResult {
 const DAY = 86_400_000_000
 /** While a window is being encoded, the next one's simulation yields every this many rows (at an asset's end). */
 const YIELD_EVERY_ROWS = 16_384
+/**
+ * The share of each window's assets whose files the worker encodes; this thread encodes the
+ * rest besides simulating (so both cores are busy: docs/benchmarks.md "writes beside delta-rs").
+ */
+const WORKER_SHARE = 0.7
 
 /**
  * Simulates window after window (column-wise, no object per quote) and appends each as one
@@ -62,14 +67,15 @@ export async function generateHistory(
   // A window closes when the tick leaves it: one day, or `commitEverySeconds` when set.
   const windowLength = o.commitEverySeconds === undefined ? DAY : o.commitEverySeconds * 1_000_000
   const windowOf = (ts: number): string => `${Math.floor(ts / DAY)}/${Math.floor(ts / windowLength)}`
-  const encoder: FileEncoder | undefined = (o.encodeOnWorker ?? true) ? new WorkerEncoder() : undefined
-  const commit = async (fill: ReturnType<MarketSimulator['startChunk']>, done: number): Promise<void> => {
-    const r = await table.appendColumns(chunkToColumns(fill.chunk), {
-      sortBy: QUOTES_SORT_BY,
-      compression: o.compression,
-      operation: 'WRITE',
-      ...(encoder && { encoder }),
-    })
+  const worker = (o.encodeOnWorker ?? true) ? new WorkerEncoder() : undefined
+  // The worker's assets first: an append posts its batches in order, and this thread's runs to its end.
+  const encoders: FileEncoder[] = worker ? [worker, inThreadEncoder] : [inThreadEncoder]
+  const split = worker ? Math.round(simulator.assetCount * WORKER_SHARE) : simulator.assetCount
+  const commit = async (fills: readonly ChunkFill[], done: number): Promise<void> => {
+    const r = await table.appendColumns(
+      fills.map((f) => chunkToColumns(f.chunk)),
+      { sortBy: QUOTES_SORT_BY, compression: o.compression, operation: 'WRITE', encoder: encoders },
+    )
     if (r.status === 'committed') {
       result.rows += r.rows
       result.commits++
@@ -85,9 +91,9 @@ export async function generateHistory(
       const times: number[] = []
       for (; i < ticks && windowOf(start + i * step) === window; i++) times.push(start + i * step)
       result.lastTs = times.at(-1)!
-      const fill = simulator.startChunk(times)
+      const fills = [simulator.startChunk(times, 0, split), simulator.startChunk(times, split)]
       for (let a = 0, rows = 0; a < simulator.assetCount; a++) {
-        fill.fill(a)
+        fills[a < split ? 0 : 1]!.fill(a)
         rows += times.length
         // Let the previous window's append reach the encoder and its files the store.
         if (inFlight && rows >= YIELD_EVERY_ROWS) {
@@ -96,13 +102,13 @@ export async function generateHistory(
         }
       }
       await inFlight
-      inFlight = commit(fill, i)
+      inFlight = commit(fills, i)
       // Handled here so a failure while the next window is simulated is not "unhandled"; awaited below.
       inFlight.catch(() => undefined)
     }
     await inFlight
   } finally {
-    await encoder?.close()
+    await worker?.close()
   }
   progress?.({ done: ticks, total: ticks })
   return result

@@ -113,7 +113,7 @@ class AssetPath {
 export interface ChunkFill {
   /** Every asset's rows once each asset is filled (asset-major: asset 0's ticks, then asset 1's…). */
   chunk: QuoteChunk
-  /** Writes asset `a`'s quotes at every tick (once per asset; any asset order). */
+  /** Writes asset `a`'s quotes at every tick (once per asset of the chunk; any asset order). */
   fill(a: number): void
 }
 
@@ -196,20 +196,21 @@ export class MarketSimulator {
   }
 
   /**
-   * Starts the column-wise quotes of every asset at `ticks` (ascending, after every earlier tick;
-   * `ingested_at` = `ts`, as `tick(ts)`), filled asset by asset so a caller can yield between
-   * assets. Once filled, the chunk is `packQuotes` of the quotes `tick` gives at those ticks, put in
+   * Starts the column-wise quotes of the assets `[from, to)` (default all) at `ticks` (ascending,
+   * after every earlier tick of those assets; `ingested_at` = `ts`, as `tick(ts)`), filled asset by
+   * asset so a caller can yield between assets. Once filled, the chunk is `packQuotes` of the quotes `tick` gives at those ticks, put in
    * asset-major order; each asset's path is its own, so the order of advancing does not change a
    * value (test/sources/simulated.test.ts). No object per quote.
    */
-  startChunk(ticks: readonly number[]): ChunkFill {
+  startChunk(ticks: readonly number[], from = 0, to = this.paths.length): ChunkFill {
+    const paths = this.paths.slice(from, to)
     const t = ticks.length
-    const n = this.paths.length * t
+    const n = paths.length * t
     const numbers = NUMBER_FIELDS.map(() => ({
       values: new Float64Array(n),
       nulls: undefined as Uint8Array | undefined,
     }))
-    if (this.paths.some((p) => p.asset.maxSupply === null)) numbers[N.max]!.nulls = new Uint8Array(n)
+    if (paths.some((p) => p.asset.maxSupply === null)) numbers[N.max]!.nulls = new Uint8Array(n)
     const assetMajor = (ids: Uint32Array): Uint32Array => {
       const out = new Uint32Array(n)
       for (let a = 0; a < ids.length; a++) out.fill(ids[a]!, a * t, (a + 1) * t)
@@ -224,14 +225,14 @@ export class MarketSimulator {
     const strings = STRING_FIELDS.map((f) => {
       const valueOf = perAsset[f]
       if (!valueOf) throw new Error(`the simulator has no value for the string column "${f}"`)
-      const { ids, dictionary } = interned(this.paths.map(valueOf))
+      const { ids, dictionary } = interned(paths.map(valueOf))
       return { ids: assetMajor(ids), dictionary, nulls: undefined }
     })
     // Date parts per tick, the same for every asset.
     const dates = DATE_COLUMNS.map((c) => {
       const { ids, dictionary } = interned(ticks.map((ts) => datePartsOf(ts)[c]))
       const out = new Uint32Array(n)
-      if (t > 0) for (let a = 0; a < this.paths.length; a++) out.set(ids, a * t)
+      if (t > 0) for (let a = 0; a < paths.length; a++) out.set(ids, a * t)
       return { ids: out, dictionary, nulls: undefined }
     })
     const chunk: QuoteChunk = { rows: n, numbers, strings: [...strings, ...dates] }
@@ -254,9 +255,10 @@ export class MarketSimulator {
     ]
     const maxNulls = numbers[N.max]!.nulls
     const fill = (a: number): void => {
-      const p = this.paths[a] as AssetPath
+      const p = paths[a - from]
+      if (p === undefined) throw new RangeError(`asset ${a} is not in this chunk [${from}, ${to})`)
       const asset = p.asset
-      const base = a * t
+      const base = (a - from) * t
       for (let i = 0; i < t; i++) {
         const at = ticks[i]!
         const r = base + i

@@ -106,3 +106,15 @@ test('a chunk filled in another asset order holds the same quotes', () => {
   for (let a = 4; a >= 0; a--) reversed.fill(a)
   assert.deepEqual(reversed.chunk, inOrder)
 })
+
+test("a chunk of some assets holds those assets' quotes", () => {
+  const ticks = Array.from({ length: 20 }, (_, i) => START + i * MINUTE)
+  const sim = new MarketSimulator({ assets: 10, seed: 8, startTs: START })
+  const byTick = new MarketSimulator({ assets: 10, seed: 8, startTs: START })
+  const all = ticks.map((ts) => byTick.tick(ts))
+  const part = sim.startChunk(ticks, 3, 9)
+  for (let a = 3; a < 9; a++) part.fill(a)
+  assert.throws(() => part.fill(9), RangeError)
+  const expected = [3, 4, 5, 6, 7, 8].flatMap((a) => all.map((atTick) => atTick[a]!))
+  assert.deepEqual(part.chunk, packQuotes(expected))
+})
