@@ -87,13 +87,17 @@ function sourceOf(batch: ColumnBatch, field: StructField): Source {
       )
     if (column.type === 'string') {
       const n = column.dictionary.length
-      for (let i = 0; i < column.ids.length; i++)
-        if (column.ids[i]! >= n && !column.nulls?.[i])
-          throw new CryptoVizError(
-            'INVALID_ARGUMENT',
-            `column batch: row ${i} of "${field.name}" names no dictionary entry`,
-            { kind: 'user', details: { column: field.name, row: i } },
-          )
+      // The usual case, every id in range, is one branch-light pass; a row is named only after.
+      let maxId = 0
+      for (let i = 0; i < column.ids.length; i++) if (column.ids[i]! > maxId) maxId = column.ids[i]!
+      if (maxId >= n)
+        for (let i = 0; i < column.ids.length; i++)
+          if (column.ids[i]! >= n && !column.nulls?.[i])
+            throw new CryptoVizError(
+              'INVALID_ARGUMENT',
+              `column batch: row ${i} of "${field.name}" names no dictionary entry`,
+              { kind: 'user', details: { column: field.name, row: i } },
+            )
     }
   }
   const source = { field, column, nulls: column?.nulls, allNull: column === undefined }
@@ -119,12 +123,26 @@ function groupByPartition(batch: ColumnBatch, fields: readonly Source[]): Partit
     const raw = raws[c]
     return raw === undefined || isNullAt(fields[c]!, r) ? null : raw[r]!
   }
+  // A run starts where any partition column's raw key differs from the row before's (column by
+  // column: one tight loop per column instead of a call per row and column).
+  const n = batch.numRows
+  const starts = new Uint8Array(n)
+  if (n > 0) starts[0] = 1
+  fields.forEach((s, c) => {
+    const raw = raws[c]
+    if (raw === undefined || s.allNull) return
+    const nulls = s.nulls
+    if (nulls === undefined) {
+      for (let r = 1; r < n; r++) if (raw[r] !== raw[r - 1]) starts[r] = 1
+    } else {
+      for (let r = 1; r < n; r++) {
+        const isNull = nulls[r] === 1
+        if (isNull !== (nulls[r - 1] === 1) || (!isNull && raw[r] !== raw[r - 1])) starts[r] = 1
+      }
+    }
+  })
   const runStarts: number[] = []
-  for (let r = 0; r < batch.numRows; r++) {
-    let same = r > 0
-    for (let c = 0; c < fields.length && same; c++) same = rawKey(c, r) === rawKey(c, r - 1)
-    if (!same) runStarts.push(r)
-  }
+  for (let r = 0; r < n; r++) if (starts[r] === 1) runStarts.push(r)
   const valueOf = (c: number, r: number): string | number | null => {
     const s = fields[c]!
     const column = s.column
@@ -146,7 +164,7 @@ function groupByPartition(batch: ColumnBatch, fields: readonly Source[]): Partit
   for (const g of groups) {
     const rows: number[] = []
     for (const run of g.indexes) {
-      const end = run + 1 < runStarts.length ? runStarts[run + 1]! : batch.numRows
+      const end = run + 1 < runStarts.length ? runStarts[run + 1]! : n
       for (let r = startOf(run); r < end; r++) rows.push(r)
     }
     g.indexes = rows
