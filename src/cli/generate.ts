@@ -43,10 +43,15 @@ const DAY = 86_400_000_000
 /** While a window is being encoded, the next one's simulation yields every this many rows (at an asset's end). */
 const YIELD_EVERY_ROWS = 16_384
 /**
- * The share of each window's assets whose files the worker encodes; this thread encodes the
- * rest besides simulating (so both cores are busy: docs/benchmarks.md "writes beside delta-rs").
+ * The first window's share of assets whose files the worker encodes; this thread encodes the
+ * rest besides simulating, so both cores are busy. The share then follows whichever thread
+ * finished first: when the previous window's append is still running once the next window is
+ * simulated, the worker is behind and this thread takes `SHARE_STEP` more of the assets, else
+ * the worker does (docs/benchmarks.md "writes beside delta-rs"). Which thread encodes a file
+ * changes nothing in it.
  */
-const WORKER_SHARE = 0.7
+const FIRST_WORKER_SHARE = 0.75
+const SHARE_STEP = 0.02
 
 /**
  * Simulates window after window (column-wise, no object per quote) and appends each as one
@@ -70,7 +75,9 @@ export async function generateHistory(
   const worker = (o.encodeOnWorker ?? true) ? new WorkerEncoder() : undefined
   // The worker's assets first: an append posts its batches in order, and this thread's runs to its end.
   const encoders: FileEncoder[] = worker ? [worker, inThreadEncoder] : [inThreadEncoder]
-  const split = worker ? Math.round(simulator.assetCount * WORKER_SHARE) : simulator.assetCount
+  const assets = simulator.assetCount
+  const shareStep = Math.max(1, Math.round(assets * SHARE_STEP))
+  let split = worker ? Math.round(assets * FIRST_WORKER_SHARE) : assets
   const commit = async (fills: readonly ChunkFill[], done: number): Promise<void> => {
     const r = await table.appendColumns(
       fills.map((f) => chunkToColumns(f.chunk)),
@@ -85,6 +92,7 @@ export async function generateHistory(
     progress?.({ done, total: ticks })
   }
   let inFlight: Promise<void> | undefined
+  let settled = false
   try {
     for (let i = 0; i < ticks;) {
       const window = windowOf(start + i * step)
@@ -101,8 +109,13 @@ export async function generateHistory(
           await yieldToEvents()
         }
       }
+      if (inFlight && worker)
+        split = settled ? Math.min(assets, split + shareStep) : Math.max(0, split - shareStep)
       await inFlight
-      inFlight = commit(fills, i)
+      settled = false
+      inFlight = commit(fills, i).then(() => {
+        settled = true
+      })
       // Handled here so a failure while the next window is simulated is not "unhandled"; awaited below.
       inFlight.catch(() => undefined)
     }
