@@ -25,7 +25,8 @@ export interface GenerateOptions {
   commitEverySeconds?: number
   /**
    * Encode most of each window's Parquet files on a worker thread while this one simulates the
-   * next window and encodes the rest (default true); false encodes here, one window at a time.
+   * next window and encodes the rest (default: when a window holds `WORKER_MIN_WINDOW_ROWS` rows
+   * or more); false encodes here, one window at a time.
    */
   encodeOnWorker?: boolean
 }
@@ -51,6 +52,13 @@ const YIELD_EVERY_ROWS = 16_384
  * changes nothing in it.
  */
 const FIRST_WORKER_SHARE = 0.75
+/**
+ * Windows smaller than this are encoded on this thread: a streaming-shaped table (`--commit-every`,
+ * a few rows per asset per commit) spends its time committing, not encoding, and the worker's
+ * isolate (~40–50 MB of RSS) would then cost memory for nothing: 100,000 one-row files took as
+ * long with it, and 50 MB more at their peak (docs/benchmarks.md "writes beside delta-rs").
+ */
+export const WORKER_MIN_WINDOW_ROWS = 10_000
 const SHARE_STEP = 0.02
 
 /**
@@ -72,10 +80,12 @@ export async function generateHistory(
   // A window closes when the tick leaves it: one day, or `commitEverySeconds` when set.
   const windowLength = o.commitEverySeconds === undefined ? DAY : o.commitEverySeconds * 1_000_000
   const windowOf = (ts: number): string => `${Math.floor(ts / DAY)}/${Math.floor(ts / windowLength)}`
-  const worker = (o.encodeOnWorker ?? true) ? new WorkerEncoder() : undefined
+  const ticksPerWindow = Math.min(ticks, Math.ceil(windowLength / step))
+  const assets = simulator.assetCount
+  const onWorker = o.encodeOnWorker ?? assets * ticksPerWindow >= WORKER_MIN_WINDOW_ROWS
+  const worker = onWorker ? new WorkerEncoder() : undefined
   // The worker's assets first: an append posts its batches in order, and this thread's runs to its end.
   const encoders: FileEncoder[] = worker ? [worker, inThreadEncoder] : [inThreadEncoder]
-  const assets = simulator.assetCount
   const shareStep = Math.max(1, Math.round(assets * SHARE_STEP))
   let split = worker ? Math.round(assets * FIRST_WORKER_SHARE) : assets
   const commit = async (fills: readonly ChunkFill[], done: number): Promise<void> => {
