@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { generateHistory, type GenerateOptions } from '../../src/cli/generate.ts'
 import { prepareDataFiles } from '../../src/lake/data-files.ts'
+import { inThreadEncoder, WorkerEncoder } from '../../src/lake/index.ts'
 import { dataFilePath } from '../../src/lake/partition-path.ts'
 import {
   QUOTES_PARTITION_COLUMNS,
@@ -13,6 +14,7 @@ import type { Quote } from '../../src/model/quote.ts'
 import { openWarehouse } from '../../src/runtime/warehouse.ts'
 import { MarketSimulator } from '../../src/sources/simulated.ts'
 import { MemoryStore } from '../../src/storage/memory-store.ts'
+import { chunkToColumns } from '../../src/stream/quote-columns.ts'
 
 const DAY = 86_400_000_000
 const END = Date.UTC(2024, 5, 1) * 1000
@@ -95,4 +97,42 @@ test('generate with --commit-every makes one commit per window and one file per 
     perFile.set(rows, (perFile.get(rows) ?? 0) + 1)
   }
   assert.deepEqual([...perFile], [[10, 18 * 23]])
+})
+
+test("appendColumns of several batches, each on its encoder, is one commit of every batch's files", async () => {
+  const ticks = Array.from({ length: 30 }, (_, i) => END - DAY + i * 60_000_000)
+  const chunkOf = (from: number, to: number): ReturnType<MarketSimulator['chunk']> => {
+    const fill = new MarketSimulator({ assets: 5, seed: 3, startTs: ticks[0]! }).startChunk(ticks, from, to)
+    for (let a = from; a < to; a++) fill.fill(a)
+    return fill.chunk
+  }
+  const filesOf = async (w: Awaited<ReturnType<typeof openWarehouse>>): Promise<Map<string, Buffer>> => {
+    const out = new Map<string, Buffer>()
+    for (const add of (await w.quotes.snapshot()).files()) {
+      const path = dataFilePath(add)
+      out.set(path.slice(0, path.lastIndexOf('/')), Buffer.from(await w.quotes.store.get(path)))
+    }
+    return out
+  }
+  const whole = await openWarehouse(new MemoryStore())
+  await whole.quotes.appendColumns(chunkToColumns(chunkOf(0, 5)), { sortBy: QUOTES_SORT_BY })
+  const split = await openWarehouse(new MemoryStore())
+  const worker = new WorkerEncoder()
+  try {
+    const r = await split.quotes.appendColumns(
+      [chunkOf(0, 3), chunkOf(3, 3), chunkOf(3, 5)].map(chunkToColumns),
+      { sortBy: QUOTES_SORT_BY, encoder: [worker, inThreadEncoder] },
+    )
+    assert.equal(r.status, 'committed')
+    if (r.status !== 'committed') return
+    assert.equal(r.version, 1)
+    assert.equal(r.rows, 5 * 30)
+    assert.equal(r.files.length, 5)
+  } finally {
+    await worker.close()
+  }
+  const expected = await filesOf(whole)
+  const actual = await filesOf(split)
+  assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort())
+  for (const [folder, bytes] of actual) assert.ok(bytes.equals(expected.get(folder)!), folder)
 })
