@@ -5,6 +5,9 @@
  *
  * - ours: `cryptoviz generate` in a fresh process, timed from spawn to exit: the simulation, the
  *   Parquet encoding, one commit per asset-day batch and the process's start are all inside.
+ * - ours, rows preloaded: bench/write-preloaded.ts, the like-for-like figure: the same rows
+ *   simulated first, outside the clock, then only the lake write timed (fresh table, one
+ *   `appendColumns` per day on both threads, the commits).
  * - delta-rs: `write_deltalake(path, table, partition_by=year/month/day/source/crypto)` of the same
  *   rows (read back from our table first, outside the clock: the rows are preloaded).
  * - polars: `DataFrame.write_delta` of the same rows with the same partition columns (it writes
@@ -17,6 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { nodeFlags } from '../src/cli/node-flags.ts'
 import { PARTITION_COLUMNS } from '../src/model/quote.ts'
 import { ensurePythonEnv, runPython } from '../test/harness/python.ts'
 import { formatMarkdown, formatTable, percentile, ratio, type Table } from './report.ts'
@@ -33,6 +37,7 @@ const { values } = parseArgs({
 })
 const rounds = Number(values.rounds)
 const MAIN = resolve(import.meta.dirname, '..', 'src', 'cli', 'main.ts')
+const PRELOADED = resolve(import.meta.dirname, 'write-preloaded.ts')
 
 const PEER_WRITE = String.raw`
 import time
@@ -76,6 +81,22 @@ function generate(warehouse: string): Written {
   return { ms, rows: summary.rows ?? 0, files: summary.files ?? 0 }
 }
 
+/** bench/write-preloaded.ts into `warehouse`, with generate's V8 flags: its own clock around the write alone. */
+function preloaded(warehouse: string): Written {
+  const r = spawnSync(
+    process.execPath,
+    [
+      ...nodeFlags(0, 'generate'),
+      PRELOADED,
+      ...['--warehouse', warehouse, '--assets', values.assets, '--days', values.days],
+      ...['--interval', values.interval],
+    ],
+    { encoding: 'utf8' },
+  )
+  if (r.status !== 0) throw new Error(`write-preloaded exited with ${r.status}: ${r.stderr.slice(-2000)}`)
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Written
+}
+
 await ensurePythonEnv()
 const work = mkdtempSync(join(tmpdir(), 'cryptoviz-write-peers-'))
 const samples = new Map<string, Written[]>()
@@ -86,6 +107,9 @@ try {
     loads.push(loadavg()[0]!.toFixed(2))
     const ours = join(work, `ours-${i}`)
     record('ours: cryptoviz generate (simulation included)', generate(join(ours, 'warehouse')))
+    const oursPreloaded = join(work, `ours-preloaded-${i}`)
+    record('ours: appendColumns (rows preloaded)', preloaded(oursPreloaded))
+    rmSync(oursPreloaded, { recursive: true, force: true })
     const source = join(ours, 'warehouse', 'quotes')
     for (const writer of ['delta-rs', 'polars'] as const) {
       const target = join(work, `${writer}-${i}`)
@@ -142,7 +166,7 @@ const table: Table = {
     ]
   }),
   notes: [
-    'ours: a fresh `cryptoviz generate` process, spawn to exit (Node start, simulation, encoding, commits); peers: the write call alone, rows already in memory as an Arrow table / polars frame read from our table.',
+    'ours: a fresh `cryptoviz generate` process, spawn to exit (Node start, simulation, encoding, commits); ours preloaded (bench/write-preloaded.ts): the same rows simulated before the clock, then opening a fresh table and one appendColumns per day (worker + main thread encoding) timed; peers: the write call alone, rows already in memory as an Arrow table / polars frame read from our table.',
     `partitioned by ${PARTITION_COLUMNS.join(', ')} on every writer; Snappy (each writer's default); a new table in a fresh folder per round.`,
     `1-min load average at each round's start: ${loads.join(', ')}.`,
   ],

@@ -6,10 +6,11 @@
  * With `commitEverySeconds`, one commit per that many seconds of simulated time (and at each day
  * boundary), one file per asset each: the many small files a streaming `start` leaves behind.
  */
-import type { DeltaTable } from '../lake/index.ts'
-import type { Quote } from '../model/quote.ts'
-import { QUOTES_SORT_BY, quoteToRow } from '../model/quote-table.ts'
-import { MarketSimulator } from '../sources/simulated.ts'
+import { setImmediate as yieldToEvents } from 'node:timers/promises'
+import { inThreadEncoder, WorkerEncoder, type DeltaTable, type FileEncoder } from '../lake/index.ts'
+import { QUOTES_SORT_BY } from '../model/quote-table.ts'
+import { MarketSimulator, type ChunkFill } from '../sources/simulated.ts'
+import { chunkToColumns } from '../stream/quote-columns.ts'
 import type { Progress } from './progress.ts'
 
 export interface GenerateOptions {
@@ -22,6 +23,12 @@ export interface GenerateOptions {
   compression: 'snappy' | 'zstd'
   /** Commit every this many simulated seconds instead of once per day. */
   commitEverySeconds?: number
+  /**
+   * Encode most of each window's Parquet files on a worker thread while this one simulates the
+   * next window and encodes the rest (default: when a window holds `WORKER_MIN_WINDOW_ROWS` rows
+   * or more); false encodes here, one window at a time.
+   */
+  encodeOnWorker?: boolean
 }
 
 export interface GenerateResult {
@@ -34,7 +41,32 @@ export interface GenerateResult {
 }
 
 const DAY = 86_400_000_000
+/** While a window is being encoded, the next one's simulation yields every this many rows (at an asset's end). */
+const YIELD_EVERY_ROWS = 16_384
+/**
+ * The first window's share of assets whose files the worker encodes; this thread encodes the
+ * rest besides simulating, so both cores are busy. The share then follows whichever thread
+ * finished first: when the previous window's append is still running once the next window is
+ * simulated, the worker is behind and this thread takes `SHARE_STEP` more of the assets, else
+ * the worker does (docs/benchmarks.md "writes beside delta-rs"). Which thread encodes a file
+ * changes nothing in it.
+ */
+const FIRST_WORKER_SHARE = 0.75
+/**
+ * Windows smaller than this are encoded on this thread: a streaming-shaped table (`--commit-every`,
+ * a few rows per asset per commit) spends its time committing, not encoding, and the worker's
+ * isolate (~40–50 MB of RSS) would then cost memory for nothing: 100,000 one-row files took as
+ * long with it, and 50 MB more at their peak (docs/benchmarks.md "writes beside delta-rs").
+ */
+export const WORKER_MIN_WINDOW_ROWS = 10_000
+const SHARE_STEP = 0.02
 
+/**
+ * Simulates window after window (column-wise, no object per quote) and appends each as one
+ * commit. Pipelined: window N is encoded and committed while window N+1 is simulated; at most one
+ * window is in flight besides the one being built, and commits stay in window order (N+1's append
+ * starts only once N's committed).
+ */
 export async function generateHistory(
   table: DeltaTable,
   o: GenerateOptions,
@@ -45,38 +77,62 @@ export async function generateHistory(
   const simulator = new MarketSimulator({ assets: o.assets, seed: o.seed, startTs: start })
   const ticks = Math.ceil((o.end - start) / step)
   const result: GenerateResult = { rows: 0, commits: 0, files: 0, bytes: 0, firstTs: start, lastTs: start }
-  let batch: Quote[] = []
-  // A batch closes when the tick leaves its window: one day, or `commitEverySeconds` when set.
+  // A window closes when the tick leaves it: one day, or `commitEverySeconds` when set.
   const windowLength = o.commitEverySeconds === undefined ? DAY : o.commitEverySeconds * 1_000_000
   const windowOf = (ts: number): string => `${Math.floor(ts / DAY)}/${Math.floor(ts / windowLength)}`
-  let batchWindow = windowOf(start)
-  const commit = async (): Promise<void> => {
-    if (batch.length === 0) return
-    const r = await table.append(batch.map(quoteToRow), {
-      sortBy: QUOTES_SORT_BY,
-      compression: o.compression,
-      operation: 'WRITE',
-    })
+  const ticksPerWindow = Math.min(ticks, Math.ceil(windowLength / step))
+  const assets = simulator.assetCount
+  const onWorker = o.encodeOnWorker ?? assets * ticksPerWindow >= WORKER_MIN_WINDOW_ROWS
+  const worker = onWorker ? new WorkerEncoder() : undefined
+  // The worker's assets first: an append posts its batches in order, and this thread's runs to its end.
+  const encoders: FileEncoder[] = worker ? [worker, inThreadEncoder] : [inThreadEncoder]
+  const shareStep = Math.max(1, Math.round(assets * SHARE_STEP))
+  let split = worker ? Math.round(assets * FIRST_WORKER_SHARE) : assets
+  const commit = async (fills: readonly ChunkFill[], done: number): Promise<void> => {
+    const r = await table.appendColumns(
+      fills.map((f) => chunkToColumns(f.chunk)),
+      { sortBy: QUOTES_SORT_BY, compression: o.compression, operation: 'WRITE', encoder: encoders },
+    )
     if (r.status === 'committed') {
       result.rows += r.rows
       result.commits++
       result.files += r.files.length
       result.bytes += r.bytes
     }
-    batch = []
+    progress?.({ done, total: ticks })
   }
-  for (let i = 0; i < ticks; i++) {
-    const ts = start + i * step
-    const window = windowOf(ts)
-    if (window !== batchWindow) {
-      await commit()
-      batchWindow = window
-      progress?.({ done: i, total: ticks })
+  let inFlight: Promise<void> | undefined
+  let settled = false
+  try {
+    for (let i = 0; i < ticks;) {
+      const window = windowOf(start + i * step)
+      const times: number[] = []
+      for (; i < ticks && windowOf(start + i * step) === window; i++) times.push(start + i * step)
+      result.lastTs = times.at(-1)!
+      const fills = [simulator.startChunk(times, 0, split), simulator.startChunk(times, split)]
+      for (let a = 0, rows = 0; a < simulator.assetCount; a++) {
+        fills[a < split ? 0 : 1]!.fill(a)
+        rows += times.length
+        // Let the previous window's append reach the encoder and its files the store.
+        if (inFlight && rows >= YIELD_EVERY_ROWS) {
+          rows = 0
+          await yieldToEvents()
+        }
+      }
+      if (inFlight && worker)
+        split = settled ? Math.min(assets, split + shareStep) : Math.max(0, split - shareStep)
+      await inFlight
+      settled = false
+      inFlight = commit(fills, i).then(() => {
+        settled = true
+      })
+      // Handled here so a failure while the next window is simulated is not "unhandled"; awaited below.
+      inFlight.catch(() => undefined)
     }
-    for (const q of simulator.tick(ts)) batch.push(q)
-    result.lastTs = ts
+    await inFlight
+  } finally {
+    await worker?.close()
   }
-  await commit()
   progress?.({ done: ticks, total: ticks })
   return result
 }

@@ -132,25 +132,42 @@ export async function appendRows(
  * `appendRows` for a column batch (same files, stats, txns and exactly-once rules), encoded by
  * `encoder` (default: on this thread). The batch's buffers may be transferred: do not reuse it.
  * The schema does not evolve here (`mergeSchema` is refused).
+ *
+ * Several batches (e.g. a writer's share for each of two threads) are encoded at once, batch i by
+ * encoder i mod their count (list a worker's batches first: an in-thread encoder runs to its end
+ * when called), and committed together in one commit; a partition present in several batches
+ * gets a file from each.
  */
 export async function appendColumns(
   table: AppendTarget,
-  batch: ColumnBatch,
-  o: AppendOptions & { encoder?: FileEncoder },
+  batch: ColumnBatch | readonly ColumnBatch[],
+  o: AppendOptions & { encoder?: FileEncoder | readonly FileEncoder[] },
 ): Promise<AppendResult> {
   const txns = appendTxns(o)
   if (o.mergeSchema || o.schema)
     throw new CryptoVizError('INVALID_ARGUMENT', 'append of columns: the schema does not evolve here', {
       kind: 'user',
     })
+  const batches = isBatchList(batch) ? batch : [batch]
+  const encoders =
+    o.encoder === undefined ? [inThreadEncoder] : isEncoderList(o.encoder) ? o.encoder : [o.encoder]
+  if (encoders.length === 0)
+    throw new CryptoVizError('INVALID_ARGUMENT', 'append of columns: no encoder given', { kind: 'user' })
   const snapshot = await table.snapshot()
   const recorded = alreadyRecorded(txns, (appId) => snapshot.txnVersion(appId))
   if (recorded) return recorded
-  if (batch.numRows === 0 && txns.length === 0) return { status: 'skipped', reason: 'no-rows' }
+  const rows = batches.reduce((n, b) => n + b.numRows, 0)
+  if (rows === 0 && txns.length === 0) return { status: 'skipped', reason: 'no-rows' }
   const options = dataFileOptions(table, snapshot, snapshot.schema, o)
-  const files = await (o.encoder ?? inThreadEncoder).encode(batch, options)
-  return commitFiles(table, snapshot, { txns, files, rows: batch.numRows }, o)
+  const encoded = await Promise.all(
+    batches.map((b, i) => (b.numRows === 0 ? [] : encoders[i % encoders.length]!.encode(b, options))),
+  )
+  return commitFiles(table, snapshot, { txns, files: encoded.flat(), rows }, o)
 }
+
+const isBatchList = (b: ColumnBatch | readonly ColumnBatch[]): b is readonly ColumnBatch[] => Array.isArray(b)
+const isEncoderList = (e: FileEncoder | readonly FileEncoder[]): e is readonly FileEncoder[] =>
+  Array.isArray(e)
 
 function dataFileOptions(
   table: AppendTarget,

@@ -87,13 +87,17 @@ function sourceOf(batch: ColumnBatch, field: StructField): Source {
       )
     if (column.type === 'string') {
       const n = column.dictionary.length
-      for (let i = 0; i < column.ids.length; i++)
-        if (column.ids[i]! >= n && !column.nulls?.[i])
-          throw new CryptoVizError(
-            'INVALID_ARGUMENT',
-            `column batch: row ${i} of "${field.name}" names no dictionary entry`,
-            { kind: 'user', details: { column: field.name, row: i } },
-          )
+      // The usual case, every id in range, is one branch-light pass; a row is named only after.
+      let maxId = 0
+      for (let i = 0; i < column.ids.length; i++) if (column.ids[i]! > maxId) maxId = column.ids[i]!
+      if (maxId >= n)
+        for (let i = 0; i < column.ids.length; i++)
+          if (column.ids[i]! >= n && !column.nulls?.[i])
+            throw new CryptoVizError(
+              'INVALID_ARGUMENT',
+              `column batch: row ${i} of "${field.name}" names no dictionary entry`,
+              { kind: 'user', details: { column: field.name, row: i } },
+            )
     }
   }
   const source = { field, column, nulls: column?.nulls, allNull: column === undefined }
@@ -104,31 +108,68 @@ function sourceOf(batch: ColumnBatch, field: StructField): Source {
   return source
 }
 
-/** Rows grouped by their partition values, in first-seen order (as `prepareDataFiles` does). */
+/**
+ * Rows grouped by their partition values, in first-seen order (as `prepareDataFiles` does).
+ * Rows come in runs (a writer's rows of one partition are usually adjacent): consecutive rows
+ * with the same raw values are one run, and the runs are what is grouped.
+ */
 function groupByPartition(batch: ColumnBatch, fields: readonly Source[]): PartitionGroup[] {
   // Per row and column a raw key: the dictionary id for strings, the number itself, null.
-  const keyOf = fields.map((s) => {
+  const raws = fields.map((s) => {
     const column = s.column
-    if (column === undefined) return () => null
-    const raw = column.type === 'number' ? column.values : column.ids
-    return (r: number): number | null => (isNullAt(s, r) ? null : raw[r]!)
+    return column === undefined ? undefined : column.type === 'number' ? column.values : column.ids
   })
+  const rawKey = (c: number, r: number): number | null => {
+    const raw = raws[c]
+    return raw === undefined || isNullAt(fields[c]!, r) ? null : raw[r]!
+  }
+  // A run starts where any partition column's raw key differs from the row before's (column by
+  // column: one tight loop per column instead of a call per row and column).
+  const n = batch.numRows
+  const starts = new Uint8Array(n)
+  if (n > 0) starts[0] = 1
+  fields.forEach((s, c) => {
+    const raw = raws[c]
+    if (raw === undefined || s.allNull) return
+    const nulls = s.nulls
+    if (nulls === undefined) {
+      for (let r = 1; r < n; r++) if (raw[r] !== raw[r - 1]) starts[r] = 1
+    } else {
+      for (let r = 1; r < n; r++) {
+        const isNull = nulls[r] === 1
+        if (isNull !== (nulls[r - 1] === 1) || (!isNull && raw[r] !== raw[r - 1])) starts[r] = 1
+      }
+    }
+  })
+  const runStarts: number[] = []
+  for (let r = 0; r < n; r++) if (starts[r] === 1) runStarts.push(r)
   const valueOf = (c: number, r: number): string | number | null => {
     const s = fields[c]!
     const column = s.column
     if (column === undefined || isNullAt(s, r)) return null
     return column.type === 'number' ? column.values[r]! : column.dictionary[column.ids[r]!]!
   }
-  return groupRowsByPartition(
-    batch.numRows,
+  const startOf = (run: number): number => runStarts[run]!
+  const groups = groupRowsByPartition(
+    runStarts.length,
     fields.map((s) => s.field),
-    (c, r) => keyOf[c]!(r),
-    valueOf,
-    (c, r) => {
-      const v = valueOf(c, r)
-      if (v !== null) checkPartitionValue(fields[c]!.field, v, r)
+    (c, run) => rawKey(c, startOf(run)),
+    (c, run) => valueOf(c, startOf(run)),
+    (c, run) => {
+      const v = valueOf(c, startOf(run))
+      if (v !== null) checkPartitionValue(fields[c]!.field, v, startOf(run))
     },
   )
+  // Each group's runs (ascending) → its rows.
+  for (const g of groups) {
+    const rows: number[] = []
+    for (const run of g.indexes) {
+      const end = run + 1 < runStarts.length ? runStarts[run + 1]! : n
+      for (let r = startOf(run); r < end; r++) rows.push(r)
+    }
+    g.indexes = rows
+  }
+  return groups
 }
 
 /**
@@ -179,6 +220,13 @@ function sortIndexes(indexes: number[], keys: readonly Float64Array[]): Uint32Ar
   return Uint32Array.from(order, (o) => idx[o]!)
 }
 
+/** Whether rows `idx[start..end)` are consecutive rows of the batch (then a column's rows are a view). */
+function isContiguous(idx: Uint32Array, start: number, end: number): boolean {
+  const first = idx[start]!
+  for (let i = start + 1; i < end; i++) if (idx[i] !== first + (i - start)) return false
+  return true
+}
+
 /** Rows `idx[start..end)` of one column, validated, with its stats. */
 function buildColumn(
   s: Source,
@@ -186,9 +234,11 @@ function buildColumn(
   idx: Uint32Array,
   start: number,
   end: number,
+  contiguous: boolean,
 ): BuiltColumn {
   const n = end - start
   const c = s.column
+  const first = idx[start]!
   let nulls: Uint8Array | undefined
   let nullCount = 0
   if (s.allNull) {
@@ -196,11 +246,17 @@ function buildColumn(
     nullCount = n
   } else if (s.nulls !== undefined) {
     const from = s.nulls
-    for (let i = 0; i < n; i++) {
-      if (from[idx[start + i]!] === 1) {
-        nulls ??= new Uint8Array(n)
-        nulls[i] = 1
-        nullCount++
+    if (contiguous) {
+      for (let i = 0; i < n; i++) if (from[first + i] === 1) nullCount++
+      // A mask holds 0 or 1 (`BatchColumn`): the view marks the same rows.
+      if (nullCount > 0) nulls = from.subarray(first, first + n)
+    } else {
+      for (let i = 0; i < n; i++) {
+        if (from[idx[start + i]!] === 1) {
+          nulls ??= new Uint8Array(n)
+          nulls[i] = 1
+          nullCount++
+        }
       }
     }
   }
@@ -210,9 +266,15 @@ function buildColumn(
       for (let i = 0; i < n; i++) if (!nulls?.[i]) values[i] = c.dictionary[c.ids[idx[start + i]!]!]
     return finishObjects(values, nulls, nullCount, true)
   }
-  const values = new Float64Array(n)
-  if (c !== undefined && c.type === 'number')
-    for (let i = 0; i < n; i++) if (!nulls?.[i]) values[i] = c.values[idx[start + i]!]!
+  let values: Float64Array
+  if (c !== undefined && c.type === 'number' && contiguous) {
+    // A view: the encoder and the stats skip null slots, whatever they hold.
+    values = c.values.subarray(first, first + n)
+  } else {
+    values = new Float64Array(n)
+    if (c !== undefined && c.type === 'number')
+      for (let i = 0; i < n; i++) if (!nulls?.[i]) values[i] = c.values[idx[start + i]!]!
+  }
   return finishNumbers(values, nulls, nullCount, kind, s.field, (i) => idx[start + i]!)
 }
 
@@ -260,10 +322,11 @@ export function prepareColumnFiles(batch: ColumnBatch, o: DataFileOptions): Prep
     const idx = sortIndexes(group.indexes, keys)
     for (let start = 0; start < idx.length; start += maxRowsPerFile) {
       const end = Math.min(idx.length, start + maxRowsPerFile)
+      const contiguous = isContiguous(idx, start, end)
       pending.push({
         values: group.values,
         columns: plans.map((p) =>
-          buildColumn(sources.get(p.field.name)!, p.kind as PendingColumnKind, idx, start, end),
+          buildColumn(sources.get(p.field.name)!, p.kind as PendingColumnKind, idx, start, end, contiguous),
         ),
         rows: end - start,
       })

@@ -239,10 +239,10 @@ export class DeltaTable {
     return appendRows(this, rows, o)
   }
 
-  /** `append` for a column batch, encoded by `o.encoder` (e.g. on a worker thread); see `appendColumns`. */
+  /** `append` for a column batch (or several), encoded by `o.encoder` (e.g. on a worker thread); see `appendColumns`. */
   appendColumns(
-    batch: ColumnBatch,
-    o: AppendOptions & { encoder?: FileEncoder } = {},
+    batch: ColumnBatch | readonly ColumnBatch[],
+    o: AppendOptions & { encoder?: FileEncoder | readonly FileEncoder[] } = {},
   ): Promise<AppendResult> {
     return appendColumns(this, batch, o)
   }

@@ -7,7 +7,8 @@
  * Before the first tick each asset gets seven days of hourly pre-history, so 1h/24h/7d changes
  * are defined from the start.
  */
-import type { Quote } from '../model/quote.ts'
+import { DATE_COLUMNS, NUMBER_FIELDS, STRING_FIELDS, type QuoteChunk } from '../model/quote-chunk.ts'
+import { datePartsOf, type Quote, type QuoteField } from '../model/quote.ts'
 import type { PollResult, QuoteSource } from './source.ts'
 import { mulberry32 } from './mulberry32.ts'
 import { simulatedAssets, type SimulatedAsset } from './simulated-assets.ts'
@@ -108,6 +109,42 @@ class AssetPath {
   }
 }
 
+/** A chunk being filled asset by asset (`MarketSimulator.startChunk`). */
+export interface ChunkFill {
+  /** Every asset's rows once each asset is filled (asset-major: asset 0's ticks, then asset 1's…). */
+  chunk: QuoteChunk
+  /** Writes asset `a`'s quotes at every tick (once per asset of the chunk; any asset order). */
+  fill(a: number): void
+}
+
+/** Dictionary ids of a few values, first-seen order (as `packQuotes` assigns them). */
+function interned(values: readonly string[]): { ids: Uint32Array; dictionary: string[] } {
+  const dictionary: string[] = []
+  const idOf = new Map<string, number>()
+  const ids = Uint32Array.from(values, (v) => {
+    let id = idOf.get(v)
+    if (id === undefined) idOf.set(v, (id = dictionary.push(v) - 1))
+    return id
+  })
+  return { ids, dictionary }
+}
+
+const numberColumn = (f: QuoteField): number => NUMBER_FIELDS.indexOf(f)
+const N = {
+  ts: numberColumn('ts'),
+  price: numberColumn('price_usd'),
+  cap: numberColumn('market_cap_usd'),
+  volume: numberColumn('volume_24h_usd'),
+  change1h: numberColumn('change_1h_pct'),
+  change24h: numberColumn('change_24h_pct'),
+  change7d: numberColumn('change_7d_pct'),
+  circulating: numberColumn('circulating_supply'),
+  total: numberColumn('total_supply'),
+  max: numberColumn('max_supply'),
+  rank: numberColumn('rank'),
+  ingested: numberColumn('ingested_at'),
+}
+
 export interface MarketSimulatorOptions {
   assets: number
   seed: number
@@ -156,6 +193,100 @@ export class MarketSimulator {
       }
     }
     return out
+  }
+
+  /**
+   * Starts the column-wise quotes of the assets `[from, to)` (default all) at `ticks` (ascending,
+   * after every earlier tick of those assets; `ingested_at` = `ts`, as `tick(ts)`), filled asset by
+   * asset so a caller can yield between assets. Once filled, the chunk is `packQuotes` of the quotes `tick` gives at those ticks, put in
+   * asset-major order; each asset's path is its own, so the order of advancing does not change a
+   * value (test/sources/simulated.test.ts). No object per quote.
+   */
+  startChunk(ticks: readonly number[], from = 0, to = this.paths.length): ChunkFill {
+    const paths = this.paths.slice(from, to)
+    const t = ticks.length
+    const n = paths.length * t
+    const numbers = NUMBER_FIELDS.map(() => ({
+      values: new Float64Array(n),
+      nulls: undefined as Uint8Array | undefined,
+    }))
+    if (paths.some((p) => p.asset.maxSupply === null)) numbers[N.max]!.nulls = new Uint8Array(n)
+    const assetMajor = (ids: Uint32Array): Uint32Array => {
+      const out = new Uint32Array(n)
+      for (let a = 0; a < ids.length; a++) out.fill(ids[a]!, a * t, (a + 1) * t)
+      return out
+    }
+    const perAsset: Partial<Record<QuoteField, (p: AssetPath) => string>> = {
+      source: () => SIMULATED_SOURCE,
+      crypto: (p) => p.asset.slug,
+      symbol: (p) => p.asset.symbol,
+      name: (p) => p.asset.name,
+    }
+    const strings = STRING_FIELDS.map((f) => {
+      const valueOf = perAsset[f]
+      if (!valueOf) throw new Error(`the simulator has no value for the string column "${f}"`)
+      const { ids, dictionary } = interned(paths.map(valueOf))
+      return { ids: assetMajor(ids), dictionary, nulls: undefined }
+    })
+    // Date parts per tick, the same for every asset.
+    const dates = DATE_COLUMNS.map((c) => {
+      const { ids, dictionary } = interned(ticks.map((ts) => datePartsOf(ts)[c]))
+      const out = new Uint32Array(n)
+      if (t > 0) for (let a = 0; a < paths.length; a++) out.set(ids, a * t)
+      return { ids: out, dictionary, nulls: undefined }
+    })
+    const chunk: QuoteChunk = { rows: n, numbers, strings: [...strings, ...dates] }
+    const col = numbers.map((c) => c.values)
+    const [ts, price, cap, volume, change1h, change24h, change7d] = [
+      col[N.ts]!,
+      col[N.price]!,
+      col[N.cap]!,
+      col[N.volume]!,
+      col[N.change1h]!,
+      col[N.change24h]!,
+      col[N.change7d]!,
+    ]
+    const [circulating, total, max, rank, ingested] = [
+      col[N.circulating]!,
+      col[N.total]!,
+      col[N.max]!,
+      col[N.rank]!,
+      col[N.ingested]!,
+    ]
+    const maxNulls = numbers[N.max]!.nulls
+    const fill = (a: number): void => {
+      const p = paths[a - from]
+      if (p === undefined) throw new RangeError(`asset ${a} is not in this chunk [${from}, ${to})`)
+      const asset = p.asset
+      const base = (a - from) * t
+      for (let i = 0; i < t; i++) {
+        const at = ticks[i]!
+        const r = base + i
+        p.advance(at)
+        const c = p.price * asset.supply
+        ts[r] = at
+        price[r] = p.price
+        cap[r] = c
+        volume[r] = c * p.turnover
+        change1h[r] = p.changePct(0, at, HOUR)
+        change24h[r] = p.changePct(1, at, DAY)
+        change7d[r] = p.changePct(2, at, WEEK)
+        circulating[r] = asset.supply
+        total[r] = asset.maxSupply ?? asset.supply
+        if (asset.maxSupply === null) maxNulls![r] = 1
+        else max[r] = asset.maxSupply
+        rank[r] = p.rank
+        ingested[r] = at
+      }
+    }
+    return { chunk, fill }
+  }
+
+  /** `startChunk` with every asset filled. */
+  chunk(ticks: readonly number[]): QuoteChunk {
+    const c = this.startChunk(ticks)
+    for (let a = 0; a < this.paths.length; a++) c.fill(a)
+    return c.chunk
   }
 }
 

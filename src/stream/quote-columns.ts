@@ -55,3 +55,17 @@ export function chunksToColumns(chunks: readonly QuoteChunk[]): ColumnBatch {
 /** The quotes as the rows of the `quotes` table, column-wise. */
 export const quotesToColumns = (quotes: readonly Quote[]): ColumnBatch =>
   chunksToColumns([packQuotes(quotes)])
+
+/** One chunk as a column batch without copying: the batch's columns are views of the chunk's. */
+export function chunkToColumns(chunk: QuoteChunk): ColumnBatch {
+  const columns: Record<string, BatchColumn> = {}
+  NUMBER_FIELDS.forEach((f, k) => {
+    const { values, nulls } = chunk.numbers[k]!
+    columns[f] = { type: 'number', values, nulls }
+  })
+  ;[...STRING_FIELDS, ...DATE_COLUMNS].forEach((f, k) => {
+    const { ids, dictionary, nulls } = chunk.strings[k]!
+    columns[f] = { type: 'string', ids, dictionary, nulls }
+  })
+  return { numRows: chunk.rows, columns }
+}

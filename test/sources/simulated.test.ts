@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { quoteSchema } from '../../src/model/quote.ts'
+import { packQuotes, unpackQuotes } from '../../src/model/quote-chunk.ts'
 import { MarketSimulator, SimulatedSource } from '../../src/sources/simulated.ts'
 
 const START = Date.UTC(2024, 0, 1) * 1000
@@ -81,4 +82,39 @@ test('more assets than the catalogue get numbered, non-real slugs', () => {
   assert.equal(quotes.length, 105)
   assert.equal(quotes[104]!.crypto, 'sim-asset-0105')
   assert.equal(new Set(quotes.map((q) => q.crypto)).size, 105)
+})
+
+test("the simulator's chunk is packQuotes of its ticks' quotes, asset by asset", () => {
+  // Across a day boundary, with uncapped assets (null max_supply) among the 12.
+  const ticks = Array.from({ length: 90 }, (_, i) => START - 30 * MINUTE + i * MINUTE)
+  const later = Array.from({ length: 40 }, (_, i) => START + 90 * MINUTE + i * MINUTE)
+  const bySim = new MarketSimulator({ assets: 12, seed: 11, startTs: ticks[0]! })
+  const byTick = new MarketSimulator({ assets: 12, seed: 11, startTs: ticks[0]! })
+  for (const window of [ticks, later]) {
+    const quotes = window.map((ts) => byTick.tick(ts))
+    const assetMajor = quotes[0]!.flatMap((_, a) => quotes.map((atTick) => atTick[a]!))
+    const chunk = bySim.chunk(window)
+    assert.deepEqual(chunk, packQuotes(assetMajor))
+    assert.deepEqual(unpackQuotes(chunk), assetMajor)
+  }
+})
+
+test('a chunk filled in another asset order holds the same quotes', () => {
+  const ticks = Array.from({ length: 30 }, (_, i) => START + i * MINUTE)
+  const inOrder = new MarketSimulator({ assets: 5, seed: 4, startTs: START }).chunk(ticks)
+  const reversed = new MarketSimulator({ assets: 5, seed: 4, startTs: START }).startChunk(ticks)
+  for (let a = 4; a >= 0; a--) reversed.fill(a)
+  assert.deepEqual(reversed.chunk, inOrder)
+})
+
+test("a chunk of some assets holds those assets' quotes", () => {
+  const ticks = Array.from({ length: 20 }, (_, i) => START + i * MINUTE)
+  const sim = new MarketSimulator({ assets: 10, seed: 8, startTs: START })
+  const byTick = new MarketSimulator({ assets: 10, seed: 8, startTs: START })
+  const all = ticks.map((ts) => byTick.tick(ts))
+  const part = sim.startChunk(ticks, 3, 9)
+  for (let a = 3; a < 9; a++) part.fill(a)
+  assert.throws(() => part.fill(9), RangeError)
+  const expected = [3, 4, 5, 6, 7, 8].flatMap((a) => all.map((atTick) => atTick[a]!))
+  assert.deepEqual(part.chunk, packQuotes(expected))
 })

@@ -10,7 +10,7 @@ import {
 } from '../../src/model/quote-table.ts'
 import type { Quote } from '../../src/model/quote.ts'
 import { packQuotes, sliceChunk, unpackQuotes } from '../../src/model/quote-chunk.ts'
-import { chunksToColumns, quotesToColumns } from '../../src/stream/quote-columns.ts'
+import { chunksToColumns, chunkToColumns, quotesToColumns } from '../../src/stream/quote-columns.ts'
 
 const T0 = Date.UTC(2024, 0, 5) * 1000
 
@@ -70,4 +70,28 @@ test('quotes as columns are the rows quoteToRow makes: the same files, stats and
   const fromRows = prepareDataFiles(quotes.map(quoteToRow), o)
   assert.ok(fromRows.length >= 12)
   assert.deepEqual(prepareColumnFiles(quotesToColumns(quotes), o).map(strip), fromRows.map(strip))
+})
+
+test('one chunk as columns without copying is the batch that joining it makes', () => {
+  const chunk = packQuotes(sampleQuotes())
+  const viewed = chunkToColumns(chunk)
+  assert.deepEqual(viewed, chunksToColumns([chunk]))
+  assert.equal((viewed.columns['ts'] as { values: Float64Array }).values, chunk.numbers[0]!.values)
+})
+
+test('quotes already in partition and time order (rows as views of the batch) make the same files as their rows', () => {
+  const day = (q: Quote): number => Math.floor(q.ts / 86_400_000_000)
+  const quotes = sampleQuotes().sort(
+    (a, b) =>
+      day(a) - day(b) || a.source.localeCompare(b.source) || a.crypto.localeCompare(b.crypto) || a.ts - b.ts,
+  )
+  const fromRows = prepareDataFiles(quotes.map(quoteToRow), options)
+  assert.ok(fromRows.length >= 12)
+  assert.deepEqual(prepareColumnFiles(quotesToColumns(quotes), options).map(strip), fromRows.map(strip))
+  // A partition whose rows come in two runs still makes one file, in time order.
+  const twice = [...quotes, ...quotes.map((q) => ({ ...q, ts: q.ts + 1 }))]
+  assert.deepEqual(
+    prepareColumnFiles(quotesToColumns(twice), options).map(strip),
+    prepareDataFiles(twice.map(quoteToRow), options).map(strip),
+  )
 })

@@ -24,12 +24,23 @@ export function writeHybrid(out: ByteWriter, values: Uint8Array | Int32Array, bi
  * them: a 4-byte length, then the levels (1 = value present, 0 = null) at bit width 1.
  */
 export function definitionLevels(nulls: Uint8Array | undefined, start: number, count: number): Uint8Array {
+  if (!nulls && count > 0) return everyValuePresent(count)
   const levels = new Uint8Array(count)
   if (nulls) for (let i = 0; i < count; i++) levels[i] = nulls[start + i] ? 0 : 1
   else levels.fill(1)
   const out = new ByteWriter(nulls ? (count >>> 3) + 64 : 16)
   out.appendUint32(0)
   writeHybrid(out, levels, 1)
+  out.view.setUint32(0, out.offset - 4, true)
+  return out.getBytes()
+}
+
+/** `definitionLevels` of `count` rows without a null: one RLE run of 1s (what `writeHybrid` writes). */
+function everyValuePresent(count: number): Uint8Array {
+  const out = new ByteWriter(16)
+  out.appendUint32(0)
+  out.appendVarInt(count << 1)
+  out.appendUint8(1)
   out.view.setUint32(0, out.offset - 4, true)
   return out.getBytes()
 }
