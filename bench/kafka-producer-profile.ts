@@ -5,6 +5,7 @@
  * (its top functions by self time).
  *
  *   node bench/kafka-producer-profile.ts [--quotes 300000] [--producers 2] [--rounds 1] [--profile] [--top 40]
+ *     [--codecs lz4,snappy]   (record-batch codecs, each run in turn; default the bus's)
  *     [--base /path/to/other/tree]   (A/B: also run that tree's bench/kafka-producer.ts, interleaved)
  */
 import { spawn } from 'node:child_process'
@@ -24,6 +25,8 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     top: { type: 'string', default: '40' },
     base: { type: 'string' },
+    /** Record-batch codecs to compare (comma-separated), each run in turn; default the bus's. */
+    codecs: { type: 'string' },
   },
 })
 const n = Number(values.quotes)
@@ -36,6 +39,8 @@ interface Result {
   produced: number
   seconds: number
   cpuSeconds: number
+  userSeconds?: number
+  threads?: Record<string, number>
   /** The producing window, µs on the monotonic clock. */
   window?: [string, string]
 }
@@ -49,14 +54,27 @@ async function run(
   brokerPid: number,
   script: string,
   profile: boolean,
+  codec: string | undefined,
 ): Promise<{ perS: number; producerUs: number; brokerUs: number }> {
   const prefix = `bench-producer-${Date.now()}`
   const children = Array.from({ length: count }, (_, i) => {
     const share = Math.floor(n / count) + (i < n % count ? 1 : 0)
     const nodeArgs = profile && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []
-    return spawn(process.execPath, [...nodeArgs, script, bootstrap, prefix, String(share), String(3 + i)], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    })
+    return spawn(
+      process.execPath,
+      [
+        ...nodeArgs,
+        script,
+        bootstrap,
+        prefix,
+        String(share),
+        String(3 + i),
+        ...(codec === undefined ? [] : [codec]),
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    )
   })
   try {
     const lines = children.map((c) => createInterface({ input: c.stdout! })[Symbol.asyncIterator]())
@@ -72,6 +90,13 @@ async function run(
       children.map((c) => new Promise((r) => (c.exitCode === null ? c.once('exit', r) : r(0)))),
     )
     const produced = done.reduce((s, r) => s + r.produced, 0)
+    const split = new Map<string, number>()
+    for (const r of done)
+      for (const [k, v] of Object.entries(r.threads ?? {})) split.set(k, (split.get(k) ?? 0) + v)
+    const user = done.reduce((s, r) => s + (r.userSeconds ?? Number.NaN), 0)
+    process.stderr.write(
+      `producers' CPU µs/quote by thread: ${[...split].map(([k, v]) => `${k} ${((v * 1e6) / produced).toFixed(2)}`).join(', ')}; user ${((user * 1e6) / produced).toFixed(2)}\n`,
+    )
     return {
       perS: produced / Math.max(...done.map((r) => r.seconds)),
       producerUs: (done.reduce((s, r) => s + r.cpuSeconds, 0) * 1e6) / produced,
@@ -119,20 +144,20 @@ try {
           ['base', join(values.base, 'bench/kafka-producer.ts')],
           ['this', OWN_SCRIPT],
         ]
+  const codecs = values.codecs?.split(',') ?? [undefined]
   console.log(
-    '| round | tree | produced/s | producers µs/quote | broker µs/quote |\n|---|---|---:|---:|---:|',
+    '| round | tree | codec | load | produced/s | producers µs/quote | broker µs/quote |\n|---|---|---|---:|---:|---:|---:|',
   )
   for (let round = 1; round <= Number(values.rounds); round++) {
     for (const [name, script] of trees) {
-      const r = await run(
-        kafka.bootstrap,
-        kafka.pid,
-        script!,
-        values.profile && round === 1 && name === 'this',
-      )
-      console.log(
-        `| ${round} | ${name} | ${Math.round(r.perS)} | ${r.producerUs.toFixed(2)} | ${r.brokerUs.toFixed(2)} |`,
-      )
+      for (const codec of codecs) {
+        const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0]
+        const profiled = values.profile && round === 1 && name === 'this' && codec === codecs[0]
+        const r = await run(kafka.bootstrap, kafka.pid, script!, profiled, codec)
+        console.log(
+          `| ${round} | ${name} | ${codec ?? 'default'} | ${load} | ${Math.round(r.perS)} | ${r.producerUs.toFixed(2)} | ${r.brokerUs.toFixed(2)} |`,
+        )
+      }
     }
   }
   if (values.profile) printProfiles()
