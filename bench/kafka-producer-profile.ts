@@ -5,6 +5,7 @@
  * (its top functions by self time).
  *
  *   node bench/kafka-producer-profile.ts [--quotes 300000] [--producers 2] [--rounds 1] [--profile] [--top 40]
+ *     [--node-args="--max-semi-space-size=32"]   (options for the producers' node)
  *     [--codecs lz4,snappy]   (record-batch codecs, each run in turn; default the bus's)
  *     [--base /path/to/other/tree]   (A/B: also run that tree's bench/kafka-producer.ts, interleaved)
  */
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     base: { type: 'string' },
     /** Record-batch codecs to compare (comma-separated), each run in turn; default the bus's. */
     codecs: { type: 'string' },
+    /** Options for the producers' `node` (space-separated), e.g. V8 flags. */
+    'node-args': { type: 'string', default: '' },
   },
 })
 const n = Number(values.quotes)
@@ -59,7 +62,10 @@ async function run(
   const prefix = `bench-producer-${Date.now()}`
   const children = Array.from({ length: count }, (_, i) => {
     const share = Math.floor(n / count) + (i < n % count ? 1 : 0)
-    const nodeArgs = profile && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []
+    const nodeArgs = [
+      ...values['node-args'].split(' ').filter((a) => a !== ''),
+      ...(profile && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []),
+    ]
     return spawn(
       process.execPath,
       [
