@@ -100,19 +100,17 @@ async function startProducers(
   total: number,
   count: number,
   codec: CompressionAlgorithmValue = CODEC,
+  /** Another tree's `bench/kafka-producer.ts` (its producing side) for A/B comparisons. */
+  script = PRODUCER_SCRIPT,
 ): Promise<Producers> {
   const children: ChildProcess[] = []
   const results: Promise<{ produced: number; seconds: number; cpuSeconds: number }>[] = []
   const ready: Promise<void>[] = []
   for (let i = 0; i < count; i++) {
     const share = Math.floor(total / count) + (i < total % count ? 1 : 0)
-    const child = spawn(
-      process.execPath,
-      [PRODUCER_SCRIPT, bootstrap, prefix, String(share), String(3 + i), codec],
-      {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      },
-    )
+    const child = spawn(process.execPath, [script, bootstrap, prefix, String(share), String(3 + i), codec], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
     children.push(child)
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
     ready.push(
@@ -334,7 +332,7 @@ export async function drain(
   }
 }
 
-interface EndToEnd {
+export interface EndToEnd {
   processors: number
   /** The rate the producing processes got their quotes accepted at, all together. */
   producedPerS: number
@@ -346,12 +344,14 @@ interface EndToEnd {
   cpuUs: { producers: number; broker: number; processors: number }
 }
 
-async function endToEnd(
+export async function endToEnd(
   ctx: BenchContext,
   kafka: KafkaServer,
   count: number,
   n: number,
   nodeArgs: readonly string[],
+  /** Another tree's `bench/kafka-producer.ts` for the producers (A/B of the producing side). */
+  producerScript = PRODUCER_SCRIPT,
 ): Promise<EndToEnd> {
   const bootstrap = kafka.bootstrap
   const prefix = `bench-${count}-${Date.now()}`
@@ -362,7 +362,7 @@ async function endToEnd(
     await Promise.all(children.map((c) => c.waitForLog((l) => l.msg === 'CryptoViz is running', 60_000)))
     // Every member holds its partitions before the clock starts.
     await new Promise((r) => setTimeout(r, 1_500))
-    producers = await startProducers(bootstrap, prefix, n, PRODUCERS)
+    producers = await startProducers(bootstrap, prefix, n, PRODUCERS, CODEC, producerScript)
     const delays: number[] = []
     let table: DeltaTable | undefined
     const seen = new Set<string>()

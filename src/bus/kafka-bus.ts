@@ -102,7 +102,9 @@ export class KafkaBus implements QuoteBus {
   readonly deadLettersTopic: string
   private readonly options: KafkaBusOptions
   private readonly clientId: string
-  private producer: Producer<string, Buffer, string, string> | undefined
+  private producer: Producer<Buffer, Buffer, string, string> | undefined
+  /** Each asset's message key and partition hash, so a message costs neither (`QuoteKeys`). */
+  private readonly quoteKeys = new QuoteKeys()
   private readonly readers = new Set<PartitionReader>()
   private lastError: { message: string; at: string } | undefined
   private closed = false
@@ -148,13 +150,24 @@ export class KafkaBus implements QuoteBus {
 
   async publishQuotes(quotes: readonly Quote[]): Promise<void> {
     if (quotes.length === 0) return
-    await this.send(quotes.map((q) => ({ topic: this.quotesTopic, key: quoteKey(q), value: encodeQuote(q) })))
+    const topic = this.quotesTopic
+    const messages: OutgoingMessage[] = new Array(quotes.length)
+    for (let i = 0; i < quotes.length; i++) {
+      const q = quotes[i]!
+      const key = this.quoteKeys.of(q.source, q.crypto)
+      messages[i] = { topic, key: key.bytes, value: encodeQuote(q), partition: key.partition }
+    }
+    await this.send(messages)
   }
 
   async publishDeadLetters(deadLetters: readonly DeadLetter[]): Promise<void> {
     if (deadLetters.length === 0) return
     await this.send(
-      deadLetters.map((d) => ({ topic: this.deadLettersTopic, key: d.source, value: encodeDeadLetter(d) })),
+      deadLetters.map((d) => ({
+        topic: this.deadLettersTopic,
+        key: Buffer.from(d.source),
+        value: encodeDeadLetter(d),
+      })),
     )
   }
 
@@ -167,7 +180,7 @@ export class KafkaBus implements QuoteBus {
    * may have written: that happens only after a non-retriable error (logged as such), never
    * because an outage or a slow broker outlasted a retry budget.
    */
-  private async send(messages: Array<{ topic: string; key: string; value: Buffer }>): Promise<void> {
+  private async send(messages: OutgoingMessage[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         this.producer ??= this.newProducer()
@@ -189,8 +202,8 @@ export class KafkaBus implements QuoteBus {
     }
   }
 
-  private newProducer(): Producer<string, Buffer, string, string> {
-    const producer = new Producer<string, Buffer, string, string>({
+  private newProducer(): Producer<Buffer, Buffer, string, string> {
+    const producer = new Producer<Buffer, Buffer, string, string>({
       clientId: `${this.clientId}-producer`,
       bootstrapBrokers: this.options.brokers,
       idempotent: true,
@@ -198,8 +211,8 @@ export class KafkaBus implements QuoteBus {
       retries: Number.MAX_SAFE_INTEGER,
       retryDelay: (_client, _operation, attempt) =>
         Math.min(PRODUCE_RETRY_MAX_DELAY_MS, PRODUCE_RETRY_DELAY_MS * 2 ** Math.min(attempt - 1, 5)),
-      serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
-      partitioner: memoizedPartitioner(),
+      // Keys and values are bytes already; no message has headers.
+      serializers: { headerKey: stringSerializer, headerValue: stringSerializer },
     })
     // The client retries inside `send`: /health says so while it does (cleared by the next success).
     producer.on('client:performWithRetry:retry', (operation: unknown) => {
@@ -310,28 +323,66 @@ export class KafkaBus implements QuoteBus {
 const stringSerializer = (s: string | undefined): Buffer | undefined =>
   s === undefined ? undefined : Buffer.from(s)
 
-/** Keys remembered by `memoizedPartitioner` before it starts over (a few hundred assets in practice). */
-const PARTITIONER_CACHE_KEYS = 100_000
+/** A message as `send` hands it to the client. */
+interface OutgoingMessage {
+  topic: string
+  key: Buffer
+  value: Buffer
+  /** The key's partition hash (the client takes it modulo the topic's partitions); absent: hashed by the client. */
+  partition?: number
+}
+
+/** Assets remembered by `QuoteKeys` before it starts over (a few hundred in practice). */
+const QUOTE_KEYS_MAX = 100_000
 
 /**
- * The client's default partitioner (murmur2 of the key, as the Java client), remembered per key:
- * a collector sends the same few hundred keys again and again, and hashing each message's key was
- * ~5% of a producer's CPU. Same partitions as the default, so keys keep their partition.
+ * Each asset's message key (`quoteKey`'s bytes) and its partition hash (the client's default
+ * partitioner: murmur2 of the key, as the Java client), built once per asset: a collector sends
+ * the same few hundred keys again and again, and building, encoding and hashing each message's
+ * key was ~5% of a producer's CPU. A message carries the hash as its partition, which the client
+ * takes modulo the topic's partitions exactly as it does the partitioner's answer, so every key
+ * keeps the partition the default gives it (test/bus/kafka-partitioner.test.ts). The key bytes are
+ * shared by all the asset's messages and never written to.
  */
-export function memoizedPartitioner(): typeof defaultPartitioner {
-  const hashes = new Map<string, number>()
-  return (message, key) => {
-    const k = message.key
-    if (typeof k !== 'string') return defaultPartitioner(message, key)
-    let hash = hashes.get(k)
-    if (hash === undefined) {
-      if (hashes.size >= PARTITIONER_CACHE_KEYS) hashes.clear()
-      hash = defaultPartitioner(message, key)
-      hashes.set(k, hash)
+export class QuoteKeys {
+  private readonly bySource = new Map<string, Map<string, QuoteKey>>()
+  private size = 0
+  private readonly max: number
+
+  /** `max`: assets remembered before starting over. */
+  constructor(max = QUOTE_KEYS_MAX) {
+    this.max = max
+  }
+
+  of(source: string, crypto: string): QuoteKey {
+    let byCrypto = this.bySource.get(source)
+    const known = byCrypto?.get(crypto)
+    if (known !== undefined) return known
+    if (this.size >= this.max) {
+      this.bySource.clear()
+      this.size = 0
+      byCrypto = undefined
     }
-    return hash
+    if (byCrypto === undefined) {
+      byCrypto = new Map()
+      this.bySource.set(source, byCrypto)
+    }
+    const bytes = Buffer.from(quoteKey({ source, crypto }))
+    const key = { bytes, partition: defaultPartitioner({ topic: '', key: bytes, value: EMPTY }, bytes) }
+    byCrypto.set(crypto, key)
+    this.size++
+    return key
   }
 }
+
+export interface QuoteKey {
+  /** The message key: `source:crypto` in UTF-8. */
+  bytes: Buffer
+  /** What the client's default partitioner answers for it. */
+  partition: number
+}
+
+const EMPTY = Buffer.alloc(0)
 
 /** One partition's part of a fetch response, with the offset it was fetched from. */
 interface FetchedPartition {
