@@ -7,9 +7,15 @@
  * boundary), one file per asset each: the many small files a streaming `start` leaves behind.
  */
 import { setImmediate as yieldToEvents } from 'node:timers/promises'
-import { inThreadEncoder, WorkerEncoder, type DeltaTable, type FileEncoder } from '../lake/index.ts'
+import {
+  inThreadEncoder,
+  WorkerEncoder,
+  type AppendResult,
+  type DeltaTable,
+  type FileEncoder,
+} from '../lake/index.ts'
 import { QUOTES_SORT_BY } from '../model/quote-table.ts'
-import { MarketSimulator, type ChunkFill } from '../sources/simulated.ts'
+import { MarketSimulator } from '../sources/simulated.ts'
 import { chunkToColumns } from '../stream/quote-columns.ts'
 import type { Progress } from './progress.ts'
 
@@ -63,9 +69,10 @@ const SHARE_STEP = 0.02
 
 /**
  * Simulates window after window (column-wise, no object per quote) and appends each as one
- * commit. Pipelined: window N is encoded and committed while window N+1 is simulated; at most one
- * window is in flight besides the one being built, and commits stay in window order (N+1's append
- * starts only once N's committed).
+ * commit. Pipelined: window N+1 is encoded while window N's files are written and committed and
+ * window N+2 is simulated; at most two windows are in flight besides the one being built (one
+ * encoding, one written and committed), and commits stay in window order (N+1's files are
+ * written once N committed).
  */
 export async function generateHistory(
   table: DeltaTable,
@@ -88,11 +95,8 @@ export async function generateHistory(
   const encoders: FileEncoder[] = worker ? [worker, inThreadEncoder] : [inThreadEncoder]
   const shareStep = Math.max(1, Math.round(assets * SHARE_STEP))
   let split = worker ? Math.round(assets * FIRST_WORKER_SHARE) : assets
-  const commit = async (fills: readonly ChunkFill[], done: number): Promise<void> => {
-    const r = await table.appendColumns(
-      fills.map((f) => chunkToColumns(f.chunk)),
-      { sortBy: QUOTES_SORT_BY, compression: o.compression, operation: 'WRITE', encoder: encoders },
-    )
+  const appendOptions = { sortBy: QUOTES_SORT_BY, compression: o.compression, operation: 'WRITE' }
+  const record = (r: AppendResult, done: number): void => {
     if (r.status === 'committed') {
       result.rows += r.rows
       result.commits++
@@ -101,8 +105,13 @@ export async function generateHistory(
     }
     progress?.({ done, total: ticks })
   }
-  let inFlight: Promise<void> | undefined
-  let settled = false
+  // The previous window's encode (the encoders are busy until it settles), and the commits of
+  // the last two windows: a window's files are written and committed after the one before's.
+  let encoding: Promise<unknown> | undefined
+  let encodeSettled = false
+  let committed: Promise<void> = Promise.resolve()
+  let committedBefore: Promise<void> = Promise.resolve()
+  let failure: { error: unknown } | undefined
   try {
     for (let i = 0; i < ticks;) {
       const window = windowOf(start + i * step)
@@ -113,23 +122,40 @@ export async function generateHistory(
       for (let a = 0, rows = 0; a < simulator.assetCount; a++) {
         fills[a < split ? 0 : 1]!.fill(a)
         rows += times.length
-        // Let the previous window's append reach the encoder and its files the store.
-        if (inFlight && rows >= YIELD_EVERY_ROWS) {
+        // Let the previous windows' encode, writes and commit reach the encoders and the store.
+        if (encoding && rows >= YIELD_EVERY_ROWS) {
           rows = 0
           await yieldToEvents()
         }
       }
-      if (inFlight && worker)
-        split = settled ? Math.min(assets, split + shareStep) : Math.max(0, split - shareStep)
-      await inFlight
-      settled = false
-      inFlight = commit(fills, i).then(() => {
-        settled = true
+      if (encoding && worker)
+        split = encodeSettled ? Math.min(assets, split + shareStep) : Math.max(0, split - shareStep)
+      await encoding
+      // Bounded: besides this window, at most one encoded window waits for its commit.
+      await committedBefore
+      if (failure) throw failure.error
+      encodeSettled = false
+      const encoded = table.encodeColumns(
+        fills.map((f) => chunkToColumns(f.chunk)),
+        { ...appendOptions, encoder: encoders },
+      )
+      encoding = encoded.then(() => {
+        encodeSettled = true
       })
-      // Handled here so a failure while the next window is simulated is not "unhandled"; awaited below.
-      inFlight.catch(() => undefined)
+      const previous = committed
+      const done = i
+      committedBefore = committed
+      committed = encoded.then(async (e) => {
+        await previous
+        record('status' in e ? e : await table.commitEncoded(e, appendOptions), done)
+      })
+      // Handled here so a failure while the next window is simulated is not "unhandled"; rethrown above or below.
+      encoding.catch(() => undefined)
+      committed.catch((error: unknown) => {
+        failure ??= { error }
+      })
     }
-    await inFlight
+    await committed
   } finally {
     await worker?.close()
   }

@@ -96,6 +96,9 @@ export type AppendResult =
     }
   | { status: 'skipped'; reason: 'no-rows' }
 
+/** The outcomes of an append that wrote nothing. */
+export type AppendSkipped = Extract<AppendResult, { status: 'skipped' }>
+
 /** Data files written at once. */
 const WRITE_CONCURRENCY = 8
 
@@ -143,6 +146,29 @@ export async function appendColumns(
   batch: ColumnBatch | readonly ColumnBatch[],
   o: AppendOptions & { encoder?: FileEncoder | readonly FileEncoder[] },
 ): Promise<AppendResult> {
+  const encoded = await encodeColumns(table, batch, o)
+  return 'status' in encoded ? encoded : commitEncoded(table, encoded, o)
+}
+
+/**
+ * A column append's files, encoded against `snapshot` but neither written nor committed: the
+ * first half of `appendColumns`, so that a writer can encode its next batch while this one's
+ * files are written and committed (`commitEncoded`). Holds the files' bytes until then.
+ */
+export interface EncodedAppend {
+  /** The table state the files were encoded for; the commit checks conflicts from it. */
+  readonly snapshot: Snapshot
+  readonly txns: readonly AppendTxn[]
+  readonly files: readonly PreparedFile[]
+  readonly rows: number
+}
+
+/** The first half of `appendColumns`: checks the txns, encodes; or the skip it settles on. */
+export async function encodeColumns(
+  table: AppendTarget,
+  batch: ColumnBatch | readonly ColumnBatch[],
+  o: AppendOptions & { encoder?: FileEncoder | readonly FileEncoder[] },
+): Promise<EncodedAppend | AppendSkipped> {
   const txns = appendTxns(o)
   if (o.mergeSchema || o.schema)
     throw new CryptoVizError('INVALID_ARGUMENT', 'append of columns: the schema does not evolve here', {
@@ -162,7 +188,19 @@ export async function appendColumns(
   const encoded = await Promise.all(
     batches.map((b, i) => (b.numRows === 0 ? [] : encoders[i % encoders.length]!.encode(b, options))),
   )
-  return commitFiles(table, snapshot, { txns, files: encoded.flat(), rows }, o)
+  return { snapshot, txns, files: encoded.flat(), rows }
+}
+
+/**
+ * The second half of `appendColumns`: writes the encoded files and commits them with their txns.
+ * A commit made since their snapshot is checked as a concurrent one (blind appends pass).
+ */
+export function commitEncoded(
+  table: AppendTarget,
+  encoded: EncodedAppend,
+  o: AppendOptions,
+): Promise<AppendResult> {
+  return commitFiles(table, encoded.snapshot, encoded, o)
 }
 
 const isBatchList = (b: ColumnBatch | readonly ColumnBatch[]): b is readonly ColumnBatch[] => Array.isArray(b)
@@ -265,7 +303,7 @@ function appendTxns(o: AppendOptions): readonly AppendTxn[] {
 function alreadyRecorded(
   txns: readonly AppendTxn[],
   recordedVersion: (appId: string) => number | undefined,
-): AppendResult | undefined {
+): AppendSkipped | undefined {
   if (txns.length === 0) return undefined
   const txnVersions: Record<string, number> = {}
   let overlapping = false

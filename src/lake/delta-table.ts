@@ -17,7 +17,16 @@ import { ENGINE_INFO } from '../engine-info.ts'
 import { CryptoVizError, isCryptoVizError } from '../errors.ts'
 import type { ObjectStore } from '../storage/object-store.ts'
 import type { Action, CommitInfo, Metadata, Protocol } from './actions.ts'
-import { appendColumns, appendRows, type AppendOptions, type AppendResult } from './append.ts'
+import {
+  appendColumns,
+  appendRows,
+  commitEncoded,
+  encodeColumns,
+  type AppendOptions,
+  type AppendResult,
+  type AppendSkipped,
+  type EncodedAppend,
+} from './append.ts'
 import type { ColumnBatch } from './column-batch.ts'
 import type { FileEncoder } from './encoder-worker.ts'
 import { encodeCommit } from './commit-file.ts'
@@ -245,6 +254,19 @@ export class DeltaTable {
     o: AppendOptions & { encoder?: FileEncoder | readonly FileEncoder[] } = {},
   ): Promise<AppendResult> {
     return appendColumns(this, batch, o)
+  }
+
+  /** `appendColumns` in two steps: encode now (or settle on a skip), write and commit later (`commitEncoded`). */
+  encodeColumns(
+    batch: ColumnBatch | readonly ColumnBatch[],
+    o: AppendOptions & { encoder?: FileEncoder | readonly FileEncoder[] } = {},
+  ): Promise<EncodedAppend | AppendSkipped> {
+    return encodeColumns(this, batch, o)
+  }
+
+  /** Writes and commits what `encodeColumns` encoded; see `commitEncoded`. */
+  commitEncoded(encoded: EncodedAppend, o: AppendOptions = {}): Promise<AppendResult> {
+    return commitEncoded(this, encoded, o)
   }
 
   /**

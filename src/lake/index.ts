@@ -12,7 +12,14 @@ export type {
   RemoveFile,
   Txn,
 } from './actions.ts'
-export type { AppendOptions, AppendResult, AppendTarget, AppendTxn } from './append.ts'
+export type {
+  AppendOptions,
+  AppendResult,
+  AppendSkipped,
+  AppendTarget,
+  AppendTxn,
+  EncodedAppend,
+} from './append.ts'
 export type { BatchColumn, ColumnBatch } from './column-batch.ts'
 export { checkTable, type CheckProblem, type CheckReport } from './check.ts'
 export type { ConflictReason } from './conflicts.ts'

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { generateHistory, type GenerateOptions } from '../../src/cli/generate.ts'
 import { prepareDataFiles } from '../../src/lake/data-files.ts'
-import { inThreadEncoder, WorkerEncoder } from '../../src/lake/index.ts'
+import { DeltaTable, inThreadEncoder, WorkerEncoder } from '../../src/lake/index.ts'
 import { dataFilePath } from '../../src/lake/partition-path.ts'
 import {
   QUOTES_PARTITION_COLUMNS,
@@ -15,6 +15,7 @@ import { openWarehouse } from '../../src/runtime/warehouse.ts'
 import { MarketSimulator } from '../../src/sources/simulated.ts'
 import { MemoryStore } from '../../src/storage/memory-store.ts'
 import { chunkToColumns } from '../../src/stream/quote-columns.ts'
+import { HookStore } from '../lake/lake-fixtures.ts'
 
 const DAY = 86_400_000_000
 const END = Date.UTC(2024, 5, 1) * 1000
@@ -135,4 +136,60 @@ test("appendColumns of several batches, each on its encoder, is one commit of ev
   const actual = await filesOf(split)
   assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort())
   for (const [folder, bytes] of actual) assert.ok(bytes.equals(expected.get(folder)!), folder)
+})
+
+test('generate commits its windows in order while the next ones are encoded, and stops at a failed commit with its error', async () => {
+  const dayOf = (p: Record<string, string | null>): string => `${p['year']}-${p['month']}-${p['day']}`
+  const w = await openWarehouse(new MemoryStore())
+  await generateHistory(w.quotes, { ...options, encodeOnWorker: true })
+  const seen: string[] = []
+  for (let v = 1; v <= 3; v++) {
+    const days = new Set(
+      [...(await w.quotes.snapshot({ version: v })).files()].map((a) => dayOf(a.partitionValues)),
+    )
+    const added = [...days].filter((d) => !seen.includes(d))
+    assert.equal(added.length, 1, `version ${v} adds one day`)
+    assert.ok(
+      seen.every((d) => d < added[0]!),
+      `version ${v} adds a later day than the ones before`,
+    )
+    seen.push(added[0]!)
+  }
+
+  // The second day's log entry cannot be written, as with a full disk or a lost connection.
+  const store = new HookStore((await openWarehouse(new MemoryStore())).quotesStore)
+  store.beforePutIfAbsent = (path) => {
+    if (path.endsWith('00000000000000000002.json')) throw new Error(`disk full writing ${path}`)
+  }
+  const failing = await DeltaTable.open(store)
+  await assert.rejects(generateHistory(failing, { ...options, encodeOnWorker: true }), /disk full/)
+  assert.equal((await failing.snapshot()).version, 1)
+})
+
+test('an append encoded before another commit writes nothing until committed, then commits after it', async () => {
+  const ticks = Array.from({ length: 10 }, (_, i) => END - DAY + i * 60_000_000)
+  const chunk = (seed: number): ReturnType<MarketSimulator['chunk']> => {
+    const fill = new MarketSimulator({ assets: 2, seed, startTs: ticks[0]! }).startChunk(ticks, 0, 2)
+    for (let a = 0; a < 2; a++) fill.fill(a)
+    return fill.chunk
+  }
+  const w = await openWarehouse(new MemoryStore())
+  const before = (await w.quotes.store.list('')).length
+  const encoded = await w.quotes.encodeColumns(chunkToColumns(chunk(1)), { sortBy: QUOTES_SORT_BY })
+  assert.ok(!('status' in encoded))
+  if ('status' in encoded) return
+  assert.equal((await w.quotes.store.list('')).length, before, 'nothing written by encoding')
+  const other = await w.quotes.appendColumns(chunkToColumns(chunk(2)), { sortBy: QUOTES_SORT_BY })
+  assert.equal(other.status === 'committed' && other.version, 1)
+  const r = await w.quotes.commitEncoded(encoded, { sortBy: QUOTES_SORT_BY })
+  assert.equal(r.status === 'committed' && r.version, 2)
+  const snapshot = await w.quotes.snapshot()
+  assert.equal(snapshot.files().length, 4)
+  assert.equal(
+    [...snapshot.files()].reduce(
+      (n, a) => n + (JSON.parse(a.stats!) as { numRecords: number }).numRecords,
+      0,
+    ),
+    2 * 2 * 10,
+  )
 })
