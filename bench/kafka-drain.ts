@@ -40,7 +40,7 @@ import { LocalStore } from '../src/storage/local-store.ts'
 import { CryptovizProcess, type LogLine } from '../test/harness/cryptoviz-process.ts'
 import { startKafka } from '../test/harness/kafka-server.ts'
 import { cpuSeconds, procStatus } from './cryptoviz-child.ts'
-import { drain, fillTopic, imageNodeArgs, type Drain } from './kafka.ts'
+import { drain, fillTopic, imageNodeArgs, mainThreadCpuSeconds, type Drain } from './kafka.ts'
 import { benchQuotes } from './kafka-producer.ts'
 import { percentile } from './report.ts'
 
@@ -106,17 +106,6 @@ interface Live {
   peakRssMb: number
   /** Quote commits the run took (flushes on rows, bytes, idle input or the interval). */
   commits: number
-}
-
-/** The main thread's CPU seconds (/proc task stat of the pid's own thread). */
-function mainThreadCpu(pid: number): number {
-  try {
-    const text = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return Number.NaN
-  }
 }
 
 /**
@@ -217,7 +206,7 @@ async function live(
       }
     })()
     const cpu0 = cpuSeconds(pid) ?? Number.NaN
-    const main0 = mainThreadCpu(pid)
+    const main0 = mainThreadCpuSeconds(pid)
     const t0 = performance.now()
     for (const p of producers) p.stdin!.write('go\n')
     await Promise.all(results)
@@ -226,7 +215,7 @@ async function live(
       await new Promise((r) => setTimeout(r, 50))
     const seconds = (performance.now() - t0) / 1000
     const cpu = (cpuSeconds(pid) ?? Number.NaN) - cpu0
-    const mainCpu = mainThreadCpu(pid) - main0
+    const mainCpu = mainThreadCpuSeconds(pid) - main0
     polling = false
     await poller
     if (committedRows() < n) throw new Error(`live: only ${committedRows()} of ${n} committed`)

@@ -227,7 +227,7 @@ function threadCpuSeconds(pid: number): Map<string, number> {
 }
 
 /** CPU seconds (user + system) of a process's main thread, from /proc/<pid>/task/<pid>/stat. */
-function mainThreadCpuSeconds(pid: number): number {
+export function mainThreadCpuSeconds(pid: number): number {
   try {
     const text = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')

@@ -72,7 +72,8 @@ const SHARE_STEP = 0.02
  * commit. Pipelined: window N+1 is encoded while window N's files are written and committed and
  * window N+2 is simulated; at most two windows are in flight besides the one being built (one
  * encoding, one written and committed), and commits stay in window order (N+1's files are
- * written once N committed).
+ * written once N committed). Without the worker (small windows) a window is encoded once the one
+ * before is committed, as a streaming-shaped table's peak memory has no room for more.
  */
 export async function generateHistory(
   table: DeltaTable,
@@ -131,8 +132,9 @@ export async function generateHistory(
       if (encoding && worker)
         split = encodeSettled ? Math.min(assets, split + shareStep) : Math.max(0, split - shareStep)
       await encoding
-      // Bounded: besides this window, at most one encoded window waits for its commit.
-      await committedBefore
+      // Bounded: besides this window, at most one encoded window waits for its commit; none for
+      // the small windows of streaming-shaped tables, whose time goes to committing, not encoding.
+      await (worker ? committedBefore : committed)
       if (failure) throw failure.error
       encodeSettled = false
       const encoded = table.encodeColumns(
