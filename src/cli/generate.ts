@@ -29,10 +29,13 @@ export interface GenerateOptions {
   compression: 'snappy' | 'zstd'
   /** Commit every this many simulated seconds instead of once per day. */
   commitEverySeconds?: number
+  /** The process's memory bound in MB (0: none); a small one keeps the encoding on this thread. */
+  memoryLimitMb?: number
   /**
    * Encode most of each window's Parquet files on a worker thread while this one simulates the
    * next window and encodes the rest (default: when a window holds `WORKER_MIN_WINDOW_ROWS` rows
-   * or more); false encodes here, one window at a time.
+   * or more and no memory bound under `WORKER_MIN_MEMORY_LIMIT_MB` is set); false encodes here,
+   * one window at a time.
    */
   encodeOnWorker?: boolean
 }
@@ -65,7 +68,19 @@ const FIRST_WORKER_SHARE = 0.75
  * long with it, and 50 MB more at their peak (docs/benchmarks.md "writes beside delta-rs").
  */
 export const WORKER_MIN_WINDOW_ROWS = 10_000
+/**
+ * Under a memory bound smaller than this, every window is encoded on this thread: the worker's
+ * isolate and the window it holds cost ~40 MB (daily windows of 100 assets under
+ * `--memory-limit-mb 300`: 347–351 MB with it, 309–313 without, ~10% slower).
+ */
+export const WORKER_MIN_MEMORY_LIMIT_MB = 512
 const SHARE_STEP = 0.02
+
+/** Whether windows of `windowRows` rows are encoded with the worker (see `encodeOnWorker`). */
+export function encodesOnWorker(o: GenerateOptions, windowRows: number): boolean {
+  const roomForWorker = !o.memoryLimitMb || o.memoryLimitMb >= WORKER_MIN_MEMORY_LIMIT_MB
+  return o.encodeOnWorker ?? (roomForWorker && windowRows >= WORKER_MIN_WINDOW_ROWS)
+}
 
 /**
  * Simulates window after window (column-wise, no object per quote) and appends each as one
@@ -90,7 +105,7 @@ export async function generateHistory(
   const windowOf = (ts: number): string => `${Math.floor(ts / DAY)}/${Math.floor(ts / windowLength)}`
   const ticksPerWindow = Math.min(ticks, Math.ceil(windowLength / step))
   const assets = simulator.assetCount
-  const onWorker = o.encodeOnWorker ?? assets * ticksPerWindow >= WORKER_MIN_WINDOW_ROWS
+  const onWorker = encodesOnWorker(o, assets * ticksPerWindow)
   const worker = onWorker ? new WorkerEncoder() : undefined
   // The worker's assets first: an append posts its batches in order, and this thread's runs to its end.
   const encoders: FileEncoder[] = worker ? [worker, inThreadEncoder] : [inThreadEncoder]

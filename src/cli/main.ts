@@ -110,6 +110,7 @@ async function generate(argv: string[]): Promise<void> {
       seed: o.seed,
       end,
       compression: config.lake.compression,
+      memoryLimitMb: config.memoryLimitMb,
       ...(o['commit-every'] !== undefined && { commitEverySeconds: o['commit-every'] }),
     },
     ({ done }) => bar.update(done * o.assets),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { generateHistory, type GenerateOptions } from '../../src/cli/generate.ts'
+import { encodesOnWorker, generateHistory, type GenerateOptions } from '../../src/cli/generate.ts'
 import { prepareDataFiles } from '../../src/lake/data-files.ts'
 import { DeltaTable, inThreadEncoder, WorkerEncoder } from '../../src/lake/index.ts'
 import { dataFilePath } from '../../src/lake/partition-path.ts'
@@ -192,4 +192,13 @@ test('an append encoded before another commit writes nothing until committed, th
     ),
     2 * 2 * 10,
   )
+})
+
+test('generate encodes on the worker for large windows unless a small memory bound leaves no room for it', () => {
+  assert.equal(encodesOnWorker(options, 144_000), true)
+  assert.equal(encodesOnWorker({ ...options, memoryLimitMb: 0 }, 144_000), true)
+  assert.equal(encodesOnWorker({ ...options, memoryLimitMb: 1024 }, 144_000), true)
+  assert.equal(encodesOnWorker({ ...options, memoryLimitMb: 300 }, 144_000), false)
+  assert.equal(encodesOnWorker(options, 1_000), false) // a streaming-shaped window
+  assert.equal(encodesOnWorker({ ...options, memoryLimitMb: 300, encodeOnWorker: true }, 1_000), true)
 })
