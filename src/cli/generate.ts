@@ -134,6 +134,9 @@ export async function generateHistory(
       const times: number[] = []
       for (; i < ticks && windowOf(start + i * step) === window; i++) times.push(start + i * step)
       result.lastTs = times.at(-1)!
+      // Without the worker, a window is built only once the one before is committed: one window's
+      // columns in memory at a time (a daily window of 100 assets is ~15 MB).
+      if (!worker) await committed
       const fills = [simulator.startChunk(times, 0, split), simulator.startChunk(times, split)]
       for (let a = 0, rows = 0; a < simulator.assetCount; a++) {
         fills[a < split ? 0 : 1]!.fill(a)

@@ -89,7 +89,9 @@ class AssetPath {
     ) {
       this.head++
     }
-    if (this.head > 20_000) {
+    // Compacted once the dead samples are a fifth of the live week (~2,000 at one a minute), so a
+    // path holds at most ~1.2 weeks of samples: 100 assets' history is a generator's largest live data.
+    if (this.head > 2_048) {
       this.sampleTs.splice(0, this.head)
       this.samplePrice.splice(0, this.head)
       for (let i = 0; i < this.anchors.length; i++)
