@@ -87,8 +87,8 @@ export function encodesOnWorker(o: GenerateOptions, windowRows: number): boolean
  * commit. Pipelined: window N+1 is encoded while window N's files are written and committed and
  * window N+2 is simulated; at most two windows are in flight besides the one being built (one
  * encoding, one written and committed), and commits stay in window order (N+1's files are
- * written once N committed). Without the worker (small windows) a window is encoded once the one
- * before is committed, as a streaming-shaped table's peak memory has no room for more.
+ * written once N committed). Without the worker (small windows, or a small memory bound) a window
+ * is built only once the one before is committed: one window's columns in memory at a time.
  */
 export async function generateHistory(
   table: DeltaTable,
@@ -105,8 +105,7 @@ export async function generateHistory(
   const windowOf = (ts: number): string => `${Math.floor(ts / DAY)}/${Math.floor(ts / windowLength)}`
   const ticksPerWindow = Math.min(ticks, Math.ceil(windowLength / step))
   const assets = simulator.assetCount
-  const onWorker = encodesOnWorker(o, assets * ticksPerWindow)
-  const worker = onWorker ? new WorkerEncoder() : undefined
+  const worker = encodesOnWorker(o, assets * ticksPerWindow) ? new WorkerEncoder() : undefined
   // The worker's assets first: an append posts its batches in order, and this thread's runs to its end.
   const encoders: FileEncoder[] = worker ? [worker, inThreadEncoder] : [inThreadEncoder]
   const shareStep = Math.max(1, Math.round(assets * SHARE_STEP))
@@ -134,8 +133,7 @@ export async function generateHistory(
       const times: number[] = []
       for (; i < ticks && windowOf(start + i * step) === window; i++) times.push(start + i * step)
       result.lastTs = times.at(-1)!
-      // Without the worker, a window is built only once the one before is committed: one window's
-      // columns in memory at a time (a daily window of 100 assets is ~15 MB).
+      // Without the worker, one window's columns at a time (a daily window of 100 assets is ~15 MB).
       if (!worker) await committed
       const fills = [simulator.startChunk(times, 0, split), simulator.startChunk(times, split)]
       for (let a = 0, rows = 0; a < simulator.assetCount; a++) {
@@ -150,9 +148,8 @@ export async function generateHistory(
       if (encoding && worker)
         split = encodeSettled ? Math.min(assets, split + shareStep) : Math.max(0, split - shareStep)
       await encoding
-      // Bounded: besides this window, at most one encoded window waits for its commit; none for
-      // the small windows of streaming-shaped tables, whose time goes to committing, not encoding.
-      await (worker ? committedBefore : committed)
+      // With the worker, besides this window at most one encoded window waits for its commit.
+      if (worker) await committedBefore
       if (failure) throw failure.error
       encodeSettled = false
       const encoded = table.encodeColumns(
@@ -164,7 +161,7 @@ export async function generateHistory(
       })
       const previous = committed
       const done = i
-      committedBefore = committed
+      committedBefore = previous
       committed = encoded.then(async (e) => {
         await previous
         record('status' in e ? e : await table.commitEncoded(e, appendOptions), done)
