@@ -25,7 +25,7 @@ import { startProcessing, type Processing } from './processing.ts'
 import { openWarehouse, openWarehouseForReading, type ReadableWarehouse } from './warehouse.ts'
 import { lakeHealth, openReadCache, openWarehouseStore } from './store.ts'
 import { startCollecting, type Collecting } from './collecting.ts'
-import { startMaintenance } from './maintenance-hook.ts'
+import { holdsPartitionZero, startMaintenance } from './maintenance-hook.ts'
 
 export interface Roles {
   collect: boolean
@@ -74,8 +74,19 @@ export async function startRoles(
     })
   }
   const processor = processing?.processor
-  // Background compaction and vacuum of the quotes table, in every process that writes it.
-  const maintenance = warehouse ? startMaintenance(config, warehouse.quotes, logger) : undefined
+  // Background compaction and vacuum of the quotes table: in every process that writes it, run
+  // by the one holding the quotes topic's partition 0 (one per consumer group).
+  const quotesTopic = opened?.topics.quotes
+  const maintenance = warehouse
+    ? startMaintenance(
+        config,
+        warehouse.quotes,
+        logger,
+        processing && quotesTopic !== undefined
+          ? () => holdsPartitionZero(processing.consumer, quotesTopic)
+          : undefined,
+      )
+    : undefined
   // Event ids keep increasing across restarts, so a client's stale Last-Event-ID is never reused.
   const feed = new LiveFeed({ firstId: Date.now() * 1000 })
   // Without a processor here, the hot tail is what the live subscription saw lately.

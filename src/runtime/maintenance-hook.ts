@@ -3,6 +3,7 @@
  * configuration: one call for the runtime, undefined when turned off (`--maintenance off`).
  */
 import type { Logger } from 'pino'
+import type { BusConsumer } from '../bus/bus.ts'
 import type { Config } from '../config/config.ts'
 import type { DeltaTable } from '../lake/index.ts'
 import { QUOTES_SORT_BY } from '../model/quote-table.ts'
@@ -12,6 +13,8 @@ export function startMaintenance(
   config: Readonly<Config>,
   quotes: DeltaTable,
   logger: Logger,
+  /** Whether this process maintains the table now (a consumer group's owner of partition 0); default always. */
+  isOwner?: () => boolean,
 ): MaintenanceScheduler | undefined {
   if (!config.maintenance.enabled) return undefined
   const m = config.maintenance
@@ -27,7 +30,17 @@ export function startMaintenance(
     vacuum: m.vacuum,
     sortBy: QUOTES_SORT_BY,
     compression: config.lake.compression,
+    ...(isOwner && { isOwner }),
   })
   scheduler.start()
   return scheduler
+}
+
+/**
+ * Whether `consumer` holds partition 0 of `topic`: the one member of a consumer group that runs
+ * the group's table maintenance (one holder once its assignment settles; should two runs overlap
+ * during a rebalance, their commits are checked for conflicts like any other).
+ */
+export function holdsPartitionZero(consumer: BusConsumer, topic: string): boolean {
+  return consumer.assignment().some((p) => p.topic === topic && p.partition === 0)
 }

@@ -24,6 +24,8 @@ const PIPELINE_COUNTERS = {
     'Quotes dropped because another writer had already committed them (after a rebalance).',
   dead_letter_flush_errors: 'Dead-letter commits that failed (and were retried; quotes are not held back).',
   maintenance_runs: 'Automatic table maintenance runs.',
+  maintenance_runs_skipped_not_owner:
+    "Scheduled maintenance runs left to the group member holding the quotes topic's partition 0.",
   maintenance_errors: 'Automatic table maintenance runs that failed.',
   maintenance_partitions_compacted: 'Partitions compacted by automatic maintenance.',
   maintenance_files_compacted: 'Small files replaced by automatic compaction.',

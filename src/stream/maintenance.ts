@@ -16,6 +16,11 @@
  * rewritten files, so ingestion keeps its rate; compaction only rearranges data
  * (`dataChange: false`), so it never conflicts with the processor's blind appends.
  *
+ * In a consumer group every processor process has a scheduler, but only the member holding the
+ * quotes topic's partition 0 runs it (`isOwner`): the group compacts once, rather than once per
+ * member with the members' rewrites of the same partitions conflicting. Ownership follows the
+ * group's assignment, so when that member leaves, the next holder of partition 0 takes over.
+ *
  * Invariants: a failed run is logged and counted, never thrown into the caller; `stop()` aborts a
  * run between files and waits for it (committed partitions stay committed, the rest is retried
  * by the next process).
@@ -44,6 +49,11 @@ export interface MaintenanceOptions {
   vacuumIntervalMs?: number
   /** Clock in ms; default Date.now. */
   now?: () => number
+  /**
+   * Whether this process is the one to maintain the table now; a scheduled run is skipped while
+   * it answers false (`runOnce` still runs). Default: always.
+   */
+  isOwner?: () => boolean
 }
 
 /** One run, as reported in /stats. */
@@ -74,8 +84,11 @@ export class MaintenanceScheduler {
   private stopped = false
   private lastVacuum = -Infinity
   private lastRun: MaintenanceRun | undefined
+  /** Whether the last scheduled run was skipped because another process maintains the table. */
+  private standby = false
   private readonly totals = {
     runs: 0,
+    skipped: 0,
     errors: 0,
     partitions: 0,
     filesCompacted: 0,
@@ -98,7 +111,11 @@ export class MaintenanceScheduler {
   private schedule(): void {
     if (this.stopped) return
     this.timer = setTimeout(() => {
-      void this.runOnce().finally(() => this.schedule())
+      this.standby = this.o.isOwner?.() === false
+      if (this.standby) {
+        this.totals.skipped++
+        this.schedule()
+      } else void this.runOnce().finally(() => this.schedule())
     }, this.o.intervalMs)
     this.timer.unref()
   }
@@ -202,6 +219,7 @@ export class MaintenanceScheduler {
   stats(): Record<string, unknown> {
     return {
       maintenance_runs: this.totals.runs,
+      maintenance_runs_skipped_not_owner: this.totals.skipped,
       maintenance_errors: this.totals.errors,
       maintenance_partitions_compacted: this.totals.partitions,
       maintenance_files_compacted: this.totals.filesCompacted,
@@ -211,7 +229,7 @@ export class MaintenanceScheduler {
       maintenance_files_vacuumed: this.totals.filesVacuumed,
       maintenance_running: this.running ? 1 : 0,
       maintenance: {
-        state: this.stopped ? 'stopped' : this.running ? 'running' : 'idle',
+        state: this.stopped ? 'stopped' : this.running ? 'running' : this.standby ? 'standby' : 'idle',
         interval_ms: this.o.intervalMs,
         past_day_min_files: this.o.pastDayMinFiles,
         current_day_min_files: this.o.currentDayMinFiles,

@@ -123,6 +123,53 @@ test('collect → Kafka → process → lake, served by serve: quotes flow, lag 
   for (const p of [collector, processor, server]) assert.equal((await p.exited).code, 0)
 })
 
+test("two processors in one group: table maintenance runs in the holder of the quotes topic's partition 0 only", async (t) => {
+  const prefix = uniquePrefix()
+  const warehouse = mkdtempSync(join(tmpdir(), 'cryptoviz-maintenance-owner-'))
+  const kafka = ['--broker', kafkaBootstrap(), '--topic-prefix', prefix]
+  const processors = [0, 1].map(() =>
+    spawnRole(t, [
+      'process',
+      ...kafka,
+      ...['--warehouse', warehouse, '--group', `${prefix}-g`, '--port', '0', '--topic-partitions', '2'],
+      ...['--maintenance-interval-ms', '100'],
+    ]),
+  )
+  const urls = await Promise.all(processors.map(runningUrl))
+  type Stats = { holdsZero: boolean; runs: number; skipped: number; state: string }
+  const statsOf = async (url: string): Promise<Stats> => {
+    const s = await json(`${url}/stats`)
+    const lag = (s['consumer_lag'] ?? []) as Array<{ topic: string; partition: number }>
+    return {
+      holdsZero: lag.some((l) => l.topic === `${prefix}.quotes` && l.partition === 0),
+      runs: Number(s['maintenance_runs']),
+      skipped: Number(s['maintenance_runs_skipped_not_owner']),
+      state: (s['maintenance'] as { state: string }).state,
+    }
+  }
+  // Once the group has settled, one member holds partition 0 and the other one partition 1.
+  let settled: Stats[] = []
+  await waitFor(
+    'one quotes partition per member',
+    async () => {
+      settled = await Promise.all(urls.map(statsOf))
+      return settled.filter((s) => s.holdsZero).length === 1 && settled.every((s) => s.skipped + s.runs > 0)
+    },
+    60_000,
+  )
+  await new Promise((r) => setTimeout(r, 1_000))
+  const later = await Promise.all(urls.map(statsOf))
+  const owner = settled.findIndex((s) => s.holdsZero)
+  const other = 1 - owner
+  assert.equal(later[owner]!.holdsZero, true, 'the assignment did not move meanwhile')
+  assert.ok(later[owner]!.runs > settled[owner]!.runs, 'the holder of partition 0 keeps running maintenance')
+  assert.equal(later[other]!.runs, settled[other]!.runs, 'the other member runs none')
+  assert.ok(later[other]!.skipped > settled[other]!.skipped, 'it skips its scheduled runs')
+  assert.equal(later[other]!.state, 'standby')
+  for (const p of processors) p.child.kill('SIGTERM')
+  for (const p of processors) assert.equal((await p.exited).code, 0)
+})
+
 test('start --broker runs all three roles in one process against Kafka', async (t) => {
   const prefix = uniquePrefix()
   const warehouse = mkdtempSync(join(tmpdir(), 'cryptoviz-start-kafka-'))

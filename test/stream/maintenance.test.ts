@@ -3,6 +3,8 @@ import { test } from 'node:test'
 import { pino } from 'pino'
 import { readRows } from '../../src/lake/scan.ts'
 import { QUOTES_SORT_BY, quoteToRow } from '../../src/model/quote-table.ts'
+import { MEMORY_QUOTES_TOPIC, MemoryBus } from '../../src/bus/memory-bus.ts'
+import { holdsPartitionZero } from '../../src/runtime/maintenance-hook.ts'
 import { openWarehouse } from '../../src/runtime/warehouse.ts'
 import { MarketSimulator } from '../../src/sources/simulated.ts'
 import { MemoryStore } from '../../src/storage/memory-store.ts'
@@ -94,6 +96,43 @@ test('maintenance is throttled: at most maxPartitionsPerRun partitions per run, 
   const third = await m.runOnce()
   assert.equal(third.partitions_compacted, 0)
   assert.equal((await table.snapshot()).files().length, 2)
+})
+
+test('a scheduled run is skipped while another process owns the maintenance, and runs once this one does', async () => {
+  const { table } = await streamingTable(6, 0)
+  let owner = false
+  const m = scheduler(table, { intervalMs: 10, isOwner: () => owner })
+  m.start()
+  const waitFor = async (what: string, ok: () => boolean): Promise<void> => {
+    const deadline = Date.now() + 10_000
+    while (!ok()) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }
+  await waitFor('two skipped runs', () => Number(m.stats()['maintenance_runs_skipped_not_owner']) >= 2)
+  assert.equal(m.stats()['maintenance_runs'], 0)
+  assert.equal((m.stats()['maintenance'] as { state: string }).state, 'standby')
+  assert.equal((await table.snapshot()).files().length, 12, 'nothing compacted while not the owner')
+
+  owner = true
+  await waitFor('a run', () => Number(m.stats()['maintenance_runs']) >= 1)
+  await m.stop()
+  assert.equal((await table.snapshot()).files().length, 2, "yesterday's files compacted by the owner")
+})
+
+test("holdsPartitionZero: the member of a group holding the quotes topic's partition 0 maintains the table", async () => {
+  const bus = new MemoryBus()
+  const consumer = await bus.consume('g', {
+    onQuotes: () => undefined,
+    onDeadLetters: () => undefined,
+    onAssigned: async () => new Map(),
+    onRevoked: async () => undefined,
+  })
+  assert.equal(holdsPartitionZero(consumer, MEMORY_QUOTES_TOPIC), true)
+  assert.equal(holdsPartitionZero(consumer, 'another.topic'), false)
+  await consumer.close()
+  await bus.close()
 })
 
 test('the automatic vacuum waits until the table is older than its retention, then deletes old unreferenced files', async () => {
