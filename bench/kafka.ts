@@ -22,7 +22,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Admin, Consumer, Producer, type CompressionAlgorithmValue } from '@platformatic/kafka'
 import { encodeQuote, quoteKey } from '../src/bus/quote-message.ts'
-import { COMPILE_CACHE_ENV, nodeFlags, RELAUNCHED_ENV } from '../src/cli/node-flags.ts'
+import { COMPILE_CACHE_ENV, NATIVE_MEMORY_ENV, nodeFlags, RELAUNCHED_ENV } from '../src/cli/node-flags.ts'
 import { SETTINGS } from '../src/config/settings.ts'
 import { DeltaTable, type AddFile } from '../src/lake/index.ts'
 import { fileStats } from '../src/lake/file-stats.ts'
@@ -166,8 +166,8 @@ function processors(
           ...['--group', group, '--port', '0', '--log-level', 'info', '--flush-idle-ms', '250'],
         ],
         // Exactly `nodeArgs`: the relaunch with CryptoViz's own flags is turned off (its compile
-        // cache kept, as the relaunch would set it).
-        { NODE_OPTIONS: '', [RELAUNCHED_ENV]: 'bench', ...COMPILE_CACHE_ENV, ...env },
+        // cache and malloc arenas kept, as the relaunch would set them).
+        { NODE_OPTIONS: '', [RELAUNCHED_ENV]: 'bench', ...COMPILE_CACHE_ENV, ...NATIVE_MEMORY_ENV, ...env },
         nodeArgs ?? [],
         entry,
       ),
