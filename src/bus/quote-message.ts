@@ -42,14 +42,16 @@ export function encodeQuote(q: Quote): Buffer {
 }
 
 /**
- * What `writeQuote` keeps per asset: the message's bytes from `,"source":` to `"price_usd":`
- * (source, crypto, symbol and name follow each other in `encodeQuote`'s order), encoded once by
- * `JSON.stringify` itself, with the symbol and name they hold (a renamed asset gets new bytes).
+ * What `writeQuote` keeps per asset: the message's text from `,"source":` to `"price_usd":`
+ * (source, crypto, symbol and name follow each other in `encodeQuote`'s order), made once by
+ * `JSON.stringify` itself, with the symbol and name it holds (a renamed asset gets new text).
  */
 export interface AssetFields {
   symbol: string
   name: string
-  bytes: Buffer
+  text: string
+  /** `text`'s UTF-8 bytes. */
+  bytes: number
 }
 
 /** Where a caller keeps an asset's `AssetFields` (e.g. next to its message key). */
@@ -57,57 +59,70 @@ export interface AssetFieldsSlot {
   assetFields?: AssetFields | undefined
 }
 
-/** Most bytes `writeQuote` writes besides the asset's fields: fixed keys (~190) and 12 numbers of at most 25 characters. */
-const QUOTE_VALUE_FIXED_MAX = 512
+/** Most bytes `writeQuote` writes besides the asset's fields: fixed keys (~200) and 12 numbers of at most 25 characters, with room to spare. */
+const QUOTE_VALUE_FIXED_MAX = 640
 
-/** The most bytes `writeQuote` may write for `q`, its asset's fields being `slot`'s. */
+/** The most bytes `writeQuote` may write for a quote of the asset whose fields `slot` holds. */
 export function quoteValueMax(slot: AssetFieldsSlot): number {
-  return QUOTE_VALUE_FIXED_MAX + (slot.assetFields?.bytes.length ?? 0)
+  return QUOTE_VALUE_FIXED_MAX + (slot.assetFields?.bytes ?? 0)
 }
 
-const fragment = (s: string): Buffer => Buffer.from(s, 'latin1')
-const VALUE_OPEN = fragment(`{"schema_version":${SCHEMA_VERSION},"ts":`)
-const AFTER_PRICE = [
-  'market_cap_usd',
-  'volume_24h_usd',
-  'change_1h_pct',
-  'change_24h_pct',
-  'change_7d_pct',
-  'circulating_supply',
-  'total_supply',
-  'max_supply',
-  'rank',
-  'ingested_at',
-] as const satisfies readonly (keyof Quote)[]
-const AFTER_PRICE_KEYS = AFTER_PRICE.map((f) => fragment(`,"${f}":`))
-const NULL = fragment('null')
+/** A number field as JSON writes it by `String` (finite numbers; -0 is "0" in both) or null. */
+const isJsonNumber = (v: unknown): boolean => (typeof v === 'number' ? Number.isFinite(v) : v === null)
+
+/**
+ * The UTF-8 bytes of `s` written at `at` of `b`; their count. Node's own `utf8Write` when present
+ * (what `write` calls after its argument checks), else `write`.
+ */
+const utf8Write: (b: Buffer, s: string, at: number) => number =
+  typeof (Buffer.prototype as { utf8Write?: unknown }).utf8Write === 'function'
+    ? (b, s, at) => (b as Buffer & { utf8Write(s: string, at: number): number }).utf8Write(s, at)
+    : (b, s, at) => b.write(s, at, 'utf8')
 
 /**
  * Writes `q`'s message, the bytes `encodeQuote(q)` makes, into `b` at `at`, which has room for
- * `quoteValueMax(slot)` bytes once `slot` holds the asset's fields (call `assetFieldsOf` first):
- * the asset's strings are copied from `slot`, numbers are written as `String(n)` (what JSON
- * writes for a finite number; -0 is "0" in both) and null as null. Returns the position past the
- * message, or -1 when `q` holds something this writer does not write as JSON would (a number
- * that is not finite, a field that is neither number nor null): the caller then takes
- * `encodeQuote(q)`. test/bus/quote-message-writer.test.ts holds the bytes equal.
+ * `quoteValueMax(slot)` bytes once `slot` holds the asset's fields (`assetFieldsOf`): one string
+ * of the asset's kept text and the numbers as `String` writes them (what JSON writes for finite
+ * numbers and null), written once; no object, no Buffer per message. Returns the position past
+ * the message, or -1 when `q` holds something this writer does not write as JSON would (a number
+ * that is not finite, a field that is neither number nor null, stale asset fields): the caller
+ * then takes `encodeQuote(q)`. test/bus/quote-message-writer.test.ts holds the bytes equal.
  */
 export function writeQuote(q: Quote, b: Buffer, at: number, slot: AssetFieldsSlot): number {
   const fields = slot.assetFields
   if (fields === undefined || fields.symbol !== q.symbol || fields.name !== q.name) return -1
-  b.set(VALUE_OPEN, at)
-  at = writeJsonNumber(b, at + VALUE_OPEN.length, q.ts)
-  if (at < 0) return -1
-  b.set(fields.bytes, at)
-  at = writeJsonNumber(b, at + fields.bytes.length, q.price_usd)
-  for (let k = 0; k < AFTER_PRICE.length; k++) {
-    if (at < 0) return -1
-    const key = AFTER_PRICE_KEYS[k]!
-    b.set(key, at)
-    at = writeJsonNumber(b, at + key.length, q[AFTER_PRICE[k]!])
+  const {
+    ts,
+    price_usd,
+    market_cap_usd,
+    volume_24h_usd,
+    change_1h_pct,
+    change_24h_pct,
+    change_7d_pct,
+    circulating_supply,
+    total_supply,
+    max_supply,
+    rank,
+    ingested_at,
+  } = q
+  if (
+    !isJsonNumber(ts) ||
+    !isJsonNumber(price_usd) ||
+    !isJsonNumber(market_cap_usd) ||
+    !isJsonNumber(volume_24h_usd) ||
+    !isJsonNumber(change_1h_pct) ||
+    !isJsonNumber(change_24h_pct) ||
+    !isJsonNumber(change_7d_pct) ||
+    !isJsonNumber(circulating_supply) ||
+    !isJsonNumber(total_supply) ||
+    !isJsonNumber(max_supply) ||
+    !isJsonNumber(rank) ||
+    !isJsonNumber(ingested_at)
+  ) {
+    return -1
   }
-  if (at < 0) return -1
-  b[at] = 0x7d
-  return at + 1
+  const text = `{"schema_version":${SCHEMA_VERSION},"ts":${ts}${fields.text}${price_usd},"market_cap_usd":${market_cap_usd},"volume_24h_usd":${volume_24h_usd},"change_1h_pct":${change_1h_pct},"change_24h_pct":${change_24h_pct},"change_7d_pct":${change_7d_pct},"circulating_supply":${circulating_supply},"total_supply":${total_supply},"max_supply":${max_supply},"rank":${rank},"ingested_at":${ingested_at}}`
+  return at + utf8Write(b, text, at)
 }
 
 /**
@@ -126,10 +141,8 @@ export function assetFieldsOf(q: Quote, slot: AssetFieldsSlot): AssetFields | un
   ) {
     return undefined
   }
-  const bytes = Buffer.from(
-    `,"source":${JSON.stringify(source)},"crypto":${JSON.stringify(crypto)},"symbol":${JSON.stringify(symbol)},"name":${JSON.stringify(name)},"price_usd":`,
-  )
-  slot.assetFields = { symbol, name, bytes }
+  const text = `,"source":${JSON.stringify(source)},"crypto":${JSON.stringify(crypto)},"symbol":${JSON.stringify(symbol)},"name":${JSON.stringify(name)},"price_usd":`
+  slot.assetFields = { symbol, name, text, bytes: Buffer.byteLength(text) }
   return slot.assetFields
 }
 
@@ -157,41 +170,6 @@ export class QuoteValue {
   bytes(): Buffer {
     return encodeQuote(this.q!)
   }
-}
-
-/** Writes `v` as JSON writes a finite number or null; -1 for anything else. */
-function writeJsonNumber(b: Buffer, at: number, v: unknown): number {
-  if (typeof v === 'number') {
-    if (Number.isSafeInteger(v)) {
-      // Digits straight from the integer (no string): ts, ingested_at, rank and many amounts.
-      let n = v
-      if (n < 0) {
-        b[at++] = 0x2d
-        n = -n
-      }
-      if (n < 10) {
-        b[at] = 0x30 + n
-        return at + 1
-      }
-      let digits = 1
-      for (let p = 10; p <= n && digits < 16; p *= 10) digits++
-      for (let i = at + digits - 1; i >= at; i--) {
-        const q = Math.floor(n / 10)
-        b[i] = 0x30 + (n - q * 10)
-        n = q
-      }
-      return at + digits
-    }
-    if (!Number.isFinite(v)) return -1
-    const s = String(v)
-    for (let i = 0; i < s.length; i++) b[at + i] = s.charCodeAt(i)
-    return at + s.length
-  }
-  if (v === null) {
-    b.set(NULL, at)
-    return at + 4
-  }
-  return -1
 }
 
 export function encodeDeadLetter(d: DeadLetter): Buffer {

@@ -42,6 +42,7 @@ import {
   Writer,
   type CompressionAlgorithmValue,
   type Connection,
+  type ConnectionPool,
   type ProducerInfo,
 } from '@platformatic/kafka'
 import {
@@ -159,6 +160,7 @@ export class RecordBatchProducer {
   /** Used for metadata, API versions, broker connections and InitProducerId only (never `send`). */
   private readonly client: Producer<Buffer, Buffer, Buffer, Buffer>
   private readonly topics = new Map<string, TopicBatches>()
+  private readonly loading = new Map<string, Promise<TopicBatches>>()
   private producer: ProducerInfo | undefined
   private produceVersion: number | undefined
   private produceApi: ReturnType<typeof createAPI<[ProduceTopic[]], ProduceResponse>> | undefined
@@ -167,6 +169,8 @@ export class RecordBatchProducer {
   private pumpAgain = false
   private pumpFailures = 0
   private closed = false
+  /** What was sent: batches acknowledged, sends repeated, producer ids taken. */
+  readonly stats = { acknowledged: 0, records: 0, retries: 0, producerIds: 0 }
 
   constructor(options: RecordBatchProducerOptions) {
     this.o = options
@@ -181,15 +185,23 @@ export class RecordBatchProducer {
     })
   }
 
-  /** `name`'s batches, once its partitions are known (synchronous once known). */
+  /**
+   * `name`'s batches, once its partitions are known (synchronous once known). Callers waiting for
+   * the same topic wait for one promise, so they resume, and append, in the order they called.
+   */
   topic(name: string): TopicBatches | Promise<TopicBatches> {
-    return this.topics.get(name) ?? this.loadTopic(name)
+    const known = this.topics.get(name)
+    if (known !== undefined) return known
+    let loading = this.loading.get(name)
+    if (loading === undefined) {
+      loading = this.loadTopic(name).finally(() => this.loading.delete(name))
+      this.loading.set(name, loading)
+    }
+    return loading
   }
 
   private async loadTopic(name: string): Promise<TopicBatches> {
     const metadata = await this.client.metadata({ topics: [name] })
-    const known = this.topics.get(name)
-    if (known) return known
     const t = metadata.topics.get(name)
     if (t === undefined) throw new Error(`topic ${name} has no metadata`)
     const topic = new TopicBatches(
@@ -303,7 +315,10 @@ export class RecordBatchProducer {
         parser,
       )
     }
-    if (this.producer === undefined) this.producer = await this.client.initIdempotentProducer({})
+    if (this.producer === undefined) {
+      this.producer = await this.client.initIdempotentProducer({})
+      this.stats.producerIds++
+    }
     if (this.staleMetadata) {
       this.staleMetadata = false
       const names = [...this.topics.keys()]
@@ -403,6 +418,8 @@ export class RecordBatchProducer {
       p.queue.shift()
       p.busy = false
       p.attempts = 0
+      this.stats.acknowledged++
+      this.stats.records += head.sealed!.records
       head.resolve()
       this.o.onAcknowledged()
       return
@@ -426,6 +443,7 @@ export class RecordBatchProducer {
   /** `p`'s head batch is sent again after a pause (`error`, when given, is reported as a retry). */
   private retryLater(p: PartitionBatches, error: unknown): void {
     if (error !== undefined) this.o.onRetry(error)
+    this.stats.retries++
     p.busy = true
     setTimeout(() => {
       p.busy = false
@@ -448,6 +466,11 @@ export class RecordBatchProducer {
       }
     }
     await this.client.close().catch(() => undefined)
+  }
+
+  /** The client's broker connections (their sockets), e.g. for a test that cuts them mid-request. */
+  get connections(): ConnectionPool {
+    return this.client.connections
   }
 
   /** The Produce version in use (after the first send). */
