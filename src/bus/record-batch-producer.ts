@@ -47,14 +47,19 @@ import {
 } from '@platformatic/kafka'
 import {
   nextSequence,
+  RECORD_OVERHEAD_MAX,
   RecordBatchWriter,
   stampProducer,
   type SealedRecordBatch,
   type ValueWriter,
 } from './record-batch.ts'
 
-/** Records bytes (before compression) at which a batch is sealed even while its partition is busy: well below the broker's default 1 MiB `message.max.bytes` however the codec fares. */
-export const MAX_BATCH_RECORD_BYTES = 512 * 1024
+/**
+ * Most record bytes (before compression) in a batch: a full batch is sealed even while its
+ * partition is busy. Well below the broker's default 1 MiB `message.max.bytes` however the codec
+ * fares, and a writer's buffer (doubling from 64 KiB) stops at 512 KiB.
+ */
+export const MAX_BATCH_RECORD_BYTES = 512 * 1024 - 4 * 1024
 /** How long the broker may wait for the replicas' acknowledgement (acks=all). */
 const PRODUCE_TIMEOUT_MS = 5_000
 /** First pause before a batch is sent again; it doubles up to `RETRY_MAX_DELAY_MS`. */
@@ -225,14 +230,22 @@ export class RecordBatchProducer {
   ): PendingBatch {
     const p = (topic.partitions[partition] ??= new PartitionBatches(topic.name, partition))
     let batch = p.open
+    // A batch that this record could take past the bound is sealed first (a record larger than
+    // the bound goes alone), so a writer's buffer stays within one doubling of the bound.
+    if (
+      batch !== undefined &&
+      batch.writer!.recordBytes + RECORD_OVERHEAD_MAX + (key?.length ?? 0) + value.max >
+        MAX_BATCH_RECORD_BYTES
+    ) {
+      this.seal(p)
+      batch = undefined
+    }
     if (batch === undefined) {
       batch = new PendingBatch(p.spare ?? new RecordBatchWriter())
       p.spare = undefined
       p.open = batch
     }
-    const writer = batch.writer!
-    writer.appendWith(key, timestamp, value)
-    if (writer.recordBytes >= MAX_BATCH_RECORD_BYTES) this.seal(p)
+    batch.writer!.appendWith(key, timestamp, value)
     return batch
   }
 
