@@ -37,7 +37,7 @@ async function readTopic(topic: string): Promise<Read[]> {
       seen.set(`${m.partition}@${m.offset}`, {
         partition: m.partition,
         offset: m.offset,
-        key: (m.key as Buffer).toString('utf8'),
+        key: m.key ? (m.key as Buffer).toString('utf8') : '',
         value: m.value as Buffer,
       })
       if (seen.size >= count) break
@@ -161,6 +161,48 @@ test('batches re-sent after their connection was cut mid-request are written onc
     assert.deepEqual(
       byPartition(read.map((r) => ({ partition: r.partition, value: r.value.toString() }))),
       byPartition(sent),
+    )
+  } finally {
+    await producer.close()
+  }
+})
+
+test('a batch refused for a lost producer state (out-of-order sequence) is sent again as new records under a new producer id, reported as such', async () => {
+  const topicName = `${uniquePrefix()}.state`
+  const admin = new Admin({ clientId: `${topicName}-admin`, bootstrapBrokers: [kafkaBootstrap()] })
+  await admin.createTopics({ topics: [topicName], partitions: 1, replicas: 1 })
+  await admin.close()
+  const refused: Array<{ error: unknown; records: number; asNewRecords: boolean }> = []
+  const producer = new RecordBatchProducer({
+    brokers: [kafkaBootstrap()],
+    clientId: `${topicName}-producer`,
+    compression: 'zstd',
+    onRetry: () => undefined,
+    onRefused: (error, records, asNewRecords) => refused.push({ error, records, asNewRecords }),
+    onAcknowledged: () => undefined,
+  })
+  try {
+    const topic = await producer.topic(topicName)
+    const send = async (values: string[]): Promise<void> => {
+      const batches = new Set<PendingBatch>()
+      for (const v of values) batches.add(producer.appendBytes(topic, 0, null, Buffer.from(v), Date.now()))
+      producer.flush()
+      await Promise.all([...batches].map((b) => b.done))
+    }
+    await send(['a', 'b', 'c'])
+    // The broker expects sequence 3 next; a gap makes it refuse the next batch as out of order.
+    topic.partitions[0]!.sequence = 10
+    await send(['d', 'e'])
+    await send(['f'])
+    assert.equal(refused.length, 1)
+    assert.equal(refused[0]!.asNewRecords, true)
+    assert.equal(refused[0]!.records, 2)
+    assert.match(String(refused[0]!.error), /OUT_OF_ORDER_SEQUENCE_NUMBER/)
+    assert.equal(producer.stats.producerIds, 2)
+    const read = await readTopic(topicName)
+    assert.deepEqual(
+      read.map((r) => r.value.toString()),
+      ['a', 'b', 'c', 'd', 'e', 'f'],
     )
   } finally {
     await producer.close()
