@@ -80,6 +80,7 @@ const PRODUCE_PARSERS = new Map<number, typeof produceV3.parseResponse>([
   [11, produceV11.parseResponse],
 ])
 const PRODUCE_API_KEY = 0
+const MAX_PRODUCE_VERSION = 11
 /** Versions 9+ are "flexible": compact strings and arrays, tagged fields. */
 const FIRST_FLEXIBLE_PRODUCE_VERSION = 9
 
@@ -99,6 +100,8 @@ export interface RecordBatchProducerOptions {
   onRefused(error: unknown, records: number, asNewRecords: boolean): void
   /** A batch was acknowledged. */
   onAcknowledged(): void
+  /** Highest Produce version to use (3–11); default the highest both sides know. */
+  maxProduceVersion?: number
 }
 
 /** A batch of one partition: being written, then sealed and sent until acknowledged. */
@@ -313,7 +316,7 @@ export class RecordBatchProducer {
     if (this.produceApi === undefined) {
       const apis = await this.client.listApis()
       const produce = apis.find((a) => a.apiKey === PRODUCE_API_KEY)
-      const version = Math.min(11, produce?.maxVersion ?? -1)
+      const version = Math.min(this.o.maxProduceVersion ?? MAX_PRODUCE_VERSION, produce?.maxVersion ?? -1)
       const parser = PRODUCE_PARSERS.get(version)
       if (parser === undefined || (produce?.minVersion ?? 0) > version) {
         throw new Error(
@@ -326,6 +329,9 @@ export class RecordBatchProducer {
         version,
         (topics: ProduceTopic[]) => produceRequest(version, topics),
         parser,
+        // Request and response headers carry tagged fields only in the flexible versions.
+        version >= FIRST_FLEXIBLE_PRODUCE_VERSION,
+        version >= FIRST_FLEXIBLE_PRODUCE_VERSION,
       )
     }
     if (this.producer === undefined) {

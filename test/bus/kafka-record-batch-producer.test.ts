@@ -208,3 +208,41 @@ test('a batch refused for a lost producer state (out-of-order sequence) is sent 
     await producer.close()
   }
 })
+
+for (const version of [3, 7, 8, 9, 11]) {
+  test(`Produce v${version} requests carry our batches to the broker (brokers offering fewer versions, e.g. Redpanda)`, async () => {
+    const topicName = `${uniquePrefix()}.v${version}`
+    const admin = new Admin({ clientId: `${topicName}-admin`, bootstrapBrokers: [kafkaBootstrap()] })
+    await admin.createTopics({ topics: [topicName], partitions: 2, replicas: 1 })
+    await admin.close()
+    const producer = new RecordBatchProducer({
+      brokers: [kafkaBootstrap()],
+      clientId: `${topicName}-producer`,
+      compression: 'lz4',
+      onRetry: () => undefined,
+      onRefused: (e) => assert.fail(String(e)),
+      onAcknowledged: () => undefined,
+      maxProduceVersion: version,
+    })
+    try {
+      const topic = await producer.topic(topicName)
+      const batches = new Set<PendingBatch>()
+      const sent: { partition: number; value: string }[] = []
+      for (let i = 0; i < 100; i++) {
+        const value = `v${version}-${i}`
+        batches.add(producer.appendBytes(topic, i % 2, Buffer.from(`k${i}`), Buffer.from(value), Date.now()))
+        sent.push({ partition: i % 2, value })
+      }
+      producer.flush()
+      await Promise.all([...batches].map((b) => b.done))
+      assert.equal(producer.version, version)
+      const read = await readTopic(topicName)
+      assert.deepEqual(
+        byPartition(read.map((r) => ({ partition: r.partition, value: r.value.toString() }))),
+        byPartition(sent),
+      )
+    } finally {
+      await producer.close()
+    }
+  })
+}
