@@ -4,8 +4,9 @@
  * Topics `<prefix>.quotes` (key `source:crypto`, so each asset stays in order within its
  * partition) and `<prefix>.dead-letters`, created at start when missing. One JSON message per
  * item (`quote-message.ts`), record batches compressed (`compression`, the `bus.compression`
- * setting, lz4 by default; docs/benchmarks.md "Kafka ingest" compares the codecs), produced by an
- * idempotent producer (broker retries never duplicate a record). Consumers read whatever codec
+ * setting, lz4 by default; docs/benchmarks.md "Kafka ingest" compares the codecs), produced by our
+ * own idempotent producer (`record-batch-producer.ts`: each quote written straight into its
+ * partition's record batch; retries never duplicate a record). Consumers read whatever codec
  * each batch carries.
  *
  * Consumption is our own fetch loop over the group's assignment rather than the client's stream,
@@ -24,7 +25,6 @@ import {
   Admin,
   Consumer,
   defaultPartitioner,
-  Producer,
   type CompressionAlgorithmValue,
   type RecordsBatch,
 } from '@platformatic/kafka'
@@ -46,11 +46,13 @@ import {
   decodeDeadLetter,
   decodeQuote,
   encodeDeadLetter,
-  encodeQuote,
   quoteKey,
+  QuoteValue,
   readQuoteRow,
+  type AssetFieldsSlot,
   type Decoded,
 } from './quote-message.ts'
+import { RecordBatchProducer, type PendingBatch } from './record-batch-producer.ts'
 
 export interface KafkaBusOptions {
   /** Bootstrap brokers, `host:port`. */
@@ -90,9 +92,6 @@ const LIVE_FETCH_MAX_WAIT_MS = 200
 const IS_CONTROL_BATCH = 0b10_0000
 const OFFSET_OUT_OF_RANGE = 1
 const TOPIC_ALREADY_EXISTS = 36
-/** First pause between the client's produce retries; it doubles up to `PRODUCE_RETRY_MAX_DELAY_MS`. */
-const PRODUCE_RETRY_DELAY_MS = 250
-const PRODUCE_RETRY_MAX_DELAY_MS = 5_000
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -102,9 +101,13 @@ export class KafkaBus implements QuoteBus {
   readonly deadLettersTopic: string
   private readonly options: KafkaBusOptions
   private readonly clientId: string
-  private producer: Producer<Buffer, Buffer, string, string> | undefined
+  private producer: RecordBatchProducer | undefined
   /** Each asset's message key and partition hash, so a message costs neither (`QuoteKeys`). */
   private readonly quoteKeys = new QuoteKeys()
+  /** The value writer of `publishQuotes` (one object, pointed at each quote in turn). */
+  private readonly quoteValue = new QuoteValue()
+  /** Tells one publish call's batches apart from another's (`PendingBatch.mark`). */
+  private publishCalls = 0
   private readonly readers = new Set<PartitionReader>()
   private lastError: { message: string; at: string } | undefined
   private closed = false
@@ -148,77 +151,85 @@ export class KafkaBus implements QuoteBus {
     }
   }
 
+  /**
+   * Writes each quote straight into its partition's record batch and resolves once the broker
+   * acknowledged every batch holding one of them (back-pressure). Partitions as the client's
+   * default partitioner (`QuoteKeys`).
+   */
   async publishQuotes(quotes: readonly Quote[]): Promise<void> {
     if (quotes.length === 0) return
-    const topic = this.quotesTopic
-    const messages: OutgoingMessage[] = new Array(quotes.length)
+    const producer = this.ensureProducer()
+    const topic = producer.topic(this.quotesTopic)
+    const t = topic instanceof Promise ? await topic : topic
+    const mark = ++this.publishCalls
+    const batches: PendingBatch[] = []
+    const now = Date.now()
+    const value = this.quoteValue
     for (let i = 0; i < quotes.length; i++) {
       const q = quotes[i]!
       const key = this.quoteKeys.of(q.source, q.crypto)
-      messages[i] = { topic, key: key.bytes, value: encodeQuote(q), partition: key.partition }
+      const batch = producer.append(t, key.partition % t.partitionsCount, key.bytes, now, value.set(q, key))
+      if (batch.mark !== mark) {
+        batch.mark = mark
+        batches.push(batch)
+      }
     }
-    await this.send(messages)
+    await this.acknowledged(producer, batches)
   }
 
   async publishDeadLetters(deadLetters: readonly DeadLetter[]): Promise<void> {
     if (deadLetters.length === 0) return
-    await this.send(
-      deadLetters.map((d) => ({
-        topic: this.deadLettersTopic,
-        key: Buffer.from(d.source),
-        value: encodeDeadLetter(d),
-      })),
-    )
+    const producer = this.ensureProducer()
+    const topic = producer.topic(this.deadLettersTopic)
+    const t = topic instanceof Promise ? await topic : topic
+    const batches = new Set<PendingBatch>()
+    const now = Date.now()
+    for (const d of deadLetters) {
+      const key = Buffer.from(d.source)
+      const partition = defaultPartitioner({ topic: t.name, key, value: EMPTY }, key) % t.partitionsCount
+      batches.add(producer.appendBytes(t, partition, key, encodeDeadLetter(d), now))
+    }
+    await this.acknowledged(producer, [...batches])
   }
 
   /**
-   * Sends until the broker acknowledges (the caller waits: back-pressure). Every retriable failure
-   * (broker down, connection lost, request timed out) is retried by the client itself, without
-   * limit, with the same producer id and sequence numbers: the broker drops a retried batch it
-   * already wrote, so a retry never writes a record twice. Once the client gives up on a batch it
-   * forgets its producer id, so sending the batch again would make new records of ones the broker
-   * may have written: that happens only after a non-retriable error (logged as such), never
-   * because an outage or a slow broker outlasted a retry budget.
+   * Sends and waits until the broker acknowledged `batches`. Every failure is retried by the
+   * producer without limit (`record-batch-producer.ts`: the same bytes and sequence, so a retry
+   * never writes a record twice; only a lost producer state makes new records of a batch, logged
+   * at error); /health is degraded meanwhile. Rejects only when the bus is closed first.
    */
-  private async send(messages: OutgoingMessage[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        this.producer ??= this.newProducer()
-        await this.producer.send({ messages })
-        if (attempt > 1)
-          this.options.logger.warn({ attempt }, 'produce recovered after re-sending as new records')
-        this.lastError = undefined
-        return
-      } catch (e) {
-        if (this.closed) throw e
-        // Logged once, at error level, below (not also as a retry warning).
-        this.recordError('produce', e)
-        this.options.logger.error(
-          { err: e, messages: messages.length },
-          'the broker refused a batch with a non-retriable error; sending it again as new records',
-        )
-        await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)))
-      }
-    }
+  private async acknowledged(producer: RecordBatchProducer, batches: readonly PendingBatch[]): Promise<void> {
+    producer.flush()
+    if (batches.length === 1) await batches[0]!.done
+    else await Promise.all(batches.map((b) => b.done))
   }
 
-  private newProducer(): Producer<Buffer, Buffer, string, string> {
-    const producer = new Producer<Buffer, Buffer, string, string>({
+  private ensureProducer(): RecordBatchProducer {
+    if (this.closed)
+      throw new CryptoVizError('BROKER_UNAVAILABLE', 'the bus is closed', {
+        kind: 'external',
+        canRetry: false,
+      })
+    this.producer ??= new RecordBatchProducer({
       clientId: `${this.clientId}-producer`,
-      bootstrapBrokers: this.options.brokers,
-      idempotent: true,
+      brokers: this.options.brokers,
       compression: this.options.compression ?? 'lz4',
-      retries: Number.MAX_SAFE_INTEGER,
-      retryDelay: (_client, _operation, attempt) =>
-        Math.min(PRODUCE_RETRY_MAX_DELAY_MS, PRODUCE_RETRY_DELAY_MS * 2 ** Math.min(attempt - 1, 5)),
-      // Keys and values are bytes already; no message has headers.
-      serializers: { headerKey: stringSerializer, headerValue: stringSerializer },
+      onRetry: (e) => this.noteError('produce', e),
+      onRefused: (e, records, asNewRecords) => {
+        // Logged once, at error level (not also as a retry warning).
+        this.recordError('produce', e)
+        this.options.logger.error(
+          { err: e, records },
+          asNewRecords
+            ? 'the broker refused a batch with a non-retriable error; sending it again as new records'
+            : 'the broker refused a batch with a non-retriable error; sending it again',
+        )
+      },
+      onAcknowledged: () => {
+        this.lastError = undefined
+      },
     })
-    // The client retries inside `send`: /health says so while it does (cleared by the next success).
-    producer.on('client:performWithRetry:retry', (operation: unknown) => {
-      if (operation === 'produce') this.noteError('produce', new Error('broker unavailable, retrying'))
-    })
-    return producer
+    return this.producer
   }
 
   async consume(group: string, handlers: ConsumerHandlers): Promise<BusConsumer> {
@@ -297,7 +308,7 @@ export class KafkaBus implements QuoteBus {
     this.closed = true
     await Promise.all([...this.readers].map((r) => r.close()))
     this.readers.clear()
-    await this.producer?.close().catch(() => undefined)
+    await this.producer?.close()
   }
 
   /** A dead letter for a message that did not decode: it keeps the raw bytes and the reason. */
@@ -320,18 +331,6 @@ export class KafkaBus implements QuoteBus {
   }
 }
 
-const stringSerializer = (s: string | undefined): Buffer | undefined =>
-  s === undefined ? undefined : Buffer.from(s)
-
-/** A message as `send` hands it to the client. */
-interface OutgoingMessage {
-  topic: string
-  key: Buffer
-  value: Buffer
-  /** The key's partition hash (the client takes it modulo the topic's partitions); absent: hashed by the client. */
-  partition?: number
-}
-
 /** Assets remembered by `QuoteKeys` before it starts over (a few hundred in practice). */
 const QUOTE_KEYS_MAX = 100_000
 
@@ -339,10 +338,11 @@ const QUOTE_KEYS_MAX = 100_000
  * Each asset's message key (`quoteKey`'s bytes) and its partition hash (the client's default
  * partitioner: murmur2 of the key, as the Java client), built once per asset: a collector sends
  * the same few hundred keys again and again, and building, encoding and hashing each message's
- * key was ~5% of a producer's CPU. A message carries the hash as its partition, which the client
- * takes modulo the topic's partitions exactly as it does the partitioner's answer, so every key
- * keeps the partition the default gives it (test/bus/kafka-partitioner.test.ts). The key bytes are
- * shared by all the asset's messages and never written to.
+ * key was ~5% of a producer's CPU. A message goes to the hash modulo the topic's partitions,
+ * exactly as the client places the partitioner's answer, so every key keeps the partition the
+ * client's default gives it (test/bus/kafka-partitioner.test.ts). The key bytes are shared by all
+ * the asset's messages and never written to; the entry also keeps the asset's encoded string
+ * fields (`AssetFieldsSlot`, filled by `writeQuote`).
  */
 export class QuoteKeys {
   private readonly bySource = new Map<string, Map<string, QuoteKey>>()
@@ -368,14 +368,18 @@ export class QuoteKeys {
       this.bySource.set(source, byCrypto)
     }
     const bytes = Buffer.from(quoteKey({ source, crypto }))
-    const key = { bytes, partition: defaultPartitioner({ topic: '', key: bytes, value: EMPTY }, bytes) }
+    const key: QuoteKey = {
+      bytes,
+      partition: defaultPartitioner({ topic: '', key: bytes, value: EMPTY }, bytes),
+      assetFields: undefined,
+    }
     byCrypto.set(crypto, key)
     this.size++
     return key
   }
 }
 
-export interface QuoteKey {
+export interface QuoteKey extends AssetFieldsSlot {
   /** The message key: `source:crypto` in UTF-8. */
   bytes: Buffer
   /** What the client's default partitioner answers for it. */

@@ -41,6 +41,137 @@ export function encodeQuote(q: Quote): Buffer {
   )
 }
 
+/**
+ * What `writeQuote` keeps per asset: the message's text from `,"source":` to `"price_usd":`
+ * (source, crypto, symbol and name follow each other in `encodeQuote`'s order), made once by
+ * `JSON.stringify` itself, with the symbol and name it holds (a renamed asset gets new text).
+ */
+export interface AssetFields {
+  symbol: string
+  name: string
+  text: string
+  /** `text`'s UTF-8 bytes. */
+  bytes: number
+}
+
+/** Where a caller keeps an asset's `AssetFields` (e.g. next to its message key). */
+export interface AssetFieldsSlot {
+  assetFields?: AssetFields | undefined
+}
+
+/** Most bytes `writeQuote` writes besides the asset's fields: fixed keys (~200) and 12 numbers of at most 25 characters, with room to spare. */
+const QUOTE_VALUE_FIXED_MAX = 640
+
+/** The most bytes `writeQuote` may write for a quote of the asset whose fields `slot` holds. */
+export function quoteValueMax(slot: AssetFieldsSlot): number {
+  return QUOTE_VALUE_FIXED_MAX + (slot.assetFields?.bytes ?? 0)
+}
+
+/** A number field as JSON writes it by `String` (finite numbers; -0 is "0" in both) or null. */
+const isJsonNumber = (v: unknown): boolean => (typeof v === 'number' ? Number.isFinite(v) : v === null)
+
+/**
+ * The UTF-8 bytes of `s` written at `at` of `b`; their count. Node's own `utf8Write` when present
+ * (what `write` calls after its argument checks), else `write`.
+ */
+const utf8Write: (b: Buffer, s: string, at: number) => number =
+  typeof (Buffer.prototype as { utf8Write?: unknown }).utf8Write === 'function'
+    ? (b, s, at) => (b as Buffer & { utf8Write(s: string, at: number): number }).utf8Write(s, at)
+    : (b, s, at) => b.write(s, at, 'utf8')
+
+/**
+ * Writes `q`'s message, the bytes `encodeQuote(q)` makes, into `b` at `at`, which has room for
+ * `quoteValueMax(slot)` bytes once `slot` holds the asset's fields (`assetFieldsOf`): one string
+ * of the asset's kept text and the numbers as `String` writes them (what JSON writes for finite
+ * numbers and null), written once; no object, no Buffer per message. Returns the position past
+ * the message, or -1 when `q` holds something this writer does not write as JSON would (a number
+ * that is not finite, a field that is neither number nor null, stale asset fields): the caller
+ * then takes `encodeQuote(q)`. test/bus/quote-message-writer.test.ts holds the bytes equal.
+ */
+export function writeQuote(q: Quote, b: Buffer, at: number, slot: AssetFieldsSlot): number {
+  const fields = slot.assetFields
+  if (fields === undefined || fields.symbol !== q.symbol || fields.name !== q.name) return -1
+  const {
+    ts,
+    price_usd,
+    market_cap_usd,
+    volume_24h_usd,
+    change_1h_pct,
+    change_24h_pct,
+    change_7d_pct,
+    circulating_supply,
+    total_supply,
+    max_supply,
+    rank,
+    ingested_at,
+  } = q
+  if (
+    !isJsonNumber(ts) ||
+    !isJsonNumber(price_usd) ||
+    !isJsonNumber(market_cap_usd) ||
+    !isJsonNumber(volume_24h_usd) ||
+    !isJsonNumber(change_1h_pct) ||
+    !isJsonNumber(change_24h_pct) ||
+    !isJsonNumber(change_7d_pct) ||
+    !isJsonNumber(circulating_supply) ||
+    !isJsonNumber(total_supply) ||
+    !isJsonNumber(max_supply) ||
+    !isJsonNumber(rank) ||
+    !isJsonNumber(ingested_at)
+  ) {
+    return -1
+  }
+  const text = `{"schema_version":${SCHEMA_VERSION},"ts":${ts}${fields.text}${price_usd},"market_cap_usd":${market_cap_usd},"volume_24h_usd":${volume_24h_usd},"change_1h_pct":${change_1h_pct},"change_24h_pct":${change_24h_pct},"change_7d_pct":${change_7d_pct},"circulating_supply":${circulating_supply},"total_supply":${total_supply},"max_supply":${max_supply},"rank":${rank},"ingested_at":${ingested_at}}`
+  return at + utf8Write(b, text, at)
+}
+
+/**
+ * `slot`'s asset fields for `q`, made (by `JSON.stringify`, as `encodeQuote` writes them) when
+ * missing or when the symbol or name changed; undefined when a string field is not a string.
+ */
+export function assetFieldsOf(q: Quote, slot: AssetFieldsSlot): AssetFields | undefined {
+  const known = slot.assetFields
+  if (known !== undefined && known.symbol === q.symbol && known.name === q.name) return known
+  const { source, crypto, symbol, name } = q
+  if (
+    typeof source !== 'string' ||
+    typeof crypto !== 'string' ||
+    typeof symbol !== 'string' ||
+    typeof name !== 'string'
+  ) {
+    return undefined
+  }
+  const text = `,"source":${JSON.stringify(source)},"crypto":${JSON.stringify(crypto)},"symbol":${JSON.stringify(symbol)},"name":${JSON.stringify(name)},"price_usd":`
+  slot.assetFields = { symbol, name, text, bytes: Buffer.byteLength(text) }
+  return slot.assetFields
+}
+
+/**
+ * A quote's message as a record value written in place (record-batch.ts's `ValueWriter`): one
+ * object reused for every record, pointed at the next quote by `set`.
+ */
+export class QuoteValue {
+  private q: Quote | undefined
+  private slot: AssetFieldsSlot = {}
+  max = QUOTE_VALUE_FIXED_MAX
+
+  /** Points at `q`, whose asset's fields `slot` keeps. */
+  set(q: Quote, slot: AssetFieldsSlot): this {
+    this.q = q
+    this.slot = slot
+    this.max = assetFieldsOf(q, slot) === undefined ? 0 : quoteValueMax(slot)
+    return this
+  }
+
+  write(b: Buffer, at: number): number {
+    return this.max === 0 ? -1 : writeQuote(this.q!, b, at, this.slot)
+  }
+
+  bytes(): Buffer {
+    return encodeQuote(this.q!)
+  }
+}
+
 export function encodeDeadLetter(d: DeadLetter): Buffer {
   return Buffer.from(JSON.stringify({ schema_version: SCHEMA_VERSION, ...d }))
 }
