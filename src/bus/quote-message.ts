@@ -336,13 +336,19 @@ function readNumber(b: Buffer, i: number, end: number, into: Float64Array, slot:
 }
 
 /**
- * Reads a message `encodeQuote` wrote into `numbers` (NUMBER_FIELDS order, NaN for null) and
- * `strings` (STRING_FIELDS order, kept instances): true when it is in that exact shape and a
- * quote `wellFormedQuote` accepts; false leaves the message to `decodeQuote`.
+ * Reads a message `encodeQuote` wrote, the bytes `b[start, end)` (a record's value where it lies
+ * in a fetched batch: the bytes around it are never read), into `numbers` (NUMBER_FIELDS order,
+ * NaN for null) and `strings` (STRING_FIELDS order, kept instances): true when it is in that
+ * exact shape and a quote `wellFormedQuote` accepts; false leaves the message to `decodeQuote`.
  */
-export function readQuoteRow(b: Buffer, numbers: Float64Array, strings: string[]): boolean {
-  const end = b.length
-  let i = 0
+export function readQuoteRow(
+  b: Buffer,
+  start: number,
+  end: number,
+  numbers: Float64Array,
+  strings: string[],
+): boolean {
+  let i = start
   let slugs = 0
   for (let k = 0; k < FIELD_PREFIXES.length; k++) {
     const prefix = FIELD_PREFIXES[k]!
@@ -352,7 +358,7 @@ export function readQuoteRow(b: Buffer, numbers: Float64Array, strings: string[]
     i += n
     const slot = FIELD_SLOTS[k]!
     if (slot < 0) {
-      if (b[i] !== QUOTE) return false
+      if (i >= end || b[i] !== QUOTE) return false
       const from = ++i
       let c: number
       let h = FNV_1A_OFFSET

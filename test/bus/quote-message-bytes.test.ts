@@ -34,9 +34,26 @@ function general(bytes: Buffer): Quote | undefined {
   }
 }
 
-/** The fast path's row as a quote (NaN back to null); undefined when it declines. */
+/**
+ * Bytes a message is read amid (as a record's value lies amid the other records of a fetched
+ * batch): what would extend a cut number, string or message if the reader looked past its end.
+ */
+const NEIGHBOURS = Buffer.from('"0123456789.e-}null,"', 'latin1')
+
+/**
+ * The fast path's row as a quote (NaN back to null); undefined when it declines. The message is
+ * read alone and again amid `NEIGHBOURS`, and the two must agree: the bytes around a value never
+ * change its verdict.
+ */
 function fast(bytes: Buffer): Quote | undefined {
-  if (!readQuoteRow(bytes, numbers, strings)) return undefined
+  const alone = row(bytes, 0, bytes.length)
+  const amid = Buffer.concat([NEIGHBOURS, bytes, NEIGHBOURS])
+  assert.deepEqual(row(amid, NEIGHBOURS.length, NEIGHBOURS.length + bytes.length), alone)
+  return alone
+}
+
+function row(b: Buffer, start: number, end: number): Quote | undefined {
+  if (!readQuoteRow(b, start, end, numbers, strings)) return undefined
   const q: Record<string, unknown> = {}
   for (const f of QUOTE_FIELDS) {
     if (QUOTE_COLUMNS[f].type === 'string') q[f] = strings[STRING_FIELDS.indexOf(f)]
@@ -282,7 +299,7 @@ test('a chunk built from records as KafkaBus builds it equals packQuotes of the 
   const builder = new QuoteChunkBuilder(values.length)
   let viaBytes = 0
   for (const v of values) {
-    if (readQuoteRow(v, numbers, strings)) {
+    if (readQuoteRow(v, 0, v.length, numbers, strings)) {
       builder.appendRow(numbers, strings)
       viaBytes++
     } else {
