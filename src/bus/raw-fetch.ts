@@ -16,6 +16,7 @@
  * - A partition's error comes back as its `errorCode` (OFFSET_OUT_OF_RANGE is the caller's to
  *   handle), never thrown; a response-level error is thrown.
  */
+import { channel } from 'node:diagnostics_channel'
 import {
   createAPI,
   fetchV10,
@@ -146,6 +147,13 @@ type RawFetchArgs = [
 
 const apis = new Map<number, API<RawFetchArgs, RawFetchResponse>>()
 
+/**
+ * Diagnostics channel on which every raw fetch publishes its `RawFetchRequest` as it is sent (the
+ * client's own `consumer:fetches` channel no longer sees these fetches): for tests and tracing.
+ */
+export const RAW_FETCH_CHANNEL = 'cryptoviz:kafka:fetch'
+const fetchChannel = channel(RAW_FETCH_CHANNEL)
+
 /** Sends `request` on `connection` as Fetch `version` and parses the answer (`parseRawFetch`). */
 export function rawFetch(
   connection: Parameters<API<RawFetchArgs, RawFetchResponse>>[0],
@@ -167,6 +175,7 @@ export function rawFetch(
     )
     apis.set(version, api)
   }
+  if (fetchChannel.hasSubscribers) fetchChannel.publish(request)
   return api.async(
     connection,
     request.maxWaitMs,
