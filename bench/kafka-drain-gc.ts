@@ -4,7 +4,7 @@
  * V8 flags and allocation changes in the Kafka section.
  *
  *   node bench/kafka-drain-gc.ts [--quotes 300000] [--codec lz4] [--flags="--v8-pool-size=1 …"] [--tree DIR]
- *                                [--env KEY=VALUE]…
+ *                                [--env KEY=VALUE]… [--gc-reasons]
  *
  * (`--tree`: another checkout's root to run instead of this one, as kafka-drain.ts's `--against`;
  * `--env`: processor settings, `CRYPTOVIZ_*` variables.)
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     flags: { type: 'string', default: '' },
     tree: { type: 'string' },
     env: { type: 'string', multiple: true, default: [] },
+    'gc-reasons': { type: 'boolean', default: false },
   },
 })
 /** The product's native-memory environment (its relaunch sets it; the bench's children skip the relaunch), then `--env`. */
@@ -143,6 +144,27 @@ try {
     console.log(
       `| ${kind} | ${k.count} | ${k.ms.toFixed(0)} | ${(k.fromMb / k.count).toFixed(1)} → ${(k.toMb / k.count).toFixed(1)} |`,
     )
+  if (values['gc-reasons']) {
+    // What started each collection (the end of a trace line: allocation failure, external memory
+    // pressure, finalize incremental marking…), by thread kind and GC.
+    const reasons = new Map<string, number>()
+    for (const line of gc) {
+      // With --flags=--trace-incremental-marking: why each old-generation marking started.
+      const start = /\[IncrementalMarking\] Start \(([^)]*)\)/.exec(line)
+      if (start !== null)
+        reasons.set(`marking start: ${start[1]}`, (reasons.get(`marking start: ${start[1]}`) ?? 0) + 1)
+      const m = /(Scavenge|Mark-Compact)\b.*\(average mu = [0-9.]+, current mu = [0-9.]+\) (.*?);?\s*$/.exec(
+        line,
+      )
+      if (m === null) continue
+      const key = `${m[1]}: ${m[2]}`
+      reasons.set(key, (reasons.get(key) ?? 0) + 1)
+    }
+    for (const line of gc)
+      if (line.includes('[IncrementalMarking] Start (')) console.log(line.replace(/^.*?ms: /, '  '))
+    console.log('\n| GC: reason | count |\n|---|---:|')
+    for (const [key, count] of reasons) console.log(`| ${key} | ${count} |`)
+  }
   const samples = timeline.filter((t) => t.rss !== undefined && Number.isFinite(t.rss))
   const peak = samples.reduce((a, b) => (b.rss! > a.rss! ? b : a), samples[0]!)
   console.log(`\nhighest RSS sample: ${peak.rss!.toFixed(0)} MB at ${peak.ms.toFixed(0)} ms; around it:`)
