@@ -12,7 +12,10 @@
  * because exactly once needs three things the stream does not give: per-partition start offsets
  * chosen at every assignment (the lake's txn version + 1, asked of `onAssigned`), per-partition
  * pause, and knowing which partitions were revoked. Kafka's committed offsets are written after
- * the lake commit and are only a hint for tools (lag in `kafka-consumer-groups`).
+ * the lake commit and are only a hint for tools (lag in `kafka-consumer-groups`). The group
+ * (join, heartbeats, assignment, commits) is the client's; the Fetch requests are sent raw
+ * (`raw-fetch.ts`) and each partition's record batches read where they lie in the response
+ * (`record-batch-reader.ts`), with no object per record.
  *
  * A poison message (not JSON, unknown schema version, invalid fields) becomes a dead letter on the
  * dead-letter topic with its reason, before the batch that skips it is delivered; its offset is

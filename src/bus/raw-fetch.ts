@@ -34,6 +34,7 @@ import {
   fetchV8,
   fetchV9,
   type API,
+  type Connection,
   type Reader,
   type RequestCreator,
 } from '@platformatic/kafka'
@@ -156,7 +157,7 @@ const fetchChannel = channel(RAW_FETCH_CHANNEL)
 
 /** Sends `request` on `connection` as Fetch `version` and parses the answer (`parseRawFetch`). */
 export function rawFetch(
-  connection: Parameters<API<RawFetchArgs, RawFetchResponse>>[0],
+  connection: Connection,
   version: number,
   request: RawFetchRequest,
 ): Promise<RawFetchResponse> {
