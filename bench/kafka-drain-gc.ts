@@ -12,6 +12,9 @@
  * `--trace-gc`, until every quote is committed, then prints counts and times per kind of GC, and
  * where the resident set peaked: RSS sampled every 10 ms, with the log lines (commits, pauses)
  * and GC trace lines around the highest sample, to tell what was alive at that moment.
+ * `--gc-reasons`: also what started each collection; with `--flags=--trace-incremental-marking`
+ * why each old-generation marking started, with `--flags=--trace-gc-nvp` the bytes scavenges
+ * promoted to the old generation.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -162,6 +165,11 @@ try {
     }
     for (const line of gc)
       if (line.includes('[IncrementalMarking] Start (')) console.log(line.replace(/^.*?ms: /, '  '))
+    // With --flags=--trace-gc-nvp: bytes each young collection promoted to the old generation.
+    // (Both isolates together: nvp lines do not say which isolate they are from.)
+    let promoted = 0
+    for (const line of gc) promoted += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0)
+    if (promoted > 0) console.log(`promoted by scavenges: ${(promoted / 1_048_576).toFixed(1)} MB`)
     console.log('\n| GC: reason | count |\n|---|---:|')
     for (const [key, count] of reasons) console.log(`| ${key} | ${count} |`)
   }
