@@ -4,7 +4,7 @@
  * V8 flags and allocation changes in the Kafka section.
  *
  *   node bench/kafka-drain-gc.ts [--quotes 300000] [--codec lz4] [--flags="--v8-pool-size=1 …"] [--tree DIR]
- *                                [--env KEY=VALUE]…
+ *                                [--env KEY=VALUE]… [--gc-reasons]
  *
  * (`--tree`: another checkout's root to run instead of this one, as kafka-drain.ts's `--against`;
  * `--env`: processor settings, `CRYPTOVIZ_*` variables.)
@@ -12,6 +12,9 @@
  * `--trace-gc`, until every quote is committed, then prints counts and times per kind of GC, and
  * where the resident set peaked: RSS sampled every 10 ms, with the log lines (commits, pauses)
  * and GC trace lines around the highest sample, to tell what was alive at that moment.
+ * `--gc-reasons`: also what started each collection; with `--flags=--trace-incremental-marking`
+ * why each old-generation marking started, with `--flags=--trace-gc-nvp` the bytes scavenges
+ * promoted to the old generation.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     flags: { type: 'string', default: '' },
     tree: { type: 'string' },
     env: { type: 'string', multiple: true, default: [] },
+    'gc-reasons': { type: 'boolean', default: false },
   },
 })
 /** The product's native-memory environment (its relaunch sets it; the bench's children skip the relaunch), then `--env`. */
@@ -143,6 +147,32 @@ try {
     console.log(
       `| ${kind} | ${k.count} | ${k.ms.toFixed(0)} | ${(k.fromMb / k.count).toFixed(1)} → ${(k.toMb / k.count).toFixed(1)} |`,
     )
+  if (values['gc-reasons']) {
+    // What started each collection (the end of a trace line: allocation failure, external memory
+    // pressure, finalize incremental marking…), by thread kind and GC.
+    const reasons = new Map<string, number>()
+    for (const line of gc) {
+      // With --flags=--trace-incremental-marking: why each old-generation marking started.
+      const start = /\[IncrementalMarking\] Start \(([^)]*)\)/.exec(line)
+      if (start !== null)
+        reasons.set(`marking start: ${start[1]}`, (reasons.get(`marking start: ${start[1]}`) ?? 0) + 1)
+      const m = /(Scavenge|Mark-Compact)\b.*\(average mu = [0-9.]+, current mu = [0-9.]+\) (.*?);?\s*$/.exec(
+        line,
+      )
+      if (m === null) continue
+      const key = `${m[1]}: ${m[2]}`
+      reasons.set(key, (reasons.get(key) ?? 0) + 1)
+    }
+    for (const line of gc)
+      if (line.includes('[IncrementalMarking] Start (')) console.log(line.replace(/^.*?ms: /, '  '))
+    // With --flags=--trace-gc-nvp: bytes each young collection promoted to the old generation.
+    // (Both isolates together: nvp lines do not say which isolate they are from.)
+    let promoted = 0
+    for (const line of gc) promoted += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0)
+    if (promoted > 0) console.log(`promoted by scavenges: ${(promoted / 1_048_576).toFixed(1)} MB`)
+    console.log('\n| GC: reason | count |\n|---|---:|')
+    for (const [key, count] of reasons) console.log(`| ${key} | ${count} |`)
+  }
   const samples = timeline.filter((t) => t.rss !== undefined && Number.isFinite(t.rss))
   const peak = samples.reduce((a, b) => (b.rss! > a.rss! ? b : a), samples[0]!)
   console.log(`\nhighest RSS sample: ${peak.rss!.toFixed(0)} MB at ${peak.ms.toFixed(0)} ms; around it:`)

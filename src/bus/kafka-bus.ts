@@ -13,7 +13,10 @@
  * because exactly once needs three things the stream does not give: per-partition start offsets
  * chosen at every assignment (the lake's txn version + 1, asked of `onAssigned`), per-partition
  * pause, and knowing which partitions were revoked. Kafka's committed offsets are written after
- * the lake commit and are only a hint for tools (lag in `kafka-consumer-groups`).
+ * the lake commit and are only a hint for tools (lag in `kafka-consumer-groups`). The group
+ * (join, heartbeats, assignment, commits) is the client's; the Fetch requests are sent raw
+ * (`raw-fetch.ts`) and each partition's record batches read where they lie in the response
+ * (`record-batch-reader.ts`), with no object per record.
  *
  * A poison message (not JSON, unknown schema version, invalid fields) becomes a dead letter on the
  * dead-letter topic with its reason, before the batch that skips it is delivered; its offset is
@@ -25,8 +28,8 @@ import {
   Admin,
   Consumer,
   defaultPartitioner,
+  type ClusterMetadata,
   type CompressionAlgorithmValue,
-  type RecordsBatch,
 } from '@platformatic/kafka'
 import type { Logger } from 'pino'
 import { CryptoVizError } from '../errors.ts'
@@ -53,6 +56,15 @@ import {
   type Decoded,
 } from './quote-message.ts'
 import { RecordBatchProducer, type PendingBatch } from './record-batch-producer.ts'
+import {
+  fetchTopicBy,
+  fetchVersionFor,
+  rawFetch,
+  READ_COMMITTED,
+  type FetchTopicRequest,
+  type RawFetchPartition,
+} from './raw-fetch.ts'
+import { lastOffsetIn, RecordBatchReader, recordCountIn } from './record-batch-reader.ts'
 
 export interface KafkaBusOptions {
   /** Bootstrap brokers, `host:port`. */
@@ -89,7 +101,6 @@ export const DEFAULT_FETCH_MAX_WAIT_MS = 250
 /** A live view's fetch: answered at the first byte (freshness first), else after this long. */
 const LIVE_FETCH_MAX_WAIT_MS = 200
 
-const IS_CONTROL_BATCH = 0b10_0000
 const OFFSET_OUT_OF_RANGE = 1
 const TOPIC_ALREADY_EXISTS = 36
 
@@ -392,12 +403,8 @@ const EMPTY = Buffer.alloc(0)
 interface FetchedPartition {
   key: string
   from: bigint
-  response: {
-    errorCode: number
-    highWatermark: bigint
-    logStartOffset: bigint
-    records?: RecordsBatch[] | null
-  }
+  response: Pick<RawFetchPartition, 'errorCode' | 'highWatermark' | 'logStartOffset' | 'records'> &
+    Partial<Pick<RawFetchPartition, 'abortedTransactions'>>
 }
 
 /** One leader's fetch response. */
@@ -422,11 +429,7 @@ export function predictedPositions(
       if (position(key) !== from) continue
       if (r.errorCode === OFFSET_OUT_OF_RANGE) out.set(key, r.logStartOffset)
       if (r.errorCode !== 0 || !r.records) continue
-      let last = from - 1n
-      for (const batch of r.records) {
-        const batchLast = batch.firstOffset + BigInt(batch.lastOffsetDelta)
-        if (batchLast > last) last = batchLast
-      }
+      const last = BigInt(lastOffsetIn(r.records))
       if (last >= from) out.set(key, last + 1n)
     }
   }
@@ -486,6 +489,10 @@ class PartitionReader implements BusConsumer {
    * and joins again; the lake's txns make whatever the new owner re-reads exactly once.
    */
   private groupLost: unknown = undefined
+  /** The Fetch version spoken with the brokers: asked once, of a bootstrap broker, as the client does. */
+  private fetchVersion: number | undefined
+  /** Set when a fetch failed: the next one reads the cluster's metadata afresh (a leader may have moved). */
+  private refreshMetadata = false
   private pendingCommits = new Map<
     string,
     { topic: string; partition: number; offset: bigint; leaderEpoch: number }
@@ -711,65 +718,81 @@ class PartitionReader implements BusConsumer {
       .catch((e: unknown) => this.o.logger.debug({ err: e }, 'offset commit (hint) failed'))
   }
 
-  /** One fetch per leader for `parts`, each from its `offset`; nothing is delivered yet. */
+  /**
+   * One fetch per leader for `parts`, each from its `offset`; nothing is delivered yet. Sent raw
+   * (`rawFetch`): each partition's records stay bytes, read by `deliver` without an object per
+   * record.
+   */
   private async fetchAll(parts: ReadonlyArray<{ p: Owned; offset: bigint }>): Promise<Fetched[]> {
-    const metadata = await this.consumer.metadata({ topics: this.o.topics })
-    const byNode = new Map<number, Array<{ p: Owned; offset: bigint }>>()
-    for (const part of parts) {
-      const leader = metadata.topics.get(part.p.topic)?.partitions[part.p.partition]?.leader ?? -1
-      const list = byNode.get(leader) ?? []
-      list.push(part)
-      byNode.set(leader, list)
+    const forceUpdate = this.refreshMetadata
+    this.refreshMetadata = false
+    try {
+      const metadata = await this.consumer.metadata({ topics: this.o.topics, forceUpdate })
+      this.fetchVersion ??= fetchVersionFor(await this.consumer.listApis())
+      const version = this.fetchVersion
+      const byNode = new Map<number, Array<{ p: Owned; offset: bigint }>>()
+      for (const part of parts) {
+        const leader = metadata.topics.get(part.p.topic)?.partitions[part.p.partition]?.leader ?? -1
+        const list = byNode.get(leader) ?? []
+        list.push(part)
+        byNode.set(leader, list)
+      }
+      return await Promise.all(
+        [...byNode].map(([node, list]) => this.fetchFrom(metadata, version, node, list)),
+      )
+    } catch (e) {
+      this.refreshMetadata = true
+      throw e
     }
-    const topicOfId = new Map([...metadata.topics].map(([name, t]) => [t.id, name]))
-    return Promise.all(
-      [...byNode].map(async ([node, list]) => {
-        const requested = new Map(list.map(({ p, offset }) => [partitionKey(p), offset]))
-        const topics = new Map<
-          string,
-          {
-            topicId: string
-            partitions: Array<{
-              partition: number
-              fetchOffset: bigint
-              partitionMaxBytes: number
-              currentLeaderEpoch: number
-              lastFetchedEpoch: number
-            }>
-          }
-        >()
-        for (const { p, offset } of list) {
-          const topicId = metadata.topics.get(p.topic)!.id
-          const t = topics.get(topicId) ?? { topicId, partitions: [] }
-          t.partitions.push({
-            partition: p.partition,
-            fetchOffset: offset,
-            partitionMaxBytes: this.o.maxBytesPerPartition,
-            currentLeaderEpoch: -1,
-            lastFetchedEpoch: -1,
-          })
-          topics.set(topicId, t)
-        }
-        const response = await this.consumer.fetch({
-          node,
-          topics: [...topics.values()],
-          maxWaitTime: this.o.maxWaitMs,
-          minBytes: fetchMinBytesFor(this.o.minBytes, this.o.maxBytesPerPartition),
-          maxBytes: 16 * 1_048_576,
-        })
-        const out: Fetched = { partitions: [] }
-        for (const t of response.responses) {
-          const topic = topicOfId.get(t.topicId)
-          if (topic === undefined) continue
-          for (const r of t.partitions) {
-            const key = partitionKey({ topic, partition: r.partitionIndex })
-            const from = requested.get(key)
-            if (from !== undefined) out.partitions.push({ key, from, response: r })
-          }
-        }
-        return out
-      }),
-    )
+  }
+
+  /** One fetch of `list` from broker `node`, answered as `Fetched`. */
+  private async fetchFrom(
+    metadata: ClusterMetadata,
+    version: number,
+    node: number,
+    list: ReadonlyArray<{ p: Owned; offset: bigint }>,
+  ): Promise<Fetched> {
+    const broker = metadata.brokers.get(node)
+    if (broker === undefined) throw new Error(`no broker with node id ${node} leads the fetched partitions`)
+    const connection = await this.consumer.connections.get(broker)
+    // Topics are named by id from Fetch v13, by name before: `topicOf` maps the answer back.
+    const byName = fetchTopicBy(version) === 'name'
+    const topicOf = new Map<string, string>()
+    const requested = new Map<string, bigint>()
+    const topics = new Map<string, FetchTopicRequest>()
+    for (const { p, offset } of list) {
+      const topicId = byName ? p.topic : metadata.topics.get(p.topic)!.id
+      topicOf.set(topicId, p.topic)
+      requested.set(partitionKey(p), offset)
+      const t = topics.get(topicId) ?? { topicId, partitions: [] }
+      t.partitions.push({
+        partition: p.partition,
+        fetchOffset: offset,
+        partitionMaxBytes: this.o.maxBytesPerPartition,
+        currentLeaderEpoch: -1,
+        lastFetchedEpoch: -1,
+      })
+      topics.set(topicId, t)
+    }
+    const response = await rawFetch(connection, version, {
+      maxWaitMs: this.o.maxWaitMs,
+      minBytes: fetchMinBytesFor(this.o.minBytes, this.o.maxBytesPerPartition),
+      maxBytes: 16 * 1_048_576,
+      isolationLevel: READ_COMMITTED,
+      topics: [...topics.values()],
+    })
+    const out: Fetched = { partitions: [] }
+    for (const t of response.topics) {
+      const topic = topicOf.get(t.topic)
+      if (topic === undefined) continue
+      for (const r of t.partitions) {
+        const key = partitionKey({ topic, partition: r.partitionIndex })
+        const from = requested.get(key)
+        if (from !== undefined) out.partitions.push({ key, from, response: r })
+      }
+    }
+    return out
   }
 
   /** Hands over what was fetched, for the partitions still owned, unpaused and at the fetched offset. */
@@ -785,43 +808,62 @@ class PartitionReader implements BusConsumer {
           this.o.logger.warn({ partition: key, reset_to: String(r.logStartOffset) }, 'offset out of range')
           continue
         }
-        if (r.errorCode !== 0) throw new Error(`fetch ${key}: Kafka error code ${r.errorCode}`)
-        if (r.records && r.records.length > 0) await this.deliver(owned, r.records)
+        if (r.errorCode !== 0) {
+          // Most partition errors (not the leader, leader not available, fenced epoch…) mean the
+          // metadata is stale: the next fetch reads it afresh.
+          this.refreshMetadata = true
+          throw new Error(`fetch ${key}: Kafka error code ${r.errorCode}`)
+        }
+        if (r.records !== null && r.records.length > 0)
+          await this.deliver(owned, r.records, r.abortedTransactions)
       }
     }
   }
 
-  private async deliver(owned: Owned, batches: readonly RecordsBatch[]): Promise<void> {
+  /**
+   * Reads `records` (a partition's record set, `RecordBatchReader`) from the partition's position
+   * and hands the items over. A processor's quotes go from each record's bytes straight into a
+   * chunk row (`readQuoteRow`) where they are in `encodeQuote`'s shape: no object per record on
+   * that path; other messages (and every message of a live view) are decoded from a view of their
+   * bytes.
+   */
+  private async deliver(
+    owned: Owned,
+    records: Buffer,
+    aborted: RawFetchPartition['abortedTransactions'] | undefined,
+  ): Promise<void> {
     const isDead = owned.topic === this.o.bus.deadLettersTopic
-    const packed = !isDead && this.o.packQuotes
+    const chunk = !isDead && this.o.packQuotes ? new QuoteChunkBuilder(recordCountIn(records)) : undefined
     const quotes: Quote[] = []
     const deadLetters: DeadLetter[] = []
-    let chunk: QuoteChunkBuilder | undefined
-    if (packed) {
-      let capacity = 0
-      for (const batch of batches) capacity += batch.records.length
-      chunk = new QuoteChunkBuilder(capacity)
-    }
     const offsets: number[] = []
     const poison: DeadLetter[] = []
     let bytes = 0
-    let last = owned.position - 1n
-    // Offsets stay far below 2^53: per record they are plain numbers (a BigInt per record showed
-    // in the processor's profile); batch bounds stay BigInt like the positions.
+    // Offsets stay far below 2^53 (the reader throws past it): plain numbers here; positions stay
+    // BigInt like the client's.
     const position = Number(owned.position)
-    for (const batch of batches) {
-      const batchLast = batch.firstOffset + BigInt(batch.lastOffsetDelta)
-      if (batchLast < owned.position) continue
+    let last = position - 1
+    const batches = new RecordBatchReader(records, aborted)
+    while (batches.nextBatch()) {
+      const batchLast = batches.lastOffset
+      if (batchLast < position) continue
       if (batchLast > last) last = batchLast
-      if (batch.attributes & IS_CONTROL_BATCH) continue
-      const first = Number(batch.firstOffset)
-      for (const record of batch.records) {
-        const offset = first + record.offsetDelta
+      // Transaction markers and aborted transactions: offsets to move past, nothing to read.
+      if (batches.isControl || batches.aborted) continue
+      batches.openRecords()
+      while (batches.nextRecord()) {
+        const offset = batches.offset
         if (offset < position) continue
-        const value = record.value
-        if (chunk !== undefined && value !== null && readQuoteRow(value, rowNumbers, rowStrings)) {
+        const start = batches.valueStart
+        const end = batches.valueEnd
+        if (
+          chunk !== undefined &&
+          start >= 0 &&
+          readQuoteRow(batches.records, start, end, rowNumbers, rowStrings)
+        ) {
           chunk.appendRow(rowNumbers, rowStrings)
         } else {
+          const value = batches.value()
           const decoded = isDead ? decodeDeadLetter(value) : decodeQuote(value)
           if (!decoded.ok) {
             poison.push(this.o.bus.poison(owned.topic, owned.partition, offset, value, decoded))
@@ -831,11 +873,11 @@ class PartitionReader implements BusConsumer {
           else if (chunk !== undefined) chunk.appendQuote(decoded.value as Quote)
           else quotes.push(decoded.value as Quote)
         }
-        bytes += value?.length ?? 0
+        if (start >= 0) bytes += end - start
         offsets.push(offset)
       }
     }
-    if (last < owned.position) return
+    if (last < position) return
     // The poison goes to the dead-letter topic before the batch that skips it is committed.
     if (poison.length > 0 && !isDead) await this.o.bus.publishDeadLetters(poison)
     if (poison.length > 0 && isDead) {
@@ -844,10 +886,10 @@ class PartitionReader implements BusConsumer {
         'undecodable dead letters skipped',
       )
     }
-    const base = { topic: owned.topic, partition: owned.partition, offsets, lastOffset: Number(last), bytes }
+    const base = { topic: owned.topic, partition: owned.partition, offsets, lastOffset: last, bytes }
     if (isDead) this.o.handlers.onDeadLetters({ ...base, items: deadLetters })
     else this.o.handlers.onQuotes({ ...base, items: chunk?.finish() ?? quotes })
-    owned.position = last + 1n
+    owned.position = BigInt(last) + 1n
   }
 }
 

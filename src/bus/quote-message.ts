@@ -351,8 +351,6 @@ const N = Object.fromEntries(NUMBER_FIELDS.map((f, i) => [f, i])) as Record<stri
 const S = Object.fromEntries(STRING_FIELDS.map((f, i) => [f, i])) as Record<string, number>
 const [TS, PRICE, RANK, INGESTED_AT] = [N['ts']!, N['price_usd']!, N['rank']!, N['ingested_at']!]
 const [SOURCE, CRYPTO, SYMBOL, NAME] = [S['source']!, S['crypto']!, S['symbol']!, S['name']!]
-/** Integers below this are exact doubles, and so is every step of accumulating their digits. */
-const EXACT_MANTISSA_LIMIT = 2 ** 53
 /** Powers of ten exactly representable as doubles. */
 const EXACT_POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k)
 
@@ -418,6 +416,14 @@ const latin1: (b: Buffer, from: number, to: number) => string =
  * Reads the JSON number at `b[i]` into `into[slot]`; the position past it, or -1 when there is
  * none. (The double goes straight into the typed array: returned from a call, it would be boxed
  * in a heap number, a dozen per message.)
+ *
+ * The digits are kept exactly as `high · 10^lowDigits + low`: `high` the first 15 significant
+ * digits, `low` up to 8 more (a double prints with up to 17). Three cases, each correctly rounded
+ * as JSON.parse rounds:
+ * - up to 15 digits with |scale| ≤ 22: one IEEE operation of two exact doubles (Clinger's fast path);
+ * - 16 to 23 digits with a scale in [-22, 0]: the quotient to ~100 bits (double-double
+ *   arithmetic), rounded to a double, unless it lies too near a midpoint between two doubles to tell;
+ * - anything else (and those near-midpoints): the engine parses the text.
  */
 function readNumber(b: Buffer, i: number, end: number, into: Float64Array, slot: number): number {
   const start = i
@@ -425,12 +431,18 @@ function readNumber(b: Buffer, i: number, end: number, into: Float64Array, slot:
   if (negative) i++
   let c = b[i]
   if (c === undefined || c < ZERO || c > NINE || i >= end) return -1
-  let mantissa = 0
+  let high = 0
+  let low = 0
+  let lowDigits = 0
   let scale = 0
   if (c === ZERO) i++
   else {
     while (i < end && (c = b[i]!) >= ZERO && c <= NINE) {
-      mantissa = mantissa * 10 + (c - ZERO)
+      if (high < HIGH_DIGITS_LIMIT) high = high * 10 + (c - ZERO)
+      else if (lowDigits < LOW_DIGITS_MAX) {
+        low = low * 10 + (c - ZERO)
+        lowDigits++
+      } else lowDigits = LOW_DIGITS_MAX + 1
       i++
     }
   }
@@ -438,7 +450,11 @@ function readNumber(b: Buffer, i: number, end: number, into: Float64Array, slot:
     i++
     if (i >= end || (c = b[i]!) < ZERO || c > NINE) return -1
     while (i < end && (c = b[i]!) >= ZERO && c <= NINE) {
-      mantissa = mantissa * 10 + (c - ZERO)
+      if (high < HIGH_DIGITS_LIMIT) high = high * 10 + (c - ZERO)
+      else if (lowDigits < LOW_DIGITS_MAX) {
+        low = low * 10 + (c - ZERO)
+        lowDigits++
+      } else lowDigits = LOW_DIGITS_MAX + 1
       scale--
       i++
     }
@@ -455,25 +471,95 @@ function readNumber(b: Buffer, i: number, end: number, into: Float64Array, slot:
     }
     scale += expNegative ? -exponent : exponent
   }
-  // Below 2^53 the mantissa was accumulated exactly (once past it, it stays past it however it
-  // rounds), and 10^k is exact up to 10^22: one IEEE multiplication or division then rounds
-  // correctly, as JSON.parse does (Clinger's fast path). Other numbers are parsed by the engine
-  // from their text.
-  if (mantissa < EXACT_MANTISSA_LIMIT && scale >= -22 && scale <= 22) {
-    const v = scale < 0 ? mantissa / EXACT_POW10[-scale]! : mantissa * EXACT_POW10[scale]!
+  if (lowDigits === 0 && scale >= -22 && scale <= 22) {
+    // At most 15 digits: exact, and 10^k is exact up to 10^22, so one IEEE multiplication or
+    // division rounds correctly (Clinger's fast path).
+    const v = scale < 0 ? high / EXACT_POW10[-scale]! : high * EXACT_POW10[scale]!
     into[slot] = negative ? -v : v
-  } else into[slot] = Number(latin1(b, start, i))
+    return i
+  }
+  if (lowDigits > 0 && lowDigits <= LOW_DIGITS_MAX && scale <= 0 && scale >= -22) {
+    // (high · 10^lowDigits + low) / 10^-scale, to ~100 bits, then rounded. Written out here, not
+    // called: doubles passed to a call that is not inlined are boxed, a heap number each.
+    // The numerator exactly as a double-double a + bb: high · 10^lowDigits by Dekker's product
+    // (ph + pl), then low added by Knuth's two-sum.
+    const scaleLow = EXACT_POW10[lowDigits]!
+    // `0 - scale`, not `-scale`: the index of 10^0 must be 0, not -0 (which deoptimizes).
+    const divisor = EXACT_POW10[0 - scale]!
+    const ph = high * scaleLow
+    let t = SPLITTER * high
+    const hh = t - (t - high)
+    const hl = high - hh
+    t = SPLITTER * scaleLow
+    const sh = t - (t - scaleLow)
+    const sl = scaleLow - sh
+    const pl = hh * sh - ph + hh * sl + hl * sh + hl * sl
+    const sum = ph + low
+    const bv = sum - ph
+    const e = ph - (sum - bv) + (low - bv) + pl
+    const a = sum + e
+    const bb = e - (a - sum)
+    // The quotient as q1 + q2: q1 = a / divisor, q2 = the remainder a + bb - q1 · divisor (Dekker
+    // again, exact) / divisor. Its error is far below 2^-90 of it.
+    const q1 = a / divisor
+    const qp = q1 * divisor
+    t = SPLITTER * q1
+    const qh = t - (t - q1)
+    const ql = q1 - qh
+    t = SPLITTER * divisor
+    const dh = t - (t - divisor)
+    const dl = divisor - dh
+    const qe = qh * dh - qp + qh * dl + ql * dh + ql * dl
+    const q2 = (a - qp - qe + bb) / divisor
+    // z = q1 + q2 rounded is the correct rounding unless q1 + q2 lies within MIDPOINT_MARGIN ulp
+    // of a midpoint between z and a neighbour (residual ≈ ±ulp/2), or z is a power of two (below
+    // it the doubles are twice as dense): those are left to the text. z is normal here (≥ 10^-8).
+    const z = q1 + q2
+    const residual = q1 - z + q2
+    ulpBits[0] = z
+    const highWord = ulpWords[HIGH_WORD]!
+    if ((highWord & 0xf_ffff) !== 0 || ulpWords[1 - HIGH_WORD] !== 0) {
+      ulpWords[HIGH_WORD] = (((highWord >>> 20) & 0x7ff) - 52) << 20
+      ulpWords[1 - HIGH_WORD] = 0
+      const ulp = ulpBits[0]!
+      if (Math.abs(Math.abs(residual) - ulp / 2) > ulp * MIDPOINT_MARGIN) {
+        into[slot] = negative ? -z : z
+        return i
+      }
+    }
+  }
+  // Other numbers (and quotients too near a midpoint) are parsed by the engine from their text.
+  into[slot] = Number(latin1(b, start, i))
   return i
 }
 
+/** `high` takes digits while below this (so it stays below 10^15, exact). */
+const HIGH_DIGITS_LIMIT = 1e14
+/** Digits `low` takes after `high`'s (exact below 10^8; with `high`'s 15, 23 digits). */
+const LOW_DIGITS_MAX = 8
+/** Veltkamp's splitter for doubles: 2^27 + 1. */
+const SPLITTER = 134_217_729
+/** How near (in ulps of the result) the quotient may come to a midpoint before the text decides. */
+const MIDPOINT_MARGIN = 2 ** -20
+/** A double's bits, for its ulp (reused, no allocation). */
+const ulpBits = new Float64Array(1)
+const ulpWords = new Uint32Array(ulpBits.buffer)
+const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0
+
 /**
- * Reads a message `encodeQuote` wrote into `numbers` (NUMBER_FIELDS order, NaN for null) and
- * `strings` (STRING_FIELDS order, kept instances): true when it is in that exact shape and a
- * quote `wellFormedQuote` accepts; false leaves the message to `decodeQuote`.
+ * Reads a message `encodeQuote` wrote, the bytes `b[start, end)` (a record's value where it lies
+ * in a fetched batch: the bytes around it are never read), into `numbers` (NUMBER_FIELDS order,
+ * NaN for null) and `strings` (STRING_FIELDS order, kept instances): true when it is in that
+ * exact shape and a quote `wellFormedQuote` accepts; false leaves the message to `decodeQuote`.
  */
-export function readQuoteRow(b: Buffer, numbers: Float64Array, strings: string[]): boolean {
-  const end = b.length
-  let i = 0
+export function readQuoteRow(
+  b: Buffer,
+  start: number,
+  end: number,
+  numbers: Float64Array,
+  strings: string[],
+): boolean {
+  let i = start
   let slugs = 0
   for (let k = 0; k < FIELD_PREFIXES.length; k++) {
     const prefix = FIELD_PREFIXES[k]!
@@ -483,7 +569,7 @@ export function readQuoteRow(b: Buffer, numbers: Float64Array, strings: string[]
     i += n
     const slot = FIELD_SLOTS[k]!
     if (slot < 0) {
-      if (b[i] !== QUOTE) return false
+      if (i >= end || b[i] !== QUOTE) return false
       const from = ++i
       let c: number
       let h = FNV_1A_OFFSET

@@ -7,21 +7,36 @@
 import assert from 'node:assert/strict'
 import type { EventEmitter } from 'node:events'
 import { test } from 'node:test'
-import type { RecordsBatch } from '@platformatic/kafka'
 import { predictedPositions } from '../../src/bus/kafka-bus.ts'
 import type { BusConsumer, QuoteBatch } from '../../src/bus/bus.ts'
+import {
+  BATCH_BASE_OFFSET,
+  BATCH_HEADER_SIZE,
+  BATCH_LAST_OFFSET_DELTA,
+  BATCH_LENGTH,
+  BATCH_LOG_OVERHEAD,
+  BATCH_MAGIC,
+  CURRENT_MAGIC,
+} from '../../src/bus/record-batch-reader.ts'
 import { quotesOf } from '../../src/model/quote-chunk.ts'
 import { quoteId, simulatedTicks, testBus, uniquePrefix, waitFor } from '../harness/kafka.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 test('predicted positions: past the last record of each partition, the log start after out-of-range, nothing for a partition that moved', () => {
-  const batch = (firstOffset: bigint, lastOffsetDelta: number) =>
-    ({ firstOffset, lastOffsetDelta }) as unknown as RecordsBatch
-  const partition = (key: string, from: bigint, errorCode: number, records: ReturnType<typeof batch>[]) => ({
+  // A batch's header alone (no record): what the prediction reads of a fetched record set.
+  const batch = (firstOffset: bigint, lastOffsetDelta: number): Buffer => {
+    const b = Buffer.alloc(BATCH_HEADER_SIZE)
+    b.writeBigInt64BE(firstOffset, BATCH_BASE_OFFSET)
+    b.writeInt32BE(BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD, BATCH_LENGTH)
+    b[BATCH_MAGIC] = CURRENT_MAGIC
+    b.writeInt32BE(lastOffsetDelta, BATCH_LAST_OFFSET_DELTA)
+    return b
+  }
+  const partition = (key: string, from: bigint, errorCode: number, batches: Buffer[]) => ({
     key,
     from,
-    response: { errorCode, highWatermark: 100n, logStartOffset: 7n, records },
+    response: { errorCode, highWatermark: 100n, logStartOffset: 7n, records: Buffer.concat(batches) },
   })
   const fetched = [
     {

@@ -14,6 +14,7 @@ import {
   fetchMinBytesFor,
   KafkaBus,
 } from '../../src/bus/kafka-bus.ts'
+import { RAW_FETCH_CHANNEL } from '../../src/bus/raw-fetch.ts'
 import { SETTINGS } from '../../src/config/settings.ts'
 import { quotesOf } from '../../src/model/quote-chunk.ts'
 import {
@@ -26,9 +27,6 @@ import {
 } from '../harness/kafka.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
-/** The client's fetch requests, seen through its diagnostics channel (the start of each). */
-const FETCH_START_CHANNEL = 'tracing:plt:kafka:consumer:fetches:start'
 
 test('the fetch settings default to the bus defaults', () => {
   const defaultOf = (key: string): unknown => SETTINGS.find((s) => s.key === key)?.default
@@ -65,11 +63,11 @@ test('while quotes trickle in, a processor waiting for fetchMinBytes sends far f
   // Fetch requests by the minBytes they asked for (the two consumers differ only in that).
   const fetches = new Map<number, number>()
   const onFetch = (message: unknown): void => {
-    const min = (message as { options?: { minBytes?: number } }).options?.minBytes ?? -1
+    const min = (message as { minBytes?: number }).minBytes ?? -1
     fetches.set(min, (fetches.get(min) ?? 0) + 1)
   }
-  subscribe(FETCH_START_CHANNEL, onFetch)
-  t.after(() => unsubscribe(FETCH_START_CHANNEL, onFetch))
+  subscribe(RAW_FETCH_CHANNEL, onFetch)
+  t.after(() => unsubscribe(RAW_FETCH_CHANNEL, onFetch))
 
   const received = new Map<number, QuoteBatch[]>([
     [1, []],

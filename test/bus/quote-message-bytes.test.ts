@@ -34,9 +34,26 @@ function general(bytes: Buffer): Quote | undefined {
   }
 }
 
-/** The fast path's row as a quote (NaN back to null); undefined when it declines. */
+/**
+ * Bytes a message is read amid (as a record's value lies amid the other records of a fetched
+ * batch): what would extend a cut number, string or message if the reader looked past its end.
+ */
+const NEIGHBOURS = Buffer.from('"0123456789.e-}null,"', 'latin1')
+
+/**
+ * The fast path's row as a quote (NaN back to null); undefined when it declines. The message is
+ * read alone and again amid `NEIGHBOURS`, and the two must agree: the bytes around a value never
+ * change its verdict.
+ */
 function fast(bytes: Buffer): Quote | undefined {
-  if (!readQuoteRow(bytes, numbers, strings)) return undefined
+  const alone = row(bytes, 0, bytes.length)
+  const amid = Buffer.concat([NEIGHBOURS, bytes, NEIGHBOURS])
+  assert.deepEqual(row(amid, NEIGHBOURS.length, NEIGHBOURS.length + bytes.length), alone)
+  return alone
+}
+
+function row(b: Buffer, start: number, end: number): Quote | undefined {
+  if (!readQuoteRow(b, start, end, numbers, strings)) return undefined
   const q: Record<string, unknown> = {}
   for (const f of QUOTE_FIELDS) {
     if (QUOTE_COLUMNS[f].type === 'string') q[f] = strings[STRING_FIELDS.indexOf(f)]
@@ -225,6 +242,61 @@ test('hand-written number syntax is read as JSON.parse reads it, or left to the 
   assert.ok(accepted > 1_000, `accepted ${accepted}`)
 })
 
+/** A price in `base` (a valid message) replaced by the number `text`: its value read fast, or undefined. */
+function fastPrice(base: string, text: string): number | undefined {
+  const bytes = Buffer.from(base.replace(/"price_usd":[^,]*/, `"price_usd":${text}`))
+  return fast(bytes)?.price_usd
+}
+
+/** `digits` (a decimal integer's digits) times 10^exp10, as JSON number text. */
+function decimalText(digits: string, exp10: number): string {
+  if (exp10 >= 0) return digits + '0'.repeat(exp10)
+  const intLength = digits.length + exp10
+  return intLength > 0
+    ? `${digits.slice(0, intLength)}.${digits.slice(intLength)}`
+    : `0.${'0'.repeat(-intLength)}${digits}`
+}
+
+test('numbers of 16 to 23 digits, the exact midpoints between doubles cut to those lengths included, read as Number reads them', () => {
+  const base = encodeQuote(makeQuote()).toString('latin1')
+  const bits = new Float64Array(1)
+  const words = new BigUint64Array(bits.buffer)
+  let compared = 0
+  const same = (text: string): void => {
+    const want = Number(text)
+    if (!(want > 0)) return
+    const got = fastPrice(base, text)
+    assert.ok(got !== undefined && Object.is(got, want), `${text}: read ${got}, Number gives ${want}`)
+    compared++
+  }
+  for (let k = 0; k < 20_000; k++) {
+    const x = Math.exp((random() - 0.5) * 40)
+    same(String(x))
+    same(x.toPrecision(19))
+    // Random digits, 16 to 23 of them, with the point anywhere.
+    const length = 16 + Math.floor(random() * 8)
+    let digits = String(1 + Math.floor(random() * 9))
+    while (digits.length < length) digits += String(Math.floor(random() * 10))
+    same(decimalText(digits, -Math.floor(random() * Math.min(length + 6, 22))))
+    // The midpoint between x and the next double, exactly (odd · 2^p), cut to 16..23 digits (just
+    // below it) and one unit up (just above): the numbers whose rounding is hardest to get right.
+    bits[0] = x
+    const exponent = Number((words[0]! >> 52n) & 0x7ffn) - 1075
+    const odd = 2n * ((words[0]! & ((1n << 52n) - 1n)) | (1n << 52n)) + 1n
+    const p = exponent - 1
+    const exact = p >= 0 ? (odd << BigInt(p)).toString() : (odd * 5n ** BigInt(-p)).toString()
+    const pointFromRight = p >= 0 ? 0 : -p
+    const sig = 16 + (k % 8)
+    if (exact.length > sig) {
+      const cut = exact.slice(0, sig)
+      const exp10 = exact.length - sig - pointFromRight
+      same(decimalText(cut, exp10))
+      same(decimalText((BigInt(cut) + 1n).toString(), exp10))
+    }
+  }
+  assert.ok(compared > 90_000, `${compared} numbers compared`)
+})
+
 test('reordered, missing, extra, duplicated or mistyped fields, other versions and damaged bytes never pass the fast path wrongly', () => {
   const damage = [
     (s: string): string => s.replace('"schema_version":1', '"schema_version":2'),
@@ -282,7 +354,7 @@ test('a chunk built from records as KafkaBus builds it equals packQuotes of the 
   const builder = new QuoteChunkBuilder(values.length)
   let viaBytes = 0
   for (const v of values) {
-    if (readQuoteRow(v, numbers, strings)) {
+    if (readQuoteRow(v, 0, v.length, numbers, strings)) {
       builder.appendRow(numbers, strings)
       viaBytes++
     } else {
