@@ -20,8 +20,9 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { Admin, Consumer, Producer, type CompressionAlgorithmValue } from '@platformatic/kafka'
-import { encodeQuote, quoteKey } from '../src/bus/quote-message.ts'
+import { Consumer, type CompressionAlgorithmValue } from '@platformatic/kafka'
+import { pino } from 'pino'
+import { KafkaBus } from '../src/bus/kafka-bus.ts'
 import { COMPILE_CACHE_ENV, NATIVE_MEMORY_ENV, nodeFlags, RELAUNCHED_ENV } from '../src/cli/node-flags.ts'
 import { SETTINGS } from '../src/config/settings.ts'
 import { DeltaTable, type AddFile } from '../src/lake/index.ts'
@@ -36,6 +37,8 @@ import { benchQuotes, inChunks } from './kafka-producer.ts'
 import { percentile, round, type BenchContext, type SectionResult } from './report.ts'
 
 const PARTITIONS = 6
+/** Quotes of a live run (`bench/run.ts`, `bench/kafka-live.ts`). */
+export const LIVE_QUOTES = 1_000_000
 /** Producing processes in the live runs. */
 const PRODUCERS = 2
 const PRODUCER_SCRIPT = new URL('./kafka-producer.ts', import.meta.url).pathname
@@ -51,21 +54,23 @@ async function brokerRates(
   bootstrap: string,
   sample: Quote[],
 ): Promise<{ produce: number; consume: number }> {
-  const topic = `bench-raw-${Date.now()}`
-  const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: [bootstrap] })
-  await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 })
-  await admin.close()
-  const messages = sample.map((q) => ({ topic, key: Buffer.from(quoteKey(q)), value: encodeQuote(q) }))
-  const producer = new Producer({
-    clientId: 'bench-raw',
-    bootstrapBrokers: [bootstrap],
-    idempotent: true,
+  const prefix = `bench-raw-${Date.now()}`
+  // The collectors' producer (`KafkaBus.publishQuotes`: idempotent, our record batches), alone in
+  // this process: the broker's produce rate for these messages from one client.
+  const bus = new KafkaBus({
+    brokers: [bootstrap],
+    topicPrefix: prefix,
+    partitions: PARTITIONS,
+    replication: 1,
+    logger: pino({ level: 'silent' }),
     compression: CODEC,
   })
+  await bus.start()
+  const topic = bus.quotesTopic
   const t0 = performance.now()
-  await inChunks(messages, (chunk) => producer.send({ messages: chunk }))
-  const produce = messages.length / ((performance.now() - t0) / 1000)
-  await producer.close()
+  await inChunks(sample, (chunk) => bus.publishQuotes(chunk))
+  const produce = sample.length / ((performance.now() - t0) / 1000)
+  await bus.close()
   const consumer = new Consumer({
     clientId: 'bench-raw-c',
     groupId: `bench-raw-${Date.now()}`,
@@ -81,7 +86,7 @@ async function brokerRates(
   let seen = 0
   for await (const message of stream) {
     void message
-    if (++seen >= messages.length) break
+    if (++seen >= sample.length) break
   }
   const consume = seen / ((performance.now() - t1) / 1000)
   await stream.close()
@@ -354,6 +359,8 @@ export async function endToEnd(
   nodeArgs: readonly string[],
   /** Another tree's `bench/kafka-producer.ts` for the producers (A/B of the producing side). */
   producerScript = PRODUCER_SCRIPT,
+  /** The topic's record-batch codec (the producers'); default the product's. */
+  codec: CompressionAlgorithmValue = CODEC,
 ): Promise<EndToEnd> {
   const bootstrap = kafka.bootstrap
   const prefix = `bench-${count}-${Date.now()}`
@@ -364,7 +371,7 @@ export async function endToEnd(
     await Promise.all(children.map((c) => c.waitForLog((l) => l.msg === 'CryptoViz is running', 60_000)))
     // Every member holds its partitions before the clock starts.
     await new Promise((r) => setTimeout(r, 1_500))
-    producers = await startProducers(bootstrap, prefix, n, PRODUCERS, CODEC, producerScript)
+    producers = await startProducers(bootstrap, prefix, n, PRODUCERS, codec, producerScript)
     // While the clock runs the poller only lists the table and counts rows from each new file's
     // stats; the files' `ts` are read once the clock has stopped. Reading them as they came
     // (Parquet decoding in this process) cost 1.2–1.9 µs of CPU per quote on the cores the
@@ -431,6 +438,9 @@ export async function endToEnd(
 export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
   const started = performance.now()
   const n = ctx.quick ? 60_000 : 300_000
+  // The live runs last long enough for a sustained rate: 300k quotes at ~100k/s are 3 s, of which
+  // the processes' warm-up (JIT) and the last batch's commit take a third.
+  const liveN = ctx.quick ? 60_000 : LIVE_QUOTES
   ctx.log('kafka: starting a broker')
   const kafka = await startKafka()
   try {
@@ -444,7 +454,7 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
     const runs: EndToEnd[] = []
     for (const count of [1, 2]) {
       ctx.log(`kafka: live, ${PRODUCERS} producers and ${count} processor(s)`)
-      runs.push(await endToEnd(ctx, kafka, count, n, image))
+      runs.push(await endToEnd(ctx, kafka, count, liveN, image))
     }
     const codecs: { codec: CompressionAlgorithmValue; filled: Filled; drained: Drain }[] = []
     for (const codec of CODECS_COMPARED) {
@@ -459,7 +469,7 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
       seconds: (performance.now() - started) / 1000,
       tables: [
         {
-          title: `Kafka ingest: ${n.toLocaleString('en-US')} quotes, produce → committed Parquet (${PARTITIONS} partitions)`,
+          title: `Kafka ingest: ${n.toLocaleString('en-US')} quotes (live: ${liveN.toLocaleString('en-US')}), produce → committed Parquet (${PARTITIONS} partitions)`,
           columns: [
             'path',
             'produced/s',
@@ -500,7 +510,7 @@ export async function kafkaSection(ctx: BenchContext): Promise<SectionResult> {
           ],
           notes: [
             'One Apache Kafka 4.3.1 broker (KRaft) on this machine, the same as the tests use; broker, producers and processors share its cores.',
-            'Broker rows: the same messages produced, then consumed, by the client alone in the bench process: the ceiling of the client and broker.',
+            "Broker rows: the same quotes published by the collectors' producer (KafkaBus.publishQuotes), then consumed by the client's consumer, alone in the bench process: the ceiling of one client and the broker.",
             "Draining: the topic is filled first; quotes/s from the processor's partition assignment to its last commit (its own log times): what one processor does when it has a core and a backlog. Idle: the same process on an empty topic.",
             `Live: ${PRODUCERS} producing processes (bench/kafka-producer.ts, the collectors' KafkaBus path: JSON, ${CODEC}, idempotent) and the processors run at once; quotes/s from the first produce until every quote is in committed Parquet, as seen by a poller listing the table every 100 ms. "produced/s": the producers' aggregate accepted rate.`,
             "Delay: first seen committed − the quote's produce time (its `ts`), late by up to one poll.",

@@ -28,27 +28,22 @@
  *   broker checks it on produce, TCP on the way); `crcMatches()` checks it for whoever wants to.
  */
 import { compressionsAlgorithmsByBitmask, crc32c } from '@platformatic/kafka'
-
-/** Record batch layout, byte offsets from the start of a batch (Kafka's DefaultRecordBatch). */
-export const BATCH_BASE_OFFSET = 0
-export const BATCH_LENGTH = 8
-export const BATCH_MAGIC = 16
-export const BATCH_CRC = 17
-export const BATCH_ATTRIBUTES = 21
-export const BATCH_LAST_OFFSET_DELTA = 23
-export const BATCH_PRODUCER_ID = 43
-export const BATCH_RECORD_COUNT = 57
-/** Size of a batch's header; its records follow. */
-export const BATCH_HEADER_SIZE = 61
-/** The bytes before a batch's length counts: base offset and the length itself. */
-export const BATCH_LOG_OVERHEAD = 12
-/** The message format this reader reads. */
-export const CURRENT_MAGIC = 2
-
-/** Attribute bits of a batch. */
-export const CODEC_MASK = 0b111
-export const IS_TRANSACTIONAL = 0b1_0000
-export const IS_CONTROL = 0b10_0000
+import {
+  BATCH_BASE_OFFSET,
+  BATCH_LENGTH,
+  BATCH_MAGIC,
+  BATCH_CRC,
+  BATCH_ATTRIBUTES,
+  BATCH_LAST_OFFSET_DELTA,
+  BATCH_PRODUCER_ID,
+  BATCH_RECORD_COUNT,
+  BATCH_HEADER_SIZE,
+  BATCH_LOG_OVERHEAD,
+  CURRENT_MAGIC,
+  CODEC_MASK,
+  IS_TRANSACTIONAL,
+  IS_CONTROL,
+} from './record-batch-layout.ts'
 
 /** A control record's key: version (int16), then type (int16): 0 = ABORT, 1 = COMMIT. */
 const CONTROL_TYPE_ABORT = 0

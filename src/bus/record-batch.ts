@@ -17,29 +17,25 @@
  *   new records under a new producer id.
  */
 import { compressionsAlgorithms, crc32c, type CompressionAlgorithmValue } from '@platformatic/kafka'
+import {
+  BATCH_ATTRIBUTES,
+  BATCH_BASE_OFFSET,
+  BATCH_BASE_SEQUENCE,
+  BATCH_CRC,
+  BATCH_FIRST_TIMESTAMP,
+  BATCH_HEADER_SIZE,
+  BATCH_LAST_OFFSET_DELTA,
+  BATCH_LENGTH,
+  BATCH_LOG_OVERHEAD,
+  BATCH_MAGIC,
+  BATCH_MAX_TIMESTAMP,
+  BATCH_PARTITION_LEADER_EPOCH,
+  BATCH_PRODUCER_EPOCH,
+  BATCH_PRODUCER_ID,
+  BATCH_RECORD_COUNT,
+  CURRENT_MAGIC,
+} from './record-batch-layout.ts'
 
-/** Magic byte of the record batch format written here. */
-export const RECORD_BATCH_MAGIC = 2
-/** Bytes of a batch before its records: baseOffset (8) and batchLength (4) then 49 more. */
-export const RECORD_BATCH_HEADER_BYTES = 61
-/** Offsets of the header's fields (from the batch's first byte). */
-export const BATCH_OFFSET = {
-  baseOffset: 0,
-  batchLength: 8,
-  partitionLeaderEpoch: 12,
-  magic: 16,
-  crc: 17,
-  attributes: 21,
-  lastOffsetDelta: 23,
-  firstTimestamp: 27,
-  maxTimestamp: 35,
-  producerId: 43,
-  producerEpoch: 51,
-  baseSequence: 53,
-  recordsCount: 57,
-} as const
-/** Attributes bits 0–2: the codec. */
-export const COMPRESSION_BITS = 0b111
 /** A record's bytes around its key and value, at most: length (5), attributes (1), timestamp delta (10), offset delta (5), key length (5), value length (5), headers count (1). */
 export const RECORD_OVERHEAD_MAX = 32
 /** First capacity of a batch's buffer; it doubles as records come. */
@@ -125,14 +121,14 @@ export interface SealedRecordBatch {
  */
 export class RecordBatchWriter {
   private buf: Buffer
-  private at = RECORD_BATCH_HEADER_BYTES
+  private at = BATCH_HEADER_SIZE
   private count = 0
   private firstTimestamp = 0
   private maxTimestamp = 0
   private values = 0
 
   constructor(capacity = INITIAL_CAPACITY) {
-    this.buf = Buffer.allocUnsafe(Math.max(capacity, RECORD_BATCH_HEADER_BYTES + RECORD_OVERHEAD_MAX))
+    this.buf = Buffer.allocUnsafe(Math.max(capacity, BATCH_HEADER_SIZE + RECORD_OVERHEAD_MAX))
   }
 
   /** Records appended since the last `reset`. */
@@ -142,7 +138,7 @@ export class RecordBatchWriter {
 
   /** Bytes of the records so far (uncompressed), header excluded. */
   get recordBytes(): number {
-    return this.at - RECORD_BATCH_HEADER_BYTES
+    return this.at - BATCH_HEADER_SIZE
   }
 
   /** Makes room for `more` bytes past the records written. */
@@ -242,27 +238,25 @@ export class RecordBatchWriter {
       // The buffer now belongs to the batch: the next records go to a new one.
       this.buf = Buffer.allocUnsafe(this.buf.length)
     } else {
-      const compressed = algorithm.compressSync(
-        this.buf.subarray(RECORD_BATCH_HEADER_BYTES, this.at),
-      ) as Buffer
-      bytes = Buffer.allocUnsafe(RECORD_BATCH_HEADER_BYTES + compressed.length)
-      bytes.set(compressed, RECORD_BATCH_HEADER_BYTES)
+      const compressed = algorithm.compressSync(this.buf.subarray(BATCH_HEADER_SIZE, this.at)) as Buffer
+      bytes = Buffer.allocUnsafe(BATCH_HEADER_SIZE + compressed.length)
+      bytes.set(compressed, BATCH_HEADER_SIZE)
     }
-    bytes.writeBigInt64BE(0n, BATCH_OFFSET.baseOffset)
-    bytes.writeInt32BE(bytes.length - BATCH_OFFSET.partitionLeaderEpoch, BATCH_OFFSET.batchLength)
-    bytes.writeInt32BE(-1, BATCH_OFFSET.partitionLeaderEpoch)
-    bytes[BATCH_OFFSET.magic] = RECORD_BATCH_MAGIC
-    bytes.writeInt16BE(algorithm?.bitmask ?? 0, BATCH_OFFSET.attributes)
-    bytes.writeInt32BE(this.count - 1, BATCH_OFFSET.lastOffsetDelta)
-    bytes.writeBigInt64BE(BigInt(this.firstTimestamp), BATCH_OFFSET.firstTimestamp)
-    bytes.writeBigInt64BE(BigInt(this.maxTimestamp), BATCH_OFFSET.maxTimestamp)
-    bytes.writeInt32BE(this.count, BATCH_OFFSET.recordsCount)
+    bytes.writeBigInt64BE(0n, BATCH_BASE_OFFSET)
+    bytes.writeInt32BE(bytes.length - BATCH_LOG_OVERHEAD, BATCH_LENGTH)
+    bytes.writeInt32BE(-1, BATCH_PARTITION_LEADER_EPOCH)
+    bytes[BATCH_MAGIC] = CURRENT_MAGIC
+    bytes.writeInt16BE(algorithm?.bitmask ?? 0, BATCH_ATTRIBUTES)
+    bytes.writeInt32BE(this.count - 1, BATCH_LAST_OFFSET_DELTA)
+    bytes.writeBigInt64BE(BigInt(this.firstTimestamp), BATCH_FIRST_TIMESTAMP)
+    bytes.writeBigInt64BE(BigInt(this.maxTimestamp), BATCH_MAX_TIMESTAMP)
+    bytes.writeInt32BE(this.count, BATCH_RECORD_COUNT)
     return { bytes, records: this.count, valueBytes: this.values }
   }
 
   /** Starts a new batch (the buffer is kept). */
   reset(): void {
-    this.at = RECORD_BATCH_HEADER_BYTES
+    this.at = BATCH_HEADER_SIZE
     this.count = 0
     this.values = 0
   }
@@ -270,10 +264,10 @@ export class RecordBatchWriter {
 
 /** Writes the producer fields of a sealed batch and its CRC again. */
 export function stampProducer(bytes: Buffer, stamp: ProducerStamp): void {
-  bytes.writeBigInt64BE(stamp.producerId, BATCH_OFFSET.producerId)
-  bytes.writeInt16BE(stamp.producerEpoch, BATCH_OFFSET.producerEpoch)
-  bytes.writeInt32BE(stamp.baseSequence, BATCH_OFFSET.baseSequence)
-  bytes.writeUInt32BE(crc32c(bytes.subarray(BATCH_OFFSET.attributes)), BATCH_OFFSET.crc)
+  bytes.writeBigInt64BE(stamp.producerId, BATCH_PRODUCER_ID)
+  bytes.writeInt16BE(stamp.producerEpoch, BATCH_PRODUCER_EPOCH)
+  bytes.writeInt32BE(stamp.baseSequence, BATCH_BASE_SEQUENCE)
+  bytes.writeUInt32BE(crc32c(bytes.subarray(BATCH_ATTRIBUTES)), BATCH_CRC)
 }
 
 /** The sequence after `sequence` and `records` more, as Kafka counts them (wrapping past 2^31 - 1 to 0). */

@@ -17,7 +17,7 @@ import {
   BATCH_LOG_OVERHEAD,
   BATCH_MAGIC,
   CURRENT_MAGIC,
-} from '../../src/bus/record-batch-reader.ts'
+} from '../../src/bus/record-batch-layout.ts'
 import { quotesOf } from '../../src/model/quote-chunk.ts'
 import { quoteId, simulatedTicks, testBus, uniquePrefix, waitFor } from '../harness/kafka.ts'
 

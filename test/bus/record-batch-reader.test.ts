@@ -21,6 +21,8 @@ import {
   BATCH_CRC,
   IS_CONTROL,
   IS_TRANSACTIONAL,
+} from '../../src/bus/record-batch-layout.ts'
+import {
   lastOffsetIn,
   RecordBatchError,
   RecordBatchReader,

@@ -15,8 +15,8 @@ import {
   type CompressionAlgorithmValue,
 } from '@platformatic/kafka'
 import { encodeQuote, QuoteValue, type AssetFieldsSlot } from '../../src/bus/quote-message.ts'
+import { BATCH_ATTRIBUTES } from '../../src/bus/record-batch-layout.ts'
 import {
-  BATCH_OFFSET,
   nextSequence,
   RecordBatchWriter,
   stampProducer,
@@ -78,7 +78,7 @@ for (const codec of allowedCompressionsAlgorithms as CompressionAlgorithmValue[]
     assert.equal(batch.firstSequence, 2_147_483_600)
     assert.equal(batch.firstTimestamp, BigInt(sent[0]!.ts))
     assert.equal(batch.maxTimestamp, BigInt(Math.max(...sent.map((s) => s.ts))))
-    assert.equal(batch.crc, crc32c(sealed.bytes.subarray(BATCH_OFFSET.attributes)))
+    assert.equal(batch.crc, crc32c(sealed.bytes.subarray(BATCH_ATTRIBUTES)))
     assert.equal(batch.records.length, 300)
     batch.records.forEach((r, i) => {
       const s = sent[i]!
@@ -98,7 +98,7 @@ for (const codec of allowedCompressionsAlgorithms as CompressionAlgorithmValue[]
     stampProducer(sealed.bytes, { producerId: 7n, producerEpoch: 0, baseSequence: 0 })
     const again = read(sealed.bytes)
     assert.equal(again.producerId, 7n)
-    assert.equal(again.crc, crc32c(sealed.bytes.subarray(BATCH_OFFSET.attributes)))
+    assert.equal(again.crc, crc32c(sealed.bytes.subarray(BATCH_ATTRIBUTES)))
     assert.deepEqual(Buffer.from(sealed.bytes.subarray(61)), records)
     // The writer starts a new batch from scratch after `reset`.
     writer.reset()
