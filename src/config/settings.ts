@@ -303,7 +303,7 @@ export const SETTINGS = [
     schema: z.enum(['lz4', 'snappy', 'zstd', 'gzip', 'none']),
     default: 'lz4',
     description:
-      'Codec of the record batches CryptoViz produces to Kafka (consumers read any): zstd halves the bytes; snappy cost slightly less CPU in the bench but is not the default yet (see docs/benchmarks.md, Kafka ingest).',
+      'Codec of the record batches CryptoViz produces to Kafka (consumers read any): zstd halves the bytes; lz4, snappy and zstd cost the same CPU end to end within the noise of the bench (docs/benchmarks.md, Kafka ingest).',
   },
   // ── Processor fetch sizing (issue 10: fewer, fuller fetches live) ──
   // Defaults equal kafka-bus.ts's DEFAULT_FETCH_* (test/bus/kafka-fetch-wait.test.ts checks it).
