@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { Admin, Consumer, defaultPartitioner, Producer, stringSerializers } from '@platformatic/kafka'
+import { Admin, defaultPartitioner, Producer, stringSerializers } from '@platformatic/kafka'
 import { QuoteKeys } from '../../src/bus/kafka-bus.ts'
 import { encodeQuote, quoteKey } from '../../src/bus/quote-message.ts'
 import type { Quote } from '../../src/model/quote.ts'
-import { kafkaBootstrap, simulatedTicks, testBus, uniquePrefix } from '../harness/kafka.ts'
+import { kafkaBootstrap, readTopic, simulatedTicks, testBus, uniquePrefix } from '../harness/kafka.ts'
 
 test('remembered keys are the key string’s bytes and the default partitioner’s hash, first time, again and after starting over', () => {
   const keys = new QuoteKeys(1_000)
@@ -28,37 +28,6 @@ test('remembered keys are the key string’s bytes and the default partitioner�
   const again = keys.of('source-1', 'asset-2999')
   assert.equal(keys.of('source-1', 'asset-2999'), again, 'a remembered key is the same object')
 })
-
-/**
- * Every record of `topic`, up to its partitions' end offsets at the call, read back once (a
- * consumer stream may deliver a record again after a rebalance, so records are kept by partition
- * and offset): its key, partition and value bytes.
- */
-async function records(topic: string): Promise<{ key: string; partition: number; value: Buffer }[]> {
-  const consumer = new Consumer({
-    clientId: `${topic}-reader`,
-    groupId: `${topic}-reader`,
-    bootstrapBrokers: [kafkaBootstrap()],
-  })
-  const seen = new Map<string, { key: string; partition: number; value: Buffer }>()
-  try {
-    const ends = await consumer.listOffsets({ topics: [topic] })
-    const count = (ends.get(topic) ?? []).reduce((n, end) => n + Number(end), 0)
-    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false })
-    for await (const m of stream) {
-      seen.set(`${m.partition}@${m.offset}`, {
-        key: (m.key as Buffer).toString('utf8'),
-        partition: m.partition,
-        value: m.value as Buffer,
-      })
-      if (seen.size >= count) break
-    }
-    await stream.close()
-  } finally {
-    await consumer.close(true)
-  }
-  return [...seen.values()]
-}
 
 test('against a real broker, the bus puts each asset in the partition the client’s default gives its string key, with the same key and value bytes', async () => {
   const prefix = uniquePrefix()
@@ -82,8 +51,8 @@ test('against a real broker, the bus puts each asset in the partition the client
       messages: quotes.map((q) => ({ topic: reference, key: quoteKey(q), value: encodeQuote(q) })),
     })
 
-    const ours = await records(bus.quotesTopic)
-    const theirs = await records(reference)
+    const ours = await readTopic(bus.quotesTopic)
+    const theirs = await readTopic(reference)
     assert.equal(ours.length, quotes.length, 'the idempotent bus wrote each quote once')
     const partitionOf = (rs: typeof ours): Map<string, number> => {
       const m = new Map<string, number>()

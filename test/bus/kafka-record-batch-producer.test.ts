@@ -6,48 +6,20 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { Admin, Consumer } from '@platformatic/kafka'
+import { Admin } from '@platformatic/kafka'
 import { quotesOf } from '../../src/model/quote-chunk.ts'
 import type { Quote } from '../../src/model/quote.ts'
 import { QuoteKeys } from '../../src/bus/kafka-bus.ts'
 import { encodeQuote } from '../../src/bus/quote-message.ts'
 import { RecordBatchProducer, type PendingBatch } from '../../src/bus/record-batch-producer.ts'
-import { kafkaBootstrap, simulatedTicks, testBus, uniquePrefix, waitFor } from '../harness/kafka.ts'
-
-interface Read {
-  partition: number
-  offset: bigint
-  key: string
-  value: Buffer
-}
-
-/** Every record of `topic` up to its end offsets now, by the client's consumer, in partition then offset order. */
-async function readTopic(topic: string): Promise<Read[]> {
-  const consumer = new Consumer({
-    clientId: `${topic}-reader`,
-    groupId: `${topic}-reader`,
-    bootstrapBrokers: [kafkaBootstrap()],
-  })
-  const seen = new Map<string, Read>()
-  try {
-    const ends = await consumer.listOffsets({ topics: [topic] })
-    const count = (ends.get(topic) ?? []).reduce((n, end) => n + Number(end), 0)
-    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false })
-    for await (const m of stream) {
-      seen.set(`${m.partition}@${m.offset}`, {
-        partition: m.partition,
-        offset: m.offset,
-        key: m.key ? (m.key as Buffer).toString('utf8') : '',
-        value: m.value as Buffer,
-      })
-      if (seen.size >= count) break
-    }
-    await stream.close()
-  } finally {
-    await consumer.close(true)
-  }
-  return [...seen.values()].sort((a, b) => a.partition - b.partition || Number(a.offset - b.offset))
-}
+import {
+  kafkaBootstrap,
+  readTopic,
+  simulatedTicks,
+  testBus,
+  uniquePrefix,
+  waitFor,
+} from '../harness/kafka.ts'
 
 /** The values of `rs` by partition, in offset order. */
 function byPartition(rs: readonly { partition: number; value: string }[]): Map<number, string[]> {

@@ -119,3 +119,44 @@ export async function topicQuoteOffsets(prefix: string): Promise<Map<string, str
   await bus.close()
   return out
 }
+
+/** A record as the client's consumer reads it back. */
+export interface TopicRecord {
+  partition: number
+  offset: bigint
+  /** The key as UTF-8 text ('' when it has none). */
+  key: string
+  value: Buffer
+}
+
+/**
+ * Every record of `topic` up to its partitions' end offsets at the call, read back once by the
+ * client's own consumer (a consumer stream may deliver a record again after a rebalance, so
+ * records are kept by partition and offset), in partition then offset order.
+ */
+export async function readTopic(topic: string): Promise<TopicRecord[]> {
+  const consumer = new Consumer({
+    clientId: `${topic}-reader`,
+    groupId: `${topic}-reader`,
+    bootstrapBrokers: [kafkaBootstrap()],
+  })
+  const seen = new Map<string, TopicRecord>()
+  try {
+    const ends = await consumer.listOffsets({ topics: [topic] })
+    const count = (ends.get(topic) ?? []).reduce((n, end) => n + Number(end), 0)
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false })
+    for await (const m of stream) {
+      seen.set(`${m.partition}@${m.offset}`, {
+        partition: m.partition,
+        offset: m.offset,
+        key: m.key ? (m.key as Buffer).toString('utf8') : '',
+        value: m.value as Buffer,
+      })
+      if (seen.size >= count) break
+    }
+    await stream.close()
+  } finally {
+    await consumer.close(true)
+  }
+  return [...seen.values()].sort((a, b) => a.partition - b.partition || Number(a.offset - b.offset))
+}
