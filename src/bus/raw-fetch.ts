@@ -38,6 +38,7 @@ import {
   type Reader,
   type RequestCreator,
 } from '@platformatic/kafka'
+import { agreedVersion, type BrokerApi } from './api-versions.ts'
 import type { AbortedTransaction } from './record-batch-reader.ts'
 
 const FETCH_API_KEY = 1
@@ -111,25 +112,14 @@ export interface RawFetchRequest {
   topics: FetchTopicRequest[]
 }
 
-/** One API of a broker's ApiVersions answer (`Consumer.listApis`). */
-export interface BrokerApi {
-  apiKey: number
-  minVersion: number
-  maxVersion: number
-}
-
 /** The highest Fetch version both the broker (its ApiVersions answer) and this parser speak. */
-export function fetchVersionFor(brokerApis: readonly BrokerApi[]): number {
-  const fetch = brokerApis.find((a) => a.apiKey === FETCH_API_KEY)
-  const version = Math.min(fetch?.maxVersion ?? -1, RAW_FETCH_MAX_VERSION)
-  if (fetch === undefined || version < Math.max(fetch.minVersion, RAW_FETCH_MIN_VERSION)) {
-    throw new Error(
-      `the broker's Fetch versions (${fetch ? `${fetch.minVersion}–${fetch.maxVersion}` : 'none'}) ` +
-        `do not meet this client's ${RAW_FETCH_MIN_VERSION}–${RAW_FETCH_MAX_VERSION}`,
-    )
-  }
-  return version
-}
+export const fetchVersionFor = (brokerApis: readonly BrokerApi[]): number =>
+  agreedVersion(brokerApis, {
+    apiKey: FETCH_API_KEY,
+    name: 'Fetch',
+    min: RAW_FETCH_MIN_VERSION,
+    max: RAW_FETCH_MAX_VERSION,
+  })
 
 /** Whether a Fetch version names topics by id (else by name). */
 export const fetchTopicBy = (version: number): 'id' | 'name' => (version >= 13 ? 'id' : 'name')

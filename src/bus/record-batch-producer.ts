@@ -45,6 +45,7 @@ import {
   type ConnectionPool,
   type ProducerInfo,
 } from '@platformatic/kafka'
+import { agreedVersion } from './api-versions.ts'
 import {
   nextSequence,
   RECORD_OVERHEAD_MAX,
@@ -80,6 +81,7 @@ const PRODUCE_PARSERS = new Map<number, typeof produceV3.parseResponse>([
   [11, produceV11.parseResponse],
 ])
 const PRODUCE_API_KEY = 0
+const MIN_PRODUCE_VERSION = 3
 const MAX_PRODUCE_VERSION = 11
 /** Versions 9+ are "flexible": compact strings and arrays, tagged fields. */
 const FIRST_FLEXIBLE_PRODUCE_VERSION = 9
@@ -314,15 +316,13 @@ export class RecordBatchProducer {
   /** The produce version, a producer id and fresh metadata, each fetched when missing. */
   private async ready(): Promise<void> {
     if (this.produceApi === undefined) {
-      const apis = await this.client.listApis()
-      const produce = apis.find((a) => a.apiKey === PRODUCE_API_KEY)
-      const version = Math.min(this.o.maxProduceVersion ?? MAX_PRODUCE_VERSION, produce?.maxVersion ?? -1)
-      const parser = PRODUCE_PARSERS.get(version)
-      if (parser === undefined || (produce?.minVersion ?? 0) > version) {
-        throw new Error(
-          `the broker offers Produce v${produce?.minVersion}–${produce?.maxVersion}; this client writes v3–v11`,
-        )
-      }
+      const version = agreedVersion(await this.client.listApis(), {
+        apiKey: PRODUCE_API_KEY,
+        name: 'Produce',
+        min: MIN_PRODUCE_VERSION,
+        max: Math.min(this.o.maxProduceVersion ?? MAX_PRODUCE_VERSION, MAX_PRODUCE_VERSION),
+      })
+      const parser = PRODUCE_PARSERS.get(version)!
       this.produceVersion = version
       this.produceApi = createAPI<[ProduceTopic[]], ProduceResponse>(
         PRODUCE_API_KEY,
